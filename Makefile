@@ -1,0 +1,38 @@
+# gbvstats: every target creates the virtual environment when it is missing.
+PY ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+GBV := $(BIN)/gbvstats
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test test-slow forms lint bench venv clean-demo
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml constraints.txt
+	@command -v $(PY) >/dev/null 2>&1 || { echo "Python 3.11 is needed ($(PY) not found); set PY=..."; exit 1; }
+	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install -q -c constraints.txt -e '.[dev]'
+	@touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/python -m gbvstats.demo_run
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q -p no:cacheprovider; rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "error: no tests were collected"; exit 1; fi; exit $$rc
+
+test-slow: $(STAMP)
+	$(BIN)/python -m pytest -q -p no:cacheprovider -m slow
+
+forms: $(STAMP)
+	$(GBV) forms build
+
+lint: $(STAMP)
+	$(BIN)/ruff check gbvstats tests bench
+
+bench: $(STAMP)
+	$(BIN)/python -m bench.run
+
+clean-demo:
+	rm -rf data/demo data/warehouse data/published

@@ -1,0 +1,114 @@
+"""The catalogue of finding types, and findings as data.
+
+Every problem gbvstats reports is a `Finding` whose `code` is catalogued in
+`gbvstats/catalogue/*.yaml` (one file per code range) with a title, a description and a
+message template in en/ru/ky. Reports are data first (`Finding.to_dict`), text second
+(`Finding.message`).
+
+Code ranges: GBV-S schema and code lists, GBV-F files and workbook structure,
+GBV-V cell values, GBV-R rule results, GBV-W warehouse, GBV-C consolidation.
+"""
+
+from __future__ import annotations
+
+import re
+import string
+from dataclasses import asdict, dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+CATALOGUE_DIR = Path(__file__).resolve().parent / "catalogue"
+SEVERITIES = ("error", "warning", "info")
+CODE_PATTERN = re.compile(r"^GBV-[SFVRWC]\d{3}$")
+
+
+@dataclass(frozen=True)
+class FindingType:
+    code: str
+    severity: str
+    title: dict[str, str]
+    description: dict[str, str]
+    message: dict[str, str]
+
+    def placeholders(self) -> set[str]:
+        names: set[str] = set()
+        for template in self.message.values():
+            names |= {f for _, f, _, _ in string.Formatter().parse(template) if f}
+        return names
+
+
+@cache
+def catalogue() -> dict[str, FindingType]:
+    types: dict[str, FindingType] = {}
+    for path in sorted(CATALOGUE_DIR.glob("*.yaml")):
+        for code, entry in (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).items():
+            if code in types:
+                raise ValueError(f"{path.name}: finding code {code} defined twice")
+            if not CODE_PATTERN.match(code):
+                raise ValueError(f"{path.name}: finding code {code!r} is not like GBV-X000")
+            types[code] = FindingType(code=code, **entry)
+    return types
+
+
+def finding_type(code: str) -> FindingType:
+    try:
+        return catalogue()[code]
+    except KeyError:
+        raise KeyError(f"finding code {code} is not in the catalogue") from None
+
+
+class _Lenient(dict):
+    """Formatting params: a missing placeholder shows as `{name}` instead of failing."""
+
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"
+
+
+@dataclass
+class Finding:
+    """One problem, located as precisely as we can: file, sheet, cell, rule."""
+
+    code: str
+    severity: str = ""
+    file: str | None = None
+    sheet: str | None = None
+    cell: str | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+    rule_id: str | None = None
+    table: str | None = None
+    line: str | None = None
+    column: int | None = None
+    cells: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        kind = finding_type(self.code)
+        if not self.severity:
+            self.severity = kind.severity
+        if self.severity not in SEVERITIES:
+            raise ValueError(f"severity {self.severity!r} is not one of {SEVERITIES}")
+
+    @property
+    def title(self) -> dict[str, str]:
+        return finding_type(self.code).title
+
+    def message(self, lang: str = "en") -> str:
+        templates = finding_type(self.code).message
+        template = templates.get(lang) or templates["en"]
+        return string.Formatter().vformat(template, (), _Lenient(self.params))
+
+    def location(self) -> str:
+        parts = [p for p in (self.file, self.sheet and f"sheet {self.sheet}", self.cell) if p]
+        return ", ".join(parts)
+
+    def to_dict(self, lang: str = "en") -> dict[str, Any]:
+        data = asdict(self)
+        data["title"] = self.title.get(lang) or self.title["en"]
+        data["message"] = self.message(lang)
+        return data
+
+
+def has_errors(findings: list[Finding]) -> bool:
+    return any(f.severity == "error" for f in findings)

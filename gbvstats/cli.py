@@ -1,0 +1,114 @@
+"""The command line: a thin typer layer over the library.
+
+Each command parses options, calls one library function and prints its result (a rich
+table, or JSON with `--json`). Heavy modules (pandas, duckdb, openpyxl, pandera) are
+imported inside the commands so that `gbvstats --help` stays instant.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+app = typer.Typer(
+    name="gbvstats",
+    help="Collect, validate and consolidate GBV and trafficking statistics (Kyrgyz Republic).",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+schemas_app = typer.Typer(help="Check the form schemas and code lists.", no_args_is_help=True)
+forms_app = typer.Typer(help="List, show and build the blank form templates.", no_args_is_help=True)
+findings_app = typer.Typer(help="The catalogue of finding codes.", no_args_is_help=True)
+app.add_typer(schemas_app, name="schemas")
+app.add_typer(forms_app, name="forms")
+app.add_typer(findings_app, name="findings")
+
+# Shared option types: every command that touches the warehouse or prints data uses these.
+WarehouseOpt = Annotated[
+    Path | None,
+    typer.Option("--warehouse", help="Warehouse file [env GBVSTATS_WAREHOUSE, else data/warehouse/gbvstats.duckdb]."),
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
+LangOpt = Annotated[
+    str | None,
+    typer.Option("--lang", help="Language of messages: en, ru or ky [env GBVSTATS_LANG, else locale]."),
+]
+
+
+def warehouse_path(path: Path | None) -> Path:
+    from .paths import default_warehouse
+
+    return path or default_warehouse()
+
+
+def lang_of(explicit: str | None) -> str:
+    from .i18n import choose_lang
+
+    try:
+        return choose_lang(explicit)
+    except ValueError as exc:
+        fail(str(exc), code=2)
+
+
+def print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
+
+
+def fail(message: str, code: int = 1) -> None:
+    """Print a user-facing error (no traceback) and exit with `code`."""
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def console():
+    from rich.console import Console
+
+    return Console()
+
+
+def registry_or_fail():
+    from .schema import SchemaLoadError, registry
+
+    try:
+        return registry()
+    except SchemaLoadError as exc:
+        fail(f"{exc.path}: {exc.key}: {exc.problem} (run `gbvstats schemas check`)", code=2)
+
+
+@forms_app.command("list")
+def forms_list(as_json: JsonOpt = False, lang: LangOpt = None) -> None:
+    """List every form version: code, agency, periodicity, level, validity."""
+    from .i18n import pick
+
+    lang = lang_of(lang)
+    reg = registry_or_fail()
+    rows = [
+        {"form": f.form, "version": f.version, "agency": f.agency, "periodicity": f.periodicity,
+         "level": f.level, "valid_from": f.valid_from, "valid_to": f.valid_to,
+         "cells": sum(1 for c in f.cells() if c.input), "rules": len(f.rules),
+         "title": pick(f.title, lang)}
+        for f in reg.versions()
+    ]
+    if as_json:
+        return print_json(rows)
+    from rich.table import Table
+
+    table = Table("form", "v", "agency", "periodicity", "level", "valid", "cells", "rules", "title")
+    for r in rows:
+        valid = f"{r['valid_from']} .. {r['valid_to'] or ''}"
+        table.add_row(r["form"], str(r["version"]), r["agency"], r["periodicity"], r["level"],
+                      valid, str(r["cells"]), str(r["rules"]), r["title"])
+    console().print(table)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()
