@@ -97,7 +97,10 @@ class Finding:
     def message(self, lang: str = "en") -> str:
         templates = finding_type(self.code).message
         template = templates.get(lang) or templates["en"]
-        return string.Formatter().vformat(template, (), _Lenient(self.params))
+        # a param may itself be trilingual (e.g. a rule's own message): take our language
+        params = {k: (v.get(lang) or v.get("en")) if isinstance(v, dict) and "en" in v else v
+                  for k, v in self.params.items()}
+        return string.Formatter().vformat(template, (), _Lenient(params))
 
     def location(self) -> str:
         parts = [p for p in (self.file, self.sheet and f"sheet {self.sheet}", self.cell) if p]
