@@ -106,6 +106,55 @@ def forms_list(as_json: JsonOpt = False, lang: LangOpt = None) -> None:
     console().print(table)
 
 
+@forms_app.command("build")
+def forms_build(out: Annotated[Path | None, typer.Option("--out", help="Directory [forms/].")] = None,
+                lang: Annotated[str, typer.Option("--lang", help="Label language.")] = "ru") -> None:
+    """Write one blank template per form version (forms/<FORM>_v<N>.xlsx)."""
+    from .templates import build_all
+
+    registry_or_fail()
+    for path in build_all(out, lang=lang_of(lang)):
+        typer.echo(str(path))
+
+
+@forms_app.command("show")
+def forms_show(form: Annotated[str, typer.Argument(help="FORM or FORM@VERSION, e.g. MOI-FV@2.")],
+               as_json: JsonOpt = False, lang: LangOpt = None) -> None:
+    """Tables, lines, columns, rules and the template cell of every input cell."""
+    from .formsinfo import describe, render
+
+    fv = form_or_fail(form)
+    data = describe(fv)
+    if as_json:
+        return print_json(data)
+    render(console(), data, lang_of(lang))
+
+
+@app.command("template")
+def template(
+    form: Annotated[str, typer.Argument(help="FORM or FORM@VERSION.")],
+    period: Annotated[str, typer.Option("--period", help="Reporting period, e.g. 2024-Q1.")],
+    unit: Annotated[str, typer.Option("--unit", help="SOATE code of the reporting unit.")],
+    out: Annotated[Path, typer.Option("-o", "--out", help="Output .xlsx file.")],
+    lang: LangOpt = None,
+) -> None:
+    """A template with the header filled in for one reporting unit and period."""
+    from .formsinfo import template_for
+
+    try:
+        path = template_for(registry_or_fail(), form, period, unit, out, lang_of(lang or "ru"))
+    except (KeyError, ValueError) as exc:
+        fail(str(exc).strip("'\""), code=2)
+    typer.echo(str(path))
+
+
+def form_or_fail(ref: str):
+    try:
+        return registry_or_fail().parse_ref(ref)
+    except (KeyError, ValueError) as exc:
+        fail(str(exc).strip("'\""), code=2)
+
+
 def main() -> None:
     app()
 
