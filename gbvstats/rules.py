@@ -1,0 +1,267 @@
+"""The rule engine: rules compiled to rows, evaluated set-wise in DuckDB.
+
+A rule is expanded (rulelang) into item rows (rule, item, side, sign, form, table, line,
+column). One SQL statement (`sql/rules/evaluate.sql`) joins the items with the long cells
+table of any number of scopes (a scope is one submission, or one territory x period group
+for cross-unit rules) and decides pass, fail or not evaluable per item; a rule that cannot
+be compiled or evaluated yields an `error` row. Nothing is skipped silently.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+from typing import TYPE_CHECKING
+
+from .catalogue import Finding
+from .paths import sql_dir
+from .rulelang import RuleSyntaxError, expand, parse_expression, rule_terms
+from .schema import FormVersion, Registry, Rule
+
+if TYPE_CHECKING:
+    import duckdb
+    import pandas as pd
+
+INTRA_KINDS = ("balance", "inequality", "compulsory", "exclusive", "completeness")
+CROSS_KINDS = ("cross_form", "reconciliation", "hierarchy", "temporal")
+FAIL_CODE = {"balance": "GBV-R001", "inequality": "GBV-R002", "compulsory": "GBV-R003",
+             "exclusive": "GBV-R004", "completeness": "GBV-R005", "cross_form": "GBV-R006",
+             "reconciliation": "GBV-R007", "hierarchy": "GBV-R008", "temporal": "GBV-R009",
+             "history": "GBV-R010"}
+NOT_EVALUABLE_CODE = "GBV-R090"
+ERROR_CODE = "GBV-R099"
+RESULT_COLUMNS = ["scope_id", "rule_id", "kind", "severity", "status", "reason", "item_no",
+                  "item_label", "bind_line", "bind_col", "left_value", "right_value",
+                  "imbalance", "tolerance", "cells"]
+
+
+@cache
+def _sql(name: str) -> str:
+    return (sql_dir() / "rules" / name).read_text(encoding="utf-8")
+
+
+@dataclass
+class Compiled:
+    meta: list[dict]
+    items: list[dict]
+    errors: list[dict]  # result rows with status "error" for rules that did not compile
+
+
+def compile_rules(rules: list[Rule], resolve) -> Compiled:
+    """Expand rules into item rows. `resolve(form_code_or_None) -> FormVersion` gives the
+    schema an address refers to (None: the rule's own form)."""
+    out = Compiled([], [], [])
+    for rule in rules:
+        try:
+            op = parse_expression(rule.expr).op if rule.expr else None
+            rows = _items(rule, resolve)
+        except (RuleSyntaxError, KeyError) as exc:
+            out.errors.append(_error_row(rule, f"rule does not compile: {exc}"))
+            continue
+        out.meta.append({"rule_id": rule.id, "kind": rule.kind, "severity": rule.severity,
+                         "op": op, "tol_abs": rule.tolerance.abs, "tol_rel": rule.tolerance.rel,
+                         "missing": rule.missing})
+        out.items.extend(rows)
+    return out
+
+
+def _items(rule: Rule, resolve) -> list[dict]:
+    """Item rows of one rule; terms of different forms are expanded per form and joined
+    by their bindings."""
+    by_form: dict[str | None, list] = {}
+    for side, term in rule_terms(rule):
+        by_form.setdefault(term.address.form, []).append((side, term))
+    per_form = {code: expand(resolve(code), terms) for code, terms in by_form.items()}
+    if len(per_form) == 1:
+        combos = [[it] for it in next(iter(per_form.values()))]
+    else:  # cross-form: combine items whose bindings agree
+        combos = [[]]
+        for items in per_form.values():
+            combos = [c + [it] for c in combos for it in items
+                      if all(c_it.key.get(k) == v for c_it in c for k, v in it.key.items())]
+    rows = []
+    for n, combo in enumerate(combos, start=1):
+        key = {k: v for it in combo for k, v in it.key.items()}
+        label = ",".join(f"{k}={v}" for k, v in sorted(key.items())) or "-"
+        for code, it in zip(per_form, combo, strict=True):
+            form = resolve(code).form
+            for side, sign, tbl, line, col in it.cells:
+                rows.append({"rule_id": rule.id, "item_no": n, "item_label": label,
+                             "bind_line": key.get("line"), "bind_col": key.get("column"),
+                             "side": side, "sign": sign, "form": form, "tbl": tbl,
+                             "line": line, "col": col})
+    if not rows:
+        raise RuleSyntaxError("expands to no cells")
+    return rows
+
+
+def _error_row(rule: Rule, reason: str, scope_id: str | None = None) -> dict:
+    return {"scope_id": scope_id, "rule_id": rule.id, "kind": rule.kind,
+            "severity": rule.severity, "status": "error", "reason": reason, "item_no": 0,
+            "item_label": "-", "bind_line": None, "bind_col": None, "left_value": None,
+            "right_value": None, "imbalance": None, "tolerance": None, "cells": []}
+
+
+def evaluate(con: duckdb.DuckDBPyConnection, compiled: Compiled, scopes: pd.DataFrame,
+             cells: pd.DataFrame) -> pd.DataFrame:
+    """Evaluate compiled rules over `scopes(scope_id, form)` and
+    `cells(scope_id, form, tbl, line, col, value, addr)`."""
+    import pandas as pd
+
+    frames = []
+    if compiled.items:
+        meta = pd.DataFrame(compiled.meta)
+        items = pd.DataFrame(compiled.items)
+        for name, frame in (("rule_meta", meta), ("rule_items", items), ("scopes", scopes),
+                            ("cells", cells)):
+            con.register(name, frame)
+        try:
+            frames.append(con.execute(_sql("evaluate.sql")).df())
+        finally:
+            for name in ("rule_meta", "rule_items", "scopes", "cells"):
+                con.unregister(name)
+    if compiled.errors:
+        frames.append(pd.DataFrame(compiled.errors))
+    if not frames:
+        return pd.DataFrame(columns=RESULT_COLUMNS)
+    result = pd.concat([f for f in frames if len(f)], ignore_index=True) if any(
+        len(f) for f in frames) else frames[0]
+    return result.reindex(columns=[*RESULT_COLUMNS, "left_missing", "right_missing"])
+
+
+def check_submission(form: FormVersion, cells: pd.DataFrame, submission_id: str = "1",
+                     file: str | None = None) -> tuple[pd.DataFrame, list[Finding]]:
+    """Evaluate the form's intra-form rules on one submission's cells
+    (tbl, line, col, value, sheet, addr)."""
+    import duckdb
+    import pandas as pd
+
+    rules = [r for r in form.rules if r.kind in INTRA_KINDS]
+    compiled = compile_rules(rules, lambda code: form)
+    # addresses qualified by sheet ("T2!C7"): the same cell address repeats across sheets
+    scoped = cells.assign(scope_id=submission_id, form=form.form,
+                          addr=cells["sheet"] + "!" + cells["addr"])[
+        ["scope_id", "form", "tbl", "line", "col", "value", "addr"]]
+    scopes = pd.DataFrame({"scope_id": [submission_id], "form": [form.form]})
+    con = duckdb.connect()
+    try:
+        results = evaluate(con, compiled, scopes, scoped)
+    finally:
+        con.close()
+    findings = findings_from_results(results, {r.id: r for r in form.rules}, file)
+    return results, findings
+
+
+def findings_from_results(results: pd.DataFrame, rules: dict[str, Rule],
+                          file: str | None) -> list[Finding]:
+    findings = []
+    for row in results.itertuples():
+        if row.status == "pass":
+            continue
+        rule = rules[row.rule_id]
+        addrs = list(row.cells) if row.cells is not None else []
+        line, column = _text(row.bind_line), _text(row.bind_col)
+        values = {"left": _int(row.left_value), "right": _int(row.right_value),
+                  "imbalance": _int(row.imbalance), "tolerance": _tol(row.tolerance),
+                  "line": line or "", "column": column or "",
+                  "item": row.item_label, "reason": _text(row.reason) or ""}
+        rendered = {lang: _render(text, values) for lang, text in rule.message.items()}
+        code = {"fail": FAIL_CODE.get(row.kind, "GBV-R001"), "not_evaluable": NOT_EVALUABLE_CODE,
+                "error": ERROR_CODE}[row.status]
+        severity = rule.severity if row.status == "fail" else (
+            "info" if row.status == "not_evaluable" and rule.severity == "info" else "warning"
+            if row.status == "not_evaluable" else "error")
+        sheet, _, cell = addrs[0].rpartition("!") if addrs else ("", "", "")
+        findings.append(Finding(
+            code=code, severity=severity, file=file, sheet=sheet or None,
+            cell=cell or None, cells=addrs, rule_id=row.rule_id,
+            line=line, column=int(column) if column else None,
+            params={**values, "rule_id": row.rule_id, "rule_message": rendered,
+                    "cells": ", ".join(addrs)}))
+    return findings
+
+
+def _render(template: str, values: dict) -> str:
+    from .catalogue import _Lenient
+
+    import string
+
+    return string.Formatter().vformat(template, (), _Lenient(values))
+
+
+def _text(value) -> str | None:
+    return None if value is None or value != value else str(value)
+
+
+def _int(value) -> int | None:
+    try:
+        return None if value is None or value != value else int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _tol(value) -> float | int | None:
+    if value is None or value != value:
+        return None
+    return int(value) if float(value).is_integer() else round(float(value), 2)
+
+
+def summary(results: pd.DataFrame) -> pd.DataFrame:
+    """Per rule: items, passes, fails, not evaluable, errors."""
+    counts = results.pivot_table(index="rule_id", columns="status", values="item_no",
+                                 aggfunc="count", fill_value=0)
+    for status in ("pass", "fail", "not_evaluable", "error"):
+        if status not in counts:
+            counts[status] = 0
+    counts["items"] = counts[["pass", "fail", "not_evaluable", "error"]].sum(axis=1)
+    return counts[["items", "pass", "fail", "not_evaluable", "error"]].reset_index()
+
+
+def evaluate_cross(con: duckdb.DuckDBPyConnection, rules: list[Rule], reg: Registry,
+                   cells_in: pd.DataFrame) -> pd.DataFrame:
+    """Cross-unit rules (cross_form, reconciliation, hierarchy, temporal) over warehouse
+    cells `cells_in(form, unit, period, tbl, line, col, value, addr)`: units are summed to
+    the rule's territorial level and periods to its period before comparing."""
+    import pandas as pd
+
+    frames = []
+    for rule in rules:
+        compiled = compile_rules([rule], lambda code: reg.get(code) if code else None)
+        if compiled.errors:
+            frames.append(pd.DataFrame(compiled.errors))
+            continue
+        grouped = _grouped_cells(con, reg, rule, cells_in)
+        scopes = grouped[["scope_id", "form"]].drop_duplicates()
+        frames.append(evaluate(con, compiled, scopes, grouped))
+    frames = [f for f in frames if len(f)]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=RESULT_COLUMNS)
+
+
+def _grouped_cells(con, reg: Registry, rule: Rule, cells_in: pd.DataFrame) -> pd.DataFrame:
+    import pandas as pd
+
+    level = rule.level or "oblast"
+    units = cells_in["unit"].drop_duplicates()
+    target = {u: _ancestor(reg, u, level) for u in units}
+    unit_map = pd.DataFrame({"unit": list(target), "target": list(target.values())})
+    unit_map = unit_map[unit_map["target"].notna()]
+    con.register("cells_in", cells_in)
+    con.register("unit_map", unit_map)
+    con.execute("SET VARIABLE period_grain = ?", [rule.period or "quarter"])
+    try:
+        return con.execute(_sql("aggregate_scopes.sql")).df()
+    finally:
+        con.unregister("cells_in")
+        con.unregister("unit_map")
+
+
+def _ancestor(reg: Registry, soate: str, level: str) -> str | None:
+    codes = {c.code: c for c in reg.territories().codes}
+    rank = {"district": 0, "city": 0, "oblast": 1, "country": 2}
+    want = {"district": 0, "oblast": 1, "country": 2}[level]
+    code = codes.get(soate)
+    while code is not None and rank.get(getattr(code, "level", ""), 0) < want:
+        code = codes.get(code.parent)
+    if code is None or rank.get(getattr(code, "level", ""), 0) != want:
+        return None
+    return code.code
