@@ -148,6 +148,42 @@ def template(
     typer.echo(str(path))
 
 
+@app.command("validate")
+def validate(
+    files: Annotated[list[Path], typer.Argument(help="Filled workbooks (.xlsx, .xls, .ods).")],
+    lang: LangOpt = None,
+    as_json: JsonOpt = False,
+    feedback: Annotated[Path | None, typer.Option(
+        "--feedback", help="Write a copy of the workbook with findings marked. With several "
+                           "files: a directory, one <name>.feedback.xlsx per file.")] = None,
+) -> None:
+    """Check filled forms before submitting them. Exit 0: no errors; 1: errors; 2: unreadable."""
+    from .validate import exit_code, validate_file
+    from .views import print_reports, progress
+
+    lang = lang_of(lang)
+    reg = registry_or_fail()
+    reports = [validate_file(f, reg) for f in progress(files, as_json, "validate")]
+    if feedback:
+        from .feedback import feedback_paths, write_feedback
+
+        for report, out in feedback_paths(reports, feedback):
+            write_feedback(report.path, report.findings, out, lang)
+            if not as_json:
+                typer.echo(t_("validate.feedback", lang, path=out))
+    if as_json:
+        print_json([r.to_dict(lang) for r in reports])
+    else:
+        print_reports(console(), reports, lang)
+    raise typer.Exit(exit_code(reports))
+
+
+def t_(key: str, lang: str, **params) -> str:
+    from .i18n import t
+
+    return t(key, lang, **params)
+
+
 def form_or_fail(ref: str):
     try:
         return registry_or_fail().parse_ref(ref)

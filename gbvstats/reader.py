@@ -1,0 +1,518 @@
+"""Reading filled workbooks into the long cells table, refusing what is not exact.
+
+The form is identified by the hidden `_meta` sheet (or, failing that, by the title and
+line codes); cells are found by line code and column number, never by fixed position.
+Values are read with python-calamine; the zip parts are inspected directly for what
+calamine does not report (formulas without a cached value, error cells, macros, external
+links). Every problem is a catalogued finding with sheet and cell address.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .catalogue import Finding
+from .i18n import LANGS, t
+from .periods import parse_period
+from .schema import FormVersion, Registry
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+MAX_FILE_BYTES = 20 * 1024 * 1024  # a filled form is tens of kilobytes
+MAX_UNPACKED_BYTES = 100 * 1024 * 1024
+MAX_RATIO = 200  # uncompressed / compressed, per zip entry
+HEADER_ROWS_SCANNED = 40
+KNOWN_SHEETS = {"title", "_meta", "_lists", "_labels", "findings"}
+DASHES = {"-", "–", "—", "‒", "―", "x", "X", "х", "Х"}
+SPACES = re.compile(r"[\s\u00a0\u202f\u2009\u2007]+")
+THOUSANDS_COMMA = re.compile(r"^\d{1,3}(,\d{3})+$")
+THOUSANDS_APOSTROPHE = re.compile(r"^\d{1,3}('\d{3})+$")
+INTEGER = re.compile(r"^[+-]?\d+$")
+DECIMAL = re.compile(r"^[+-]?\d*[.,]\d+$")
+SOATE = re.compile(r"^\s*(\d{14})")
+EXCEL_ERRORS = ("#REF!", "#DIV/0!", "#VALUE!", "#N/A", "#NAME?", "#NUM!", "#NULL!", "#SPILL!",
+                "#CALC!", "#GETTING_DATA")
+
+
+@dataclass
+class ReadResult:
+    path: Path
+    form: FormVersion | None = None
+    header: dict[str, str] = field(default_factory=dict)
+    cells: pd.DataFrame | None = None
+    findings: list[Finding] = field(default_factory=list)
+    sha256: str = ""
+
+
+class Unreadable(Exception):
+    """The file cannot be read at all; carries the finding that says why."""
+
+    def __init__(self, finding: Finding):
+        super().__init__(finding.code)
+        self.finding = finding
+
+
+def read_workbook(path: Path, reg: Registry, max_bytes: int = MAX_FILE_BYTES) -> ReadResult:
+    path = Path(path)
+    result = ReadResult(path=path)
+    name = path.name
+
+    def add(code: str, **kw: Any) -> None:
+        result.findings.append(Finding(code=code, file=name, **kw))
+
+    try:
+        data = _check_file(path, max_bytes)
+        result.sha256 = hashlib.sha256(data).hexdigest()
+        parts = _inspect_zip(path, data) if data[:2] == b"PK" else {}
+        for code, params in parts.get("suspicious", []):
+            add(code, params=params)
+        book = _open_book(path, data)
+    except Unreadable as exc:
+        exc.finding.file = name
+        result.findings.append(exc.finding)
+        return result
+
+    sheets = {s: s for s in book.sheet_names}
+    form = _identify(book, sheets, reg, add)
+    result.form = form
+    if form is None:
+        return result
+    result.header = _read_header(book, sheets, form, reg, add)
+    cells = _read_tables(book, sheets, form, parts.get("special", {}), add)
+    _extra_sheets(book, form, add)
+    result.cells = cells
+    if cells is not None:
+        _type_cells(cells, form, add)
+    return result
+
+
+# --- the file itself -------------------------------------------------------------------
+
+def _check_file(path: Path, max_bytes: int) -> bytes:
+    if not path.is_file():
+        raise Unreadable(Finding("GBV-F001", params={"path": str(path)}))
+    size = path.stat().st_size
+    if size > max_bytes:
+        raise Unreadable(Finding("GBV-F002", params={"size": _mb(size), "limit": _mb(max_bytes)}))
+    if size == 0:
+        raise Unreadable(Finding("GBV-F004", params={"detail": "empty file"}))
+    data = path.read_bytes()
+    suffix = path.suffix.lower()
+    if suffix not in (".xlsx", ".xlsm", ".xls", ".ods"):
+        raise Unreadable(Finding("GBV-F003", params={"suffix": suffix or "(none)"}))
+    if data[:2] != b"PK" and data[:8] != b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
+        raise Unreadable(Finding("GBV-F004", params={"detail": f"starts with {data[:8]!r}"}))
+    return data
+
+
+def _mb(n: int) -> str:
+    return f"{n / 1024 / 1024:.1f} MB"
+
+
+def _inspect_zip(path: Path, data: bytes) -> dict[str, Any]:
+    """Check sizes before anything is decompressed; find macros, external links, and the
+    cells calamine cannot tell us about (formulas, error values)."""
+    import io
+
+    try:
+        zf = zipfile.ZipFile(io.BytesIO(data))
+        infos = zf.infolist()
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise Unreadable(Finding("GBV-F005", params={"detail": str(exc)})) from None
+    total = sum(i.file_size for i in infos)
+    worst = max(infos, key=lambda i: i.file_size / max(i.compress_size, 1), default=None)
+    if total > MAX_UNPACKED_BYTES or (
+            worst and worst.file_size > 1_000_000 and worst.file_size / max(worst.compress_size, 1) > MAX_RATIO):
+        raise Unreadable(Finding("GBV-F006", params={"unpacked": _mb(total), "limit": _mb(MAX_UNPACKED_BYTES)}))
+    names = {i.filename for i in infos}
+    out: dict[str, Any] = {"suspicious": [], "special": {}}
+    if path.suffix.lower() == ".xlsm" or any(n.lower().endswith("vbaproject.bin") for n in names):
+        out["suspicious"].append(("GBV-F010", {}))
+    links = sorted(n for n in names if n.startswith("xl/externalLinks/") and n.endswith(".xml"))
+    if links:
+        out["suspicious"].append(("GBV-F011", {"count": len(links)}))
+    if "xl/workbook.xml" in names:
+        try:
+            out["special"] = _special_cells(zf)
+        except (zipfile.BadZipFile, OSError, KeyError, EOFError) as exc:
+            raise Unreadable(Finding("GBV-F005", params={"detail": str(exc)})) from None
+    return out
+
+
+_SHEET_DECL = re.compile(rb'<sheet\b[^>]*?name="([^"]+)"[^>]*?r:id="([^"]+)"')
+_REL = re.compile(rb'<Relationship\b[^>]*?Id="([^"]+)"[^>]*?Target="([^"]+)"')
+_REL2 = re.compile(rb'<Relationship\b[^>]*?Target="([^"]+)"[^>]*?Id="([^"]+)"')
+_CELL = re.compile(rb'<c\b([^>]*?)(?:/>|>(.*?)</c>)', re.S)
+_REF = re.compile(rb'\br="([A-Z]+\d+)"')
+_TYPE = re.compile(rb'\bt="(\w+)"')
+_VALUE = re.compile(rb"<v>(.*?)</v>", re.S)
+
+
+def _special_cells(zf: zipfile.ZipFile) -> dict[str, dict[str, str]]:
+    """{sheet: {address: "formula" | "formula-no-value" | "#REF!"...}} for .xlsx files."""
+    import html
+
+    rels = zf.read("xl/_rels/workbook.xml.rels")
+    targets = {rid: tgt for rid, tgt in _REL.findall(rels)}
+    targets.update({rid: tgt for tgt, rid in _REL2.findall(rels)})
+    special: dict[str, dict[str, str]] = {}
+    for name, rid in _SHEET_DECL.findall(zf.read("xl/workbook.xml")):
+        target = targets.get(rid, b"").decode()
+        part = target.lstrip("/") if target.startswith("/") else f"xl/{target}"
+        if part not in zf.namelist():
+            continue
+        found: dict[str, str] = {}
+        for attrs, body in _CELL.findall(zf.read(part)):
+            body = body or b""
+            ctype = (_TYPE.search(attrs) or [None, b""])[1]
+            has_formula = b"<f" in body
+            if not has_formula and ctype != b"e":
+                continue
+            ref = _REF.search(attrs)
+            if not ref:
+                continue
+            value = _VALUE.search(body)
+            if ctype == b"e":
+                found[ref[1].decode()] = value[1].decode() if value else "#ERROR"
+            elif value is None or value[1] == b"":
+                found[ref[1].decode()] = "formula-no-value"
+            else:
+                found[ref[1].decode()] = "formula"
+        special[html.unescape(name.decode())] = found
+    return special
+
+
+def _open_book(path: Path, data: bytes):
+    import python_calamine as pc
+
+    try:
+        return pc.load_workbook(path)
+    except Exception as exc:  # calamine raises several types for broken files
+        raise Unreadable(Finding("GBV-F005", params={"detail": f"{type(exc).__name__}: {exc}"})) from None
+
+
+def _rows(book, sheet: str) -> list[list[Any]]:
+    return book.get_sheet_by_name(sheet).to_python(skip_empty_area=False)
+
+
+# --- which form ------------------------------------------------------------------------
+
+def _identify(book, sheets: dict[str, str], reg: Registry, add) -> FormVersion | None:
+    meta_sheet = next((s for s in sheets if s.strip().lower() == "_meta"), None)
+    if meta_sheet:
+        meta = {str(r[0]).strip(): r[1] for r in _rows(book, meta_sheet) if len(r) >= 2 and r[0]}
+        form_code, version = str(meta.get("form", "")).strip(), meta.get("version")
+        try:
+            form = reg.get(form_code, int(float(version)))
+        except (KeyError, TypeError, ValueError):
+            add("GBV-F012", sheet=meta_sheet, params={"form": form_code, "version": version})
+            return None
+        if str(meta.get("schema_hash", "")).strip() != form.schema_hash:
+            add("GBV-F013", sheet=meta_sheet, params={"form": form.key})
+        return form
+    form = _identify_by_content(book, sheets, reg)
+    if form is None:
+        add("GBV-F014", params={"looked_for": "hidden sheet _meta; a form title on sheet Title; "
+                                              "table sheets T1.. with known line codes"})
+        return None
+    add("GBV-F015", params={"form": form.key})
+    return form
+
+
+def _identify_by_content(book, sheets: dict[str, str], reg: Registry) -> FormVersion | None:
+    title_sheet = next((s for s in sheets if s.strip().lower() == "title"), None)
+    title_text = ""
+    if title_sheet:
+        rows = _rows(book, title_sheet)
+        title_text = " ".join(str(v) for r in rows[:3] for v in r if v).strip()
+    best, best_score = None, 0
+    for form in reg.versions():
+        titles = {v.strip() for v in form.title.values()}
+        if title_text and not any(tt in title_text for tt in titles):
+            continue
+        score = 0
+        for table in form.tables:
+            sheet = _table_sheet(sheets, table.id)
+            if sheet is None:
+                continue
+            codes = {_code(v) for r in _rows(book, sheet) for v in r[:4]}
+            score += sum(1 for ln in table.lines if ln.code in codes)
+        if score > best_score:
+            best, best_score = form, score
+    return best
+
+
+# --- the header ------------------------------------------------------------------------
+
+def _header_labels() -> dict[str, set[str]]:
+    fields = ("unit", "period", "contact", "phone", "date")
+    return {f: {t(f"tpl.header.{f}", lang).strip().lower() for lang in LANGS} for f in fields}
+
+
+def _read_header(book, sheets, form: FormVersion, reg: Registry, add) -> dict[str, str]:
+    title_sheet = next((s for s in sheets if s.strip().lower() == "title"), None)
+    header: dict[str, str] = {}
+    cells: dict[str, str] = {}
+    if title_sheet:
+        labels = _header_labels()
+        for i, row in enumerate(_rows(book, title_sheet)[:HEADER_ROWS_SCANNED]):
+            key = str(row[0]).strip().lower() if row else ""
+            for fld, names in labels.items():
+                if key in names:
+                    col, value = next(((j, v) for j, v in enumerate(row[1:], start=1)
+                                       if str(v).strip()), (2, ""))
+                    header[fld] = _text(value)
+                    cells[fld] = f"{_col(col)}{i + 1}"
+    sheet = title_sheet or "Title"
+    _check_unit(header, cells, form, reg, sheet, add)
+    _check_period(header, cells, form, sheet, add)
+    return header
+
+
+def _check_unit(header, cells, form: FormVersion, reg: Registry, sheet: str, add) -> None:
+    raw = header.get("unit", "")
+    cell = cells.get("unit", "C4")
+    if not raw:
+        add("GBV-F020", sheet=sheet, cell=cell, params={"field": "unit"})
+        return
+    m = SOATE.match(raw)
+    code = m[1] if m else ""
+    if not reg.territories().get(code):
+        add("GBV-F021", sheet=sheet, cell=cell, params={"value": raw})
+        header.pop("unit")
+        return
+    header["unit"] = code
+    if code not in {c.code for c in reg.units(form.level)}:
+        add("GBV-F022", sheet=sheet, cell=cell, params={"value": raw, "level": form.level})
+        header.pop("unit")
+
+
+def _check_period(header, cells, form: FormVersion, sheet: str, add) -> None:
+    raw = header.get("period", "")
+    cell = cells.get("period", "C5")
+    if not raw:
+        add("GBV-F020", sheet=sheet, cell=cell, params={"field": "period"})
+        return
+    try:
+        period = parse_period(raw.replace(" ", "").upper().replace("К", "Q"))
+    except ValueError:
+        add("GBV-F023", sheet=sheet, cell=cell, params={"value": raw})
+        header.pop("period")
+        return
+    header["period"] = str(period)
+    if not form.valid_for(period):
+        add("GBV-F024", sheet=sheet, cell=cell,
+            params={"value": raw, "form": form.key, "periodicity": form.periodicity,
+                    "valid": f"{form.valid_from} .. {form.valid_to or ''}"})
+        header.pop("period")
+
+
+# --- the tables ------------------------------------------------------------------------
+
+def _table_sheet(sheets: dict[str, str], table_id: str) -> str | None:
+    return next((s for s in sheets if s.strip().lower() == table_id.lower()), None)
+
+
+def _read_tables(book, sheets, form: FormVersion, special, add) -> pd.DataFrame | None:
+    import pandas as pd
+
+    records = []
+    for table in form.tables:
+        sheet = _table_sheet(sheets, table.id)
+        if sheet is None:
+            add("GBV-F030", params={"table": table.id})
+            continue
+        records.extend(_read_table(_rows(book, sheet), sheet, table, special.get(sheet, {}), add))
+    if not records:
+        return None
+    cells = pd.DataFrame.from_records(records, columns=["tbl", "line", "col", "value", "sheet", "addr"])
+    cells["value"] = cells["value"].astype("Int64")
+    cells["col"] = cells["col"].astype("int32")
+    return cells
+
+
+def _read_table(rows, sheet: str, table, special: dict[str, str], add) -> list[tuple]:
+    numbers = [c.number for c in table.columns]
+    found = _number_row(rows, numbers)
+    if found is None:
+        add("GBV-F031", sheet=sheet, params={"numbers": ", ".join(map(str, numbers))})
+        return []
+    header_row, col_index = found
+    line_rows = _line_rows(rows, header_row, table, min(col_index.values()))
+    out = []
+    for line in table.lines:
+        r = line_rows.get(line.code)
+        if r is None:
+            add("GBV-F032", sheet=sheet, params={"line": line.code, "table": table.id})
+            continue
+        for col in table.columns:
+            c = col_index[col.number]
+            addr = f"{_col(c)}{r + 1}"
+            raw = rows[r][c] if c < len(rows[r]) else ""
+            kind = special.get(addr)
+            greyed = col.number in line.greyed
+            value = _cell_value(raw, kind, greyed, sheet, addr, line.code, col.number, add)
+            if not greyed:
+                out.append((table.id, line.code, col.number, value, sheet, addr))
+    return out
+
+
+def _number_row(rows, numbers: list[int]) -> tuple[int, dict[int, int]] | None:
+    """The printed column-number row: the numbers 1..N in order, left to right."""
+    for i, row in enumerate(rows[:HEADER_ROWS_SCANNED]):
+        positions: dict[int, int] = {}
+        for j, v in enumerate(row):
+            n = _small_int(v)
+            if n is not None and n in numbers and n not in positions:
+                positions[n] = j
+        if len(positions) == len(numbers) and [positions[n] for n in sorted(numbers)] == sorted(positions.values()):
+            return i, positions
+    return None
+
+
+def _line_rows(rows, header_row: int, table, first_data_col: int) -> dict[str, int]:
+    codes = {ln.code for ln in table.lines}
+    best: dict[str, int] = {}
+    for c in range(first_data_col):
+        found = {}
+        for r in range(header_row + 1, len(rows)):
+            code = _code(rows[r][c]) if c < len(rows[r]) else ""
+            if code in codes and code not in found:
+                found[code] = r
+        if len(found) > len(best):
+            best = found
+    return best
+
+
+def _cell_value(raw, kind, greyed, sheet, addr, line, col, add) -> int | None:
+    where = {"sheet": sheet, "cell": addr, "line": line, "column": col}
+    if kind == "formula-no-value":
+        add("GBV-V006", **where, params={"cell": addr})
+        return None
+    if kind and kind.startswith("#"):
+        add("GBV-V004", **where, params={"value": kind})
+        return None
+    if kind == "formula":
+        add("GBV-V007", **where, params={"value": raw})
+    value, problem = normalise(raw)
+    if problem:
+        add(problem, **where, params={"value": _text(raw)})
+        return None
+    if greyed and value is not None:
+        add("GBV-V005", **where, params={"value": _text(raw)})
+        return None
+    return value
+
+
+def normalise(raw: Any) -> tuple[int | None, str | None]:
+    """A count from what a cell holds, or the finding code that refuses it.
+    Blank and dash mean nothing reported (None), distinct from 0."""
+    from datetime import date, datetime, time, timedelta
+
+    if raw is None or raw == "":
+        return None, None
+    if isinstance(raw, bool) or isinstance(raw, (date, datetime, time, timedelta)):
+        return None, "GBV-V001"
+    if isinstance(raw, (int, float)):
+        if raw != raw or raw in (float("inf"), float("-inf")):
+            return None, "GBV-V001"
+        if float(raw) != int(raw):
+            return None, "GBV-V002"
+        return (int(raw), None) if raw >= 0 else (None, "GBV-V003")
+    text = SPACES.sub(" ", str(raw)).strip()
+    if not text or text in DASHES:
+        return None, None
+    if text.upper() in EXCEL_ERRORS:
+        return None, "GBV-V004"
+    compact = text.replace(" ", "").replace("−", "-")
+    if THOUSANDS_COMMA.match(compact) or THOUSANDS_APOSTROPHE.match(compact):
+        compact = compact.replace(",", "").replace("'", "")
+    if INTEGER.match(compact):
+        n = int(compact)
+        return (n, None) if n >= 0 else (None, "GBV-V003")
+    if DECIMAL.match(compact):
+        whole = compact.replace(",", ".")
+        if float(whole).is_integer() and re.match(r"^\d+[.,]0+$", compact):
+            return int(float(whole)), None
+        return None, "GBV-V002"
+    return None, "GBV-V001"
+
+
+def _extra_sheets(book, form: FormVersion, add) -> None:
+    tables = {tb.id.lower() for tb in form.tables}
+    for sheet in book.sheet_names:
+        key = sheet.strip().lower()
+        if key in KNOWN_SHEETS or key in tables:
+            continue
+        if any(str(v).strip() for row in _rows(book, sheet) for v in row):
+            add("GBV-F016", sheet=sheet, params={"sheet": sheet})
+
+
+def _type_cells(cells: pd.DataFrame, form: FormVersion, add) -> None:
+    """Structural typing with pandera; its failure cases become catalogued findings."""
+    import pandera.pandas as pa
+
+    expected = {(c.table, c.line, c.column) for c in form.cells() if c.input}
+    schema = pa.DataFrameSchema(
+        {
+            "tbl": pa.Column(str, pa.Check.isin(sorted({k[0] for k in expected}))),
+            "line": pa.Column(str),
+            "col": pa.Column("int32", pa.Check.ge(1)),
+            "value": pa.Column("Int64", pa.Check.ge(0), nullable=True),
+        },
+        unique=["tbl", "line", "col"],
+        strict=False,
+    )
+    try:
+        schema.validate(cells, lazy=True)
+    except pa.errors.SchemaErrors as exc:
+        for case in exc.failure_cases.itertuples():
+            add("GBV-V010", params={"column": case.column, "check": str(case.check),
+                                    "value": str(case.failure_case)})
+    present = set(zip(cells["tbl"], cells["line"], cells["col"].astype(int), strict=True))
+    for tbl, line, col in sorted(expected - present):
+        add("GBV-V011", sheet=tbl, line=line, column=col,
+            params={"table": tbl, "line": line, "column": col})
+
+
+# --- small helpers ---------------------------------------------------------------------
+
+def _col(index: int) -> str:
+    name = ""
+    index += 1
+    while index:
+        index, rem = divmod(index - 1, 26)
+        name = chr(65 + rem) + name
+    return name
+
+
+def _small_int(v: Any) -> int | None:
+    if isinstance(v, bool):
+        return None
+    if isinstance(v, (int, float)) and float(v).is_integer():
+        return int(v)
+    if isinstance(v, str) and v.strip().isdigit():
+        return int(v.strip())
+    return None
+
+
+def _code(v: Any) -> str:
+    """A line code as printed: 1 and 1.0 read back as "01" when the form uses two digits."""
+    if isinstance(v, float) and v.is_integer():
+        v = int(v)
+    if isinstance(v, int) and not isinstance(v, bool):
+        return f"{v:02d}"
+    text = str(v).strip()
+    return f"{int(text):02d}" if text.isdigit() and len(text) == 1 else text
+
+
+def _text(v: Any) -> str:
+    if isinstance(v, float) and v.is_integer():
+        v = int(v)
+    return str(v).strip() if v is not None else ""

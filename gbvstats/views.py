@@ -1,0 +1,53 @@
+"""Terminal rendering shared by commands: finding tables, verdicts, progress bars."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterable, Iterator
+from typing import TypeVar
+
+from .i18n import t
+
+T = TypeVar("T")
+STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
+
+
+def progress(items: list[T], quiet: bool, label: str) -> Iterator[T]:
+    """A progress bar on a terminal for several items; nothing in JSON mode or in a pipe."""
+    if quiet or len(items) < 2 or not sys.stderr.isatty():
+        yield from items
+        return
+    from rich.progress import track
+
+    yield from track(items, description=label, console=_stderr_console(), transient=True)
+
+
+def _stderr_console():
+    from rich.console import Console
+
+    return Console(stderr=True)
+
+
+def findings_table(findings: Iterable, lang: str):
+    from rich.table import Table
+
+    table = Table(t("validate.col.severity", lang), t("validate.col.code", lang),
+                  t("validate.col.cell", lang), t("validate.col.message", lang),
+                  show_lines=False, expand=False)
+    for f in findings:
+        where = "!".join(p for p in (f.sheet, f.cell) if p) or "-"
+        table.add_row(f"[{STYLE[f.severity]}]{f.severity}[/]", f.code, where, f.message(lang))
+    return table
+
+
+def print_reports(console, reports, lang: str) -> None:
+    for report in reports:
+        if report.findings:
+            console.print(findings_table(report.findings, lang))
+        counts = report.counts()
+        form = report.form.key if report.form else "?"
+        line = t(f"validate.verdict.{report.verdict}", lang, file=report.path.name, form=form,
+                 unit=report.header.get("unit", "?"), period=report.header.get("period", "?"),
+                 errors=counts["error"], warnings=counts["warning"])
+        style = {"ok": "green", "warnings": "yellow"}.get(report.verdict, "bold red")
+        console.print(f"[{style}]{line}[/]")
