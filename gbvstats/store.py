@@ -1,0 +1,467 @@
+"""The warehouse: a DuckDB file plus an archive of every file received.
+
+Everything that touches storage goes through `Warehouse`, so a later move to another
+catalog (DuckLake on PostgreSQL, see DESIGN.md) stays local to this module.
+Writers take an advisory lock (one at a time, bounded wait); a submission is one
+transaction, and its original bytes are in the archive before any row refers to them.
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import json
+import os
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from functools import cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .paths import sql_dir
+from .schema import Registry, registry
+
+if TYPE_CHECKING:
+    import duckdb
+
+    from .validate import ValidationReport
+
+LOCK_TIMEOUT = float(os.environ.get("GBVSTATS_LOCK_TIMEOUT", "60"))
+DIM_COLUMNS = ("sex", "age", "violence_form", "exploitation", "relationship", "citizenship",
+               "place", "offence", "stage", "service", "sanction")
+
+
+class StoreError(Exception):
+    """A user-facing warehouse problem; `code` is the CLI exit code."""
+
+    def __init__(self, message: str, code: int = 1):
+        super().__init__(message)
+        self.code = code
+
+
+@cache
+def _sql(name: str) -> str:
+    return (sql_dir() / "store" / name).read_text(encoding="utf-8")
+
+
+def migrations() -> list[tuple[int, str, str]]:
+    out = []
+    for path in sorted((sql_dir() / "migrations").glob("*.sql")):
+        number = int(path.name.split("_", 1)[0])
+        out.append((number, path.stem, path.read_text(encoding="utf-8")))
+    return out
+
+
+@dataclass
+class Receipt:
+    file: str
+    outcome: str  # accepted | accepted_with_warnings | duplicate | rejected | refused_agency | unreadable
+    submission_id: int | None = None
+    sha256: str = ""
+    form: str | None = None
+    unit: str | None = None
+    period: str | None = None
+    revision: int | None = None
+    supersedes: int | None = None
+    duplicate_of: int | None = None
+    counts: dict[str, int] = field(default_factory=dict)
+    findings: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def exit_code(self) -> int:
+        return {"unreadable": 2, "rejected": 1, "refused_agency": 1}.get(self.outcome, 0)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self) | {"exit_code": self.exit_code}
+
+
+class Warehouse:
+    """A warehouse file and its archive: `Warehouse(path).submit(file, agency="MOI")`."""
+
+    def __init__(self, path: Path | str, reg: Registry | None = None,
+                 lock_timeout: float = LOCK_TIMEOUT, on_wait=None):
+        self.path = Path(path)
+        self.archive = self.path.parent / "archive"
+        self.reg = reg or registry()
+        self.lock_timeout = lock_timeout
+        self.on_wait = on_wait or (lambda: None)
+
+    # --- connections and locking ------------------------------------------------------
+
+    @contextmanager
+    def writer(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """The single writer: advisory lock, then a read-write connection, migrated."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self._lock():
+            con = self._connect(read_only=False)
+            try:
+                self._migrate(con)
+                yield con
+            finally:
+                con.close()
+
+    @contextmanager
+    def reader(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A read-only connection: no statement through it can change data."""
+        if not self.path.exists():
+            raise StoreError(f"no warehouse at {self.path}; submit a file first or pass --warehouse", 2)
+        with self._lock(shared=True):
+            con = self._connect(read_only=True)
+        try:
+            self._check_version(con)
+            yield con
+        finally:
+            con.close()
+
+    @contextmanager
+    def _lock(self, shared: bool = False) -> Iterator[None]:
+        lock_path = self.path.with_name(self.path.name + ".lock")
+        fh = open(lock_path, "a+")  # noqa: SIM115 - held for the duration of the block
+        mode = fcntl.LOCK_SH if shared else fcntl.LOCK_EX
+        deadline = time.monotonic() + self.lock_timeout
+        warned = False
+        try:
+            while True:
+                try:
+                    fcntl.flock(fh, mode | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() > deadline:
+                        raise StoreError(
+                            f"the warehouse {self.path} is busy: another submission held it for "
+                            f"more than {self.lock_timeout:.0f} s; try again later") from None
+                    if not warned and time.monotonic() > deadline - self.lock_timeout + 1:
+                        self.on_wait()
+                        warned = True
+                    time.sleep(0.05)
+            yield
+        finally:
+            fh.close()
+
+    def _connect(self, read_only: bool) -> duckdb.DuckDBPyConnection:
+        import duckdb
+
+        deadline = time.monotonic() + self.lock_timeout
+        while True:
+            try:
+                return duckdb.connect(str(self.path), read_only=read_only)
+            except duckdb.IOException as exc:
+                # another process (e.g. an analyst's DuckDB shell) has the file open
+                if "lock" not in str(exc).lower() or time.monotonic() > deadline:
+                    raise StoreError(f"cannot open the warehouse {self.path}: {exc}") from None
+                time.sleep(0.1)
+
+    def _migrate(self, con) -> None:
+        con.execute("CREATE TABLE IF NOT EXISTS schema_migrations "
+                    "(version INTEGER PRIMARY KEY, name VARCHAR, applied_at TIMESTAMP)")
+        self._check_version(con)
+        applied = {v for (v,) in con.execute("SELECT version FROM schema_migrations").fetchall()}
+        for number, name, sql in migrations():
+            if number in applied:
+                continue
+            con.execute("BEGIN")
+            con.execute(sql)
+            con.execute("INSERT INTO schema_migrations VALUES (?, ?, ?)", [number, name, _now()])
+            con.execute("COMMIT")
+        if not applied:
+            self._load_dimensions(con)
+
+    def _check_version(self, con) -> None:
+        known = max(n for n, _, _ in migrations())
+        try:
+            found = con.execute("SELECT max(version) FROM schema_migrations").fetchone()[0]
+        except Exception:  # a brand-new file: nothing applied yet
+            return
+        if found is not None and found > known:
+            raise StoreError(f"the warehouse {self.path} was written by a newer gbvstats "
+                             f"(migration {found}, this one knows up to {known}); upgrade gbvstats", 2)
+
+    def _load_dimensions(self, con) -> None:
+        """Territories, cells of every form version and concordances, from the schemas."""
+        import pandas as pd
+
+        terr = []
+        for c in self.reg.territories().codes:
+            level = getattr(c, "level", "")
+            oblast = c.code if level in ("oblast", "country") else self.reg.oblast_of(c.code)
+            area = next((x.sdmx_code for x in self.reg.territories().codes if x.code == oblast), None)
+            terr.append({"soate": c.code, "sdmx_code": getattr(c, "sdmx_code", None) or None,
+                         "level": level, "parent": c.parent, "oblast": oblast, "area": area,
+                         "name_en": c.label.get("en"), "name_ru": c.label.get("ru")})
+        elements, conc = [], []
+        for form in self.reg.versions():
+            for table in form.tables:
+                for line in table.lines:
+                    for col in table.columns:
+                        dims = {**line.dims, **col.dims}
+                        elements.append({"form": form.form, "version": form.version, "tbl": table.id,
+                                         "line": line.code, "col": col.number, "element": line.element,
+                                         "parent_line": line.parent, "iccs": line.iccs,
+                                         **{d: dims.get(d) for d in DIM_COLUMNS}})
+            conc.extend(_concordance_rows(self.reg, form))
+        con.execute("BEGIN")
+        for table, rows in (("dim_territory", terr), ("dim_element", elements), ("concordance", conc)):
+            con.execute(f"DELETE FROM {table}")  # table names from this fixed tuple
+            if rows:
+                con.register("rows_df", pd.DataFrame(rows))
+                con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM rows_df")
+                con.unregister("rows_df")
+        con.execute("COMMIT")
+
+    # --- submitting ------------------------------------------------------------------
+
+    def submit(self, path: Path | str, agency: str, by: str | None = None,
+               received_at: datetime | None = None, report: ValidationReport | None = None
+               ) -> Receipt:
+        from .validate import validate_file
+
+        path = Path(path)
+        report = report or validate_file(path, self.reg)
+        receipt = Receipt(file=path.name, outcome="", sha256=report.sha256,
+                          form=report.form.key if report.form else None,
+                          unit=report.header.get("unit"), period=report.header.get("period"),
+                          counts=report.counts(),
+                          findings=[f.to_dict() for f in report.findings])
+        when = received_at or _now()
+        with self.writer() as con:
+            refused = self._refusal(report, agency)
+            if refused:
+                receipt.outcome = refused
+                self._audit(con, when, refused, agency, by, path.name, report.sha256, None,
+                            {"findings": [_brief(f) for f in report.findings]})
+                return receipt
+            existing = con.execute("SELECT submission_id FROM submissions WHERE sha256 = ?",
+                                   [report.sha256]).fetchone()
+            if existing:
+                receipt.outcome, receipt.duplicate_of = "duplicate", existing[0]
+                return receipt
+            archived = self._archive(path, report.sha256)
+            self._store(con, report, agency, by, path.name, archived, when, receipt)
+        return receipt
+
+    def _refusal(self, report: ValidationReport, agency: str) -> str | None:
+        if report.verdict == "unreadable":
+            return "unreadable"
+        if report.form.agency != agency.upper():
+            return "refused_agency"
+        if report.verdict == "errors" or "unit" not in report.header or "period" not in report.header:
+            return "rejected"
+        return None
+
+    def _archive(self, path: Path, sha: str) -> str:
+        """Store the original bytes once under their hash: temp file, fsync, rename."""
+        relative = f"{sha[:2]}/{sha}{path.suffix.lower()}"
+        target = self.archive / relative
+        if target.exists():
+            return relative
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+            data = path.read_bytes()
+            with open(tmp, "wb") as fh:
+                fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, target)
+            dir_fd = os.open(target.parent, os.O_RDONLY)
+            try:
+                os.fsync(dir_fd)
+            finally:
+                os.close(dir_fd)
+        except OSError as exc:
+            reason = "the disk is full" if exc.errno == errno.ENOSPC else exc.strerror or str(exc)
+            raise StoreError(f"cannot write to the archive {self.archive}: {reason}; "
+                             "nothing was stored") from None
+        return relative
+
+    def _store(self, con, report: ValidationReport, agency, by, file_name, archived, when,
+               receipt: Receipt) -> None:
+        form, unit, period = report.form, report.header["unit"], report.header["period"]
+        status = "accepted_with_warnings" if report.verdict == "warnings" else "accepted"
+        con.execute("BEGIN")
+        try:
+            prev = con.execute(_sql("previous_revision.sql"), [form.form, unit, period]).fetchone()
+            revision = (prev[1] + 1) if prev else 1
+            sid = con.execute("SELECT nextval('submission_seq')").fetchone()[0]
+            con.execute(_sql("insert_submission.sql"), [
+                sid, form.form, form.version, form.agency, unit, period, int(period[:4]),
+                report.sha256, file_name, archived, when, by, status, revision,
+                prev[0] if prev else None])
+            cells = report.cells.assign(submission_id=sid)
+            con.register("new_cells", cells)
+            con.execute(_sql("insert_cells.sql"))
+            con.unregister("new_cells")
+            rows = [[sid, f.code, f.severity, f.sheet, f.cell, f.rule_id,
+                     json.dumps(f.params, default=str, ensure_ascii=False), f.message("en")]
+                    for f in report.findings]
+            if rows:
+                con.executemany("INSERT INTO findings VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+            self._audit(con, when, status, agency, by, file_name, report.sha256, sid,
+                        {"revision": revision, "supersedes": prev[0] if prev else None})
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        receipt.outcome, receipt.submission_id = status, sid
+        receipt.revision, receipt.supersedes = revision, prev[0] if prev else None
+
+    def _audit(self, con, when, event, agency, actor, file_name, sha, sid, detail) -> None:
+        con.execute(_sql("insert_audit.sql"), [when, event, agency, actor, file_name, sha, sid,
+                                               json.dumps(detail, default=str, ensure_ascii=False)])
+
+    # --- other verbs ------------------------------------------------------------------
+
+    def explain(self, submission_id: int, rule_id: str, text: str, author: str | None) -> int:
+        with self.writer() as con:
+            if not con.execute("SELECT 1 FROM submissions WHERE submission_id = ?",
+                               [submission_id]).fetchone():
+                raise StoreError(f"no submission {submission_id}")
+            when = _now()
+            con.execute("BEGIN")
+            eid = con.execute("SELECT nextval('explanation_seq')").fetchone()[0]
+            con.execute("INSERT INTO explanations VALUES (?, ?, ?, ?, ?, ?)",
+                        [eid, submission_id, rule_id, text, author, when])
+            self._audit(con, when, "explanation", None, author, None, None, submission_id,
+                        {"rule_id": rule_id, "text": text})
+            con.execute("COMMIT")
+            return eid
+
+    def query(self, sql: str, params: list | None = None):
+        """Read-only SQL: a DataFrame. Statements that change data fail."""
+        import duckdb
+
+        with self.reader() as con:
+            try:
+                return con.execute(sql, params or []).df()
+            except duckdb.Error as exc:
+                raise StoreError(f"query failed: {exc}") from None
+
+    def history(self, form: str, unit: str, period: str):
+        return self.query(_sql("history.sql"), [form, unit, period])
+
+    def status(self):
+        return self.query(_sql("status.sql"))
+
+    def checksum(self) -> dict[str, str]:
+        """An order-independent content checksum of every base table."""
+        with self.reader() as con:
+            tables = [t for (t,) in con.execute(
+                "SELECT table_name FROM duckdb_tables() WHERE NOT internal ORDER BY 1").fetchall()]
+            out = {}
+            for table in tables:
+                if table == "schema_migrations":  # applied_at differs by construction
+                    continue
+                sql = _sql("checksum.sql").replace("{table}", table)  # from the catalog
+                count, digest = con.execute(sql).fetchone()
+                out[table] = f"{count}:{digest or '-'}"
+            return out
+
+    def rebuild(self, target: Path) -> int:
+        """A new warehouse from the archive and the audit log, replaying in order."""
+        from .validate import validate_file
+
+        target = Path(target)
+        if target.exists():
+            raise StoreError(f"{target} exists; rebuild writes a new warehouse", 2)
+        events = self.query("SELECT * FROM audit_log ORDER BY event_id")
+        events = events.astype(object).where(events.notna(), None)  # NULLs stay NULL
+        files = self.query("SELECT sha256, archive_path, file_name FROM submissions")
+        by_sha = {r.sha256: (r.archive_path, r.file_name) for r in files.itertuples()}
+        new = Warehouse(target, self.reg, self.lock_timeout)
+        replayed = 0
+        for ev in events.itertuples():
+            with new.writer() as con:
+                if ev.event in ("accepted", "accepted_with_warnings"):
+                    rel, name = by_sha[ev.sha256]
+                    original = self.archive / rel
+                    report = validate_file(original, self.reg)
+                    staged = new.archive / rel
+                    if not staged.exists():
+                        new._archive(original, ev.sha256)
+                    receipt = Receipt(file=name, outcome="")
+                    new._store(con, report, ev.agency, ev.actor, name, rel,
+                               ev.event_at.to_pydatetime(), receipt)
+                    replayed += 1
+                elif ev.event == "explanation":
+                    d = json.loads(ev.detail)
+                    con.execute("BEGIN")
+                    eid = con.execute("SELECT nextval('explanation_seq')").fetchone()[0]
+                    con.execute("INSERT INTO explanations VALUES (?, ?, ?, ?, ?, ?)",
+                                [eid, _none(ev.submission_id), d["rule_id"], d["text"], ev.actor,
+                                 ev.event_at.to_pydatetime()])
+                    new._audit(con, ev.event_at.to_pydatetime(), ev.event, ev.agency, ev.actor,
+                               ev.file_name, ev.sha256, _none(ev.submission_id), d)
+                    con.execute("COMMIT")
+                else:
+                    new._audit(con, ev.event_at.to_pydatetime(), ev.event, ev.agency, ev.actor,
+                               ev.file_name, ev.sha256, _none(ev.submission_id), json.loads(ev.detail))
+        return replayed
+
+    def dictionary(self) -> str:
+        """The data dictionary as Markdown, from the live catalog and the DDL comments."""
+        with self.reader() as con:
+            objects = con.execute(_sql("dictionary_objects.sql")).fetchall()
+            columns = con.execute(_sql("dictionary_columns.sql")).fetchall()
+        by_table: dict[str, list] = {}
+        for table, column, dtype, comment in columns:
+            by_table.setdefault(table, []).append((column, dtype, comment))
+        lines = ["# Warehouse data dictionary", "",
+                 "Generated by `gbvstats dictionary` from the warehouse catalog and the comments "
+                 "in `gbvstats/sql/migrations/`. Open the warehouse read-only to query it.", ""]
+        for name, kind, comment in objects:
+            lines += [f"## `{name}` ({kind})", "", comment or "", ""]
+            if by_table.get(name):
+                lines += ["| column | type | meaning |", "|---|---|---|"]
+                lines += [f"| `{c}` | {t} | {m or ''} |" for c, t, m in by_table[name]]
+                lines.append("")
+        lines += ["## `as_of(ts)` (table macro)", "",
+                  "Current cells as known at timestamp `ts`: `SELECT * FROM as_of(TIMESTAMP '2024-05-01')`.", ""]
+        return "\n".join(lines)
+
+
+def _concordance_rows(reg: Registry, form) -> list[dict]:
+    """Map every older version's cells to the latest version by chaining concordances."""
+    latest = reg.get(form.form)
+    if form.version == latest.version:
+        return []
+    mapping: dict[tuple, tuple] = {}
+    current = latest
+    chain = {}
+    while current.concordance:
+        prev_version = current.concordance.previous_version
+        for item in current.concordance.map:
+            cur = _cell_of(item.current)
+            prev = _cell_of(item.previous)
+            chain[(prev_version, *prev)] = (current.version, *cur)
+        current = reg.get(form.form, prev_version)
+    for (version, tbl, line, col), target in chain.items():
+        while target[0] != latest.version and (target in chain):
+            target = chain[target]
+        if version == form.version and target[0] == latest.version:
+            mapping[(tbl, line, col)] = target
+    return [{"form": form.form, "version": form.version, "tbl": t, "line": ln, "col": c,
+             "latest_version": v2, "latest_tbl": t2, "latest_line": l2, "latest_col": c2}
+            for (t, ln, c), (v2, t2, l2, c2) in mapping.items()]
+
+
+def _cell_of(address: str) -> tuple[str, str, int]:
+    tbl, line, col = address.split(":")[-1].split("/")
+    return tbl, line, int(col)
+
+
+def _brief(f) -> dict[str, Any]:
+    return {"code": f.code, "severity": f.severity, "sheet": f.sheet, "cell": f.cell,
+            "message": f.message("en")}
+
+
+def _none(v):
+    import pandas as pd
+
+    return None if pd.isna(v) else int(v)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None, microsecond=0)
