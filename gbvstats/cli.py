@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -182,6 +183,142 @@ def t_(key: str, lang: str, **params) -> str:
     from .i18n import t
 
     return t(key, lang, **params)
+
+
+def open_warehouse(path: Path | None, lang: str = "en"):
+    from .i18n import t
+    from .store import Warehouse
+
+    return Warehouse(warehouse_path(path), registry_or_fail(),
+                     on_wait=lambda: typer.echo(t("store.waiting", lang), err=True))
+
+
+@contextmanager
+def store_errors():
+    """Warehouse problems reach the user as one line and an exit code, never a traceback."""
+    from .store import StoreError
+
+    try:
+        yield
+    except StoreError as exc:
+        fail(str(exc), code=exc.code)
+
+
+@app.command("submit")
+def submit(
+    files: Annotated[list[Path], typer.Argument(help="Filled workbooks to submit.")],
+    agency: Annotated[str, typer.Option("--agency", help="Your agency: MOI, GPO, JD, NSC, MLSP.")],
+    by: Annotated[str | None, typer.Option("--by", help="Who submits (name or unit).")] = None,
+    lang: LangOpt = None, as_json: JsonOpt = False, warehouse: WarehouseOpt = None,
+) -> None:
+    """Validate and store forms; print a receipt per file. Exit 1 if any was refused."""
+    from .views import print_receipt, progress
+
+    lang = lang_of(lang)
+    wh = open_warehouse(warehouse, lang)
+    receipts = []
+    with store_errors():
+        for f in progress(files, as_json, "submit"):
+            receipts.append(wh.submit(f, agency.upper(), by))
+            if not as_json:
+                print_receipt(console(), receipts[-1], agency.upper(), lang)
+    if as_json:
+        print_json([r.to_dict() for r in receipts])
+    raise typer.Exit(max((r.exit_code for r in receipts), default=0))
+
+
+@app.command("explain")
+def explain(
+    submission: Annotated[int, typer.Argument(help="Submission id from the receipt.")],
+    rule_id: Annotated[str, typer.Argument(help="Rule id of the warning, e.g. MOI-FV2-09.")],
+    text: Annotated[str, typer.Option("--text", help="The explanation.")],
+    by: Annotated[str | None, typer.Option("--by", help="Author.")] = None,
+    lang: LangOpt = None, warehouse: WarehouseOpt = None,
+) -> None:
+    """Record an agency's explanation of a warning."""
+    from .i18n import t
+
+    lang = lang_of(lang)
+    with store_errors():
+        eid = open_warehouse(warehouse, lang).explain(submission, rule_id, text, by)
+    typer.echo(t("store.explained", lang, id=eid))
+
+
+@app.command("history")
+def history(
+    form: Annotated[str, typer.Option("--form")], unit: Annotated[str, typer.Option("--unit")],
+    period: Annotated[str, typer.Option("--period")],
+    as_json: JsonOpt = False, warehouse: WarehouseOpt = None,
+) -> None:
+    """Every revision of one form, unit and period."""
+    with store_errors():
+        show_frame(open_warehouse(warehouse).history(form, unit, period), as_json)
+
+
+@app.command("status")
+def status(as_json: JsonOpt = False, warehouse: WarehouseOpt = None) -> None:
+    """Submissions by agency, form, period and status."""
+    with store_errors():
+        show_frame(open_warehouse(warehouse).status(), as_json)
+
+
+@app.command("sql")
+def sql(
+    query: Annotated[str, typer.Argument(help="SQL to run (read-only).")],
+    as_json: JsonOpt = False,
+    as_csv: Annotated[bool, typer.Option("--csv", help="Print CSV.")] = False,
+    warehouse: WarehouseOpt = None,
+) -> None:
+    """Run read-only SQL on the warehouse (tables, views, as_of(ts))."""
+    with store_errors():
+        frame = open_warehouse(warehouse).query(query)
+    if as_csv:
+        sys.stdout.write(frame.to_csv(index=False))
+    else:
+        show_frame(frame, as_json)
+
+
+@app.command("rebuild")
+def rebuild(out: Annotated[Path, typer.Option("--out", help="The new warehouse file.")],
+            warehouse: WarehouseOpt = None, lang: LangOpt = None) -> None:
+    """Rebuild a warehouse from the archive and the audit log."""
+    from .i18n import t
+
+    with store_errors():
+        count = open_warehouse(warehouse).rebuild(out)
+    typer.echo(t("store.rebuilt", lang_of(lang), path=out, count=count))
+
+
+@app.command("checksum")
+def checksum(as_json: JsonOpt = False, warehouse: WarehouseOpt = None) -> None:
+    """Content checksum of every table (rows:md5), order-independent."""
+    with store_errors():
+        sums = open_warehouse(warehouse).checksum()
+    if as_json:
+        return print_json(sums)
+    for table, value in sums.items():
+        typer.echo(f"{table}\t{value}")
+
+
+@app.command("dictionary")
+def dictionary(out: Annotated[Path | None, typer.Option("--out", help="Write Markdown here.")] = None,
+               warehouse: WarehouseOpt = None) -> None:
+    """The data dictionary of the warehouse's tables and views."""
+    with store_errors():
+        text = open_warehouse(warehouse).dictionary()
+    if out:
+        out.write_text(text, encoding="utf-8")
+        typer.echo(str(out))
+    else:
+        typer.echo(text)
+
+
+def show_frame(frame, as_json: bool) -> None:
+    if as_json:
+        return print_json(json.loads(frame.to_json(orient="records", date_format="iso")))
+    from .views import frame_table
+
+    console().print(frame_table(frame))
 
 
 def form_or_fail(ref: str):

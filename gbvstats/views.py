@@ -51,3 +51,25 @@ def print_reports(console, reports, lang: str) -> None:
                  errors=counts["error"], warnings=counts["warning"])
         style = {"ok": "green", "warnings": "yellow"}.get(report.verdict, "bold red")
         console.print(f"[{style}]{line}[/]")
+
+
+def print_receipt(console, receipt, agency: str, lang: str) -> None:
+    extra = t("store.receipt.supersedes", lang, id=receipt.supersedes) if receipt.supersedes else ""
+    text = t(f"store.receipt.{receipt.outcome}", lang, file=receipt.file,
+             id=receipt.submission_id or receipt.duplicate_of, form=receipt.form or "?",
+             unit=receipt.unit or "?", period=receipt.period or "?", revision=receipt.revision,
+             supersedes=extra, sha=receipt.sha256[:12], agency=agency,
+             errors=receipt.counts.get("error", 0), warnings=receipt.counts.get("warning", 0))
+    style = {"accepted": "green", "duplicate": "cyan", "accepted_with_warnings": "yellow"}
+    console.print(f"[{style.get(receipt.outcome, 'bold red')}]{text}[/]", highlight=False)
+
+
+def frame_table(frame, max_rows: int = 200):
+    from rich.table import Table
+
+    table = Table(*[str(c) for c in frame.columns])
+    for row in frame.head(max_rows).itertuples(index=False):
+        table.add_row(*["" if v is None or (isinstance(v, float) and v != v) else str(v) for v in row])
+    if len(frame) > max_rows:
+        table.caption = f"{len(frame)} rows; first {max_rows} shown (use --json or --csv for all)"
+    return table
