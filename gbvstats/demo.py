@@ -1,0 +1,433 @@
+"""Demo data: the workbooks every agency would have returned, 2015 onwards.
+
+`generate(years, out, seed)` writes one filled template per form version valid in each
+period, per reporting unit and period, plus `manifest.json` listing every file with the
+date its agency sent it and any planted defect. Numbers come from `demo_world.World`, so
+forms agree across agencies; a few returns are wrong or messy on purpose.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from datetime import date, timedelta
+from pathlib import Path
+
+from .demo_world import ORDERS_EXTENDED_2019, World, allocate, jitter, rng_for, share
+from .periods import Period, periods_of_year
+from .schema import FormVersion, Registry, registry
+from .templates import fill_template, save, values_by_element
+
+Values = dict[tuple[str, int], int]  # (element, column) -> count
+SEXAGE = (0.83, 0.07, 0.06, 0.04)  # women, men, girls, boys among family-violence victims
+
+
+@dataclass
+class Entry:
+    file: str
+    agency: str
+    form: str
+    version: int
+    unit: str
+    period: str
+    submitted_at: str
+    defect: str | None = None
+
+
+def split(total: int, weights, rng, spread: float = 0.2) -> list[int]:
+    return allocate(total, jitter(rng, list(weights), spread))
+
+
+def put_sexage(v: Values, element: str, total: int, rng, weights=SEXAGE, first_col: int = 1) -> None:
+    v[(element, first_col)] = total
+    for i, n in enumerate(split(total, weights, rng), start=first_col + 1):
+        v[(element, i)] = n
+
+
+class Generator:
+    def __init__(self, reg: Registry, seed: int):
+        self.reg = reg
+        self.seed = seed
+        self.world = World(reg, seed)
+        self._cache: dict[tuple, dict[str, Values]] = {}
+        self.makers: dict[str, Callable[[FormVersion, str, Period], Values]] = {
+            "MOI-FV": self.moi_fv, "MOI-GBV": self.moi_gbv, "MOI-TIP": self.moi_tip,
+            "GPO-CASES": self.gpo, "JD-CASES": self.jd, "NSC-POP": self.nsc_pop,
+            "MLSP-SP": self.mlsp,
+        }
+
+    def rng(self, *key):
+        return rng_for(self.seed, *key)
+
+    # --- MoI, district level --------------------------------------------------------
+
+    def district_fv(self, year: int, quarter: int) -> dict[str, Values]:
+        """MOI-FV values of every district for a quarter (cached: other forms derive from it)."""
+        key = ("fv", year, quarter)
+        if key not in self._cache:
+            reports = self.world.fv_reports(year, quarter)
+            orders = self.world.orders(year, quarter)
+            self._cache[key] = {u: (self._fv_v1 if year <= 2018 else self._fv_v2)(
+                u, year, quarter, reports[u], orders[u]) for u in reports}
+        return self._cache[key]
+
+    def _fv_v1(self, unit, year, quarter, reports, orders) -> Values:
+        r = self.rng("fv1", unit, year, quarter)
+        victims_f = share(reports, 0.91, r, 0.04)
+        perpetrators = share(reports, 0.97, r, 0.03)
+        return {("dv_cases", 1): reports, ("dv_restraining_orders", 1): orders,
+                ("dv_criminal_cases", 1): share(reports, 0.12, r, 0.4),
+                ("dv_victims", 1): reports, ("dv_victims", 2): victims_f,
+                ("dv_perpetrators", 1): perpetrators,
+                ("dv_perpetrators", 2): share(perpetrators, 0.05, r, 0.5)}
+
+    def _fv_v2(self, unit, year, quarter, reports, orders) -> Values:
+        r = self.rng("fv2", unit, year, quarter)
+        v: Values = {("fv_reports", 1): reports}
+        for el, n in zip(("fv_reports_phy", "fv_reports_psy", "fv_reports_eco", "fv_reports_neg",
+                          "fv_reports_sex"), split(reports, (0.42, 0.38, 0.08, 0.07, 0.05), r)):
+            v[(el, 1)] = n
+        put_sexage(v, "fv_victims", reports, r)
+        # minors who witnessed are victims themselves (Law No. 63): a share of girls and boys
+        girls = share(v[("fv_victims", 4)], 0.6, r, 0.3)
+        boys = share(v[("fv_victims", 5)], 0.6, r, 0.3)
+        v.update({("fv_victims_witness", 1): girls + boys, ("fv_victims_witness", 4): girls,
+                  ("fv_victims_witness", 5): boys})
+        for col in range(1, 6):
+            v[("fv_victims_referred", col)] = 0
+        referred = [share(v[("fv_victims", c)], 0.4, r, 0.3) for c in range(2, 6)]
+        v[("fv_victims_referred", 1)] = sum(referred)
+        for c, n in zip(range(2, 6), referred, strict=True):
+            v[("fv_victims_referred", c)] = n
+        perp = share(reports, 0.96, r, 0.03)
+        men = share(perp, 0.93, r, 0.03)
+        v.update({("fv_perpetrators", 1): perp, ("fv_perpetrators", 2): perp - men,
+                  ("fv_perpetrators", 3): men, ("fv_perpetrators", 4): 0, ("fv_perpetrators", 5): 0})
+        ext_rate = ORDERS_EXTENDED_2019 / 3932 * (1 + 0.1 * (year - 2019))
+        v.update({("tpo_issued", 1): orders, ("tpo_extended", 1): share(orders, ext_rate, r, 0.5),
+                  ("tpo_violated", 1): share(orders, 0.16, r, 0.4)})
+        protocols = share(reports, 0.45, r, 0.2)
+        v.update({("art70_protocols", 1): protocols, ("art70_to_court", 1): share(protocols, 0.85, r, 0.1)})
+        opened = share(reports, 0.14, r, 0.3)
+        groups = ("fv_cases_hom", "fv_cases_sas", "fv_cases_mas", "fv_cases_sexv", "fv_cases_oth")
+        parts = split(opened, (0.01, 0.08, 0.55, 0.06, 0.30), r)
+        v[("fv_cases", 1)] = opened
+        sent_total = 0
+        for el, n in zip(groups, parts, strict=True):
+            sent = share(n, 0.8, r, 0.15)
+            v[(el, 1)], v[(el, 2)] = n, sent
+            sent_total += sent
+        v[("fv_cases", 2)] = sent_total
+        return v
+
+    def moi_fv(self, form: FormVersion, unit: str, p: Period) -> Values:
+        return self.district_fv(p.year, p.index)[unit]
+
+    def oblast_fv(self, unit: str, p: Period, element: str, col: int = 1) -> int:
+        """A MOI-FV figure summed over the districts of an oblast-level unit."""
+        return sum(v.get((element, col), 0) for u, v in self.district_fv(p.year, p.index).items()
+                   if self.reg.oblast_of(u) == unit)
+
+    # --- MoI, oblast level ----------------------------------------------------------
+
+    def moi_gbv(self, form: FormVersion, unit: str, p: Period) -> Values:
+        key = ("gbv", unit, p)
+        if key in self._cache:
+            return self._cache[key]
+        r = self.rng("gbv", unit, str(p))
+        fv = lambda el: self.oblast_fv(unit, p, el)  # noqa: E731
+        crimes = {"hom": fv("fv_cases_hom") + r.randint(0, 1), "sas": fv("fv_cases_sas"),
+                  "mas": fv("fv_cases_mas"), "rap": share(fv("fv_cases_sexv"), 0.6, r),
+                  "sxa": fv("fv_cases_sexv"), "fma": r.randint(0, 4), "ema": r.randint(0, 2),
+                  "har": r.randint(0, 6)}
+        crimes["sxa"] -= min(crimes["sxa"], crimes["rap"])
+        v: Values = {}
+        total = sum(crimes.values())
+        sums = [0] * 6
+        rel_sums = [0] * 6
+        sus_sums = [0] * 3
+        for g, n in crimes.items():
+            el = f"gbv_crimes_{g}"
+            v[(el, 1)] = n
+            weights = {"ema": (0.0, 0.0, 0.8, 0.2),  # minors only
+                       "hom": (0.9, 0.0, 0.1, 0.0)}.get(g, (0.86, 0.04, 0.08, 0.02))  # women and girls
+            victims = n
+            parts = split(victims, weights, r) if victims else [0, 0, 0, 0]
+            v[(el, 2)] = victims
+            for c, x in zip(range(3, 7), parts, strict=True):
+                v[(el, c)] = x
+            rel = split(victims, (0.55, 0.25, 0.12, 0.05, 0.03), r) if victims else [0] * 5
+            v[(f"gbv_victims_rel_{g}", 1)] = victims
+            for c, x in zip(range(2, 7), rel, strict=True):
+                v[(f"gbv_victims_rel_{g}", c)] = x
+            sus = share(n, 0.9, r, 0.1)
+            women = share(sus, 0.06, r, 0.5)
+            v.update({(f"gbv_suspects_{g}", 1): sus, (f"gbv_suspects_{g}", 2): sus - women,
+                      (f"gbv_suspects_{g}", 3): women})
+            for i in range(6):
+                sums[i] += v[(el, i + 1)]
+                rel_sums[i] += v[(f"gbv_victims_rel_{g}", i + 1)]
+            for i in range(3):
+                sus_sums[i] += v[(f"gbv_suspects_{g}", i + 1)]
+        for i in range(6):
+            v[("gbv_crimes", i + 1)] = sums[i]
+            v[("gbv_victims_rel", i + 1)] = rel_sums[i]
+        for i in range(3):
+            v[("gbv_suspects", i + 1)] = sus_sums[i]
+        assert v[("gbv_crimes", 1)] == total
+        self._cache[key] = v
+        return v
+
+    def moi_tip(self, form: FormVersion, unit: str, p: Period) -> Values:
+        key = ("tip", unit, p)
+        if key in self._cache:
+            return self._cache[key]
+        r = self.rng("tip", unit, str(p))
+        scale = self.world.population(self.reg.territories().get(unit).sdmx_code, p.year) / 7e6
+        victims = max(0, round(r.gauss(22 * scale, 2 * scale + 0.8)))
+        v: Values = {}
+        put_sexage(v, "tip_victims", victims, r, (0.55, 0.3, 0.1, 0.05))
+        cols = [v[("tip_victims", c)] for c in range(2, 6)]
+        for lines, weights in ((("sx", "fl", "og", "op"), (0.45, 0.45, 0.02, 0.08)),
+                               (("nat", "for"), (0.93, 0.07)), (("dom", "abr"), (0.25, 0.75))):
+            per_col = [split(n, weights, r) for n in cols]
+            for i, ln in enumerate(lines):
+                parts = [pc[i] for pc in per_col]
+                v[(f"tip_victims_{ln}", 1)] = sum(parts)
+                for c, x in zip(range(2, 6), parts, strict=True):
+                    v[(f"tip_victims_{ln}", c)] = x
+        referred = [share(n, 0.85, r, 0.1) for n in cols]
+        v[("tip_victims_referred", 1)] = sum(referred)
+        for c, x in zip(range(2, 6), referred, strict=True):
+            v[("tip_victims_referred", c)] = x
+        for e in ("sx", "fl", "og", "op"):  # a case for every form with victims
+            n_victims = v[(f"tip_victims_{e}", 1)]
+            cases = max(1, round(n_victims * r.uniform(0.3, 0.6))) if n_victims else 0
+            sus = share(cases, 1.3, r, 0.2) if cases else 0
+            women = share(sus, 0.35, r, 0.4)
+            v.update({(f"tip_cases_{e}", 1): cases, (f"tip_cases_{e}", 2): sus,
+                      (f"tip_cases_{e}", 3): sus - women, (f"tip_cases_{e}", 4): women})
+        for c in (1, 2, 3, 4):
+            v[("tip_cases", c)] = sum(v[(f"tip_cases_{e}", c)] for e in ("sx", "fl", "og", "op"))
+        self._cache[key] = v
+        return v
+
+    # --- prosecutors, courts --------------------------------------------------------
+
+    GROUPS = ("hom", "sas", "mas", "rap", "fma", "ema", "tip", "oth")
+
+    def _received_by_gpo(self, unit: str, p: Period) -> dict[str, int]:
+        fv = lambda el: self.oblast_fv(unit, p, el, 2)  # noqa: E731 - sent to the prosecutor
+        gbv = self.moi_gbv(None, unit, p)
+        tip = self.moi_tip(None, unit, p)
+        return {"hom": fv("fv_cases_hom"), "sas": fv("fv_cases_sas"), "mas": fv("fv_cases_mas"),
+                "rap": fv("fv_cases_sexv"), "fma": gbv[("gbv_crimes_fma", 1)],
+                "ema": gbv[("gbv_crimes_ema", 1)], "tip": tip[("tip_cases", 1)],
+                "oth": fv("fv_cases_oth")}
+
+    def gpo(self, form: FormVersion, unit: str, p: Period) -> Values:
+        key = ("gpo", unit, p)
+        if key in self._cache:
+            return self._cache[key]
+        r = self.rng("gpo", unit, str(p))
+        v: Values = {}
+        for g, received in self._received_by_gpo(unit, p).items():
+            to_court = share(received, 0.68, r, 0.15)
+            terminated = min(received - to_court, share(received, 0.22, r, 0.3))
+            reconc = share(terminated, 0.6, r, 0.3)
+            returned = min(received - to_court - terminated, share(received, 0.05, r, 0.8))
+            el = f"gpo_cases_{g}"
+            for c, x in enumerate((received, to_court, terminated, reconc, returned), start=1):
+                v[(el, c)] = x
+            charged = share(to_court, 1.05, r, 0.05)
+            women = share(charged, 0.06, r, 0.5)
+            v.update({(f"gpo_charged_{g}", 1): charged, (f"gpo_charged_{g}", 2): charged - women,
+                      (f"gpo_charged_{g}", 3): women})
+        for c in range(1, 6):
+            v[("gpo_cases", c)] = sum(v[(f"gpo_cases_{g}", c)] for g in self.GROUPS)
+        for c in range(1, 4):
+            v[("gpo_charged", c)] = sum(v[(f"gpo_charged_{g}", c)] for g in self.GROUPS)
+        self._cache[key] = v
+        return v
+
+    def jd(self, form: FormVersion, unit: str, p: Period) -> Values:
+        r = self.rng("jd", unit, str(p))
+        g = self.gpo(None, unit, p)
+        v: Values = {}
+        for grp in self.GROUPS:
+            received = g[(f"gpo_cases_{grp}", 2)]
+            decided = share(received, 0.9, r, 0.1)
+            el = f"jd_cases_{grp}"
+            v.update({(el, 1): received, (el, 2): decided, (el, 3): share(decided, 0.12, r, 0.5)})
+            convicted = share(g[(f"gpo_charged_{grp}", 1)], 0.82, r, 0.1)
+            women = share(convicted, 0.06, r, 0.5)
+            acquitted = share(g[(f"gpo_charged_{grp}", 1)], 0.02, r, 1.0)
+            acq_w = share(acquitted, 0.1, r, 1.0)
+            pe = f"jd_persons_{grp}"
+            v.update({(pe, 1): convicted, (pe, 2): convicted - women, (pe, 3): women,
+                      (pe, 4): acquitted, (pe, 5): acquitted - acq_w, (pe, 6): acq_w})
+        for c in range(1, 4):
+            v[("jd_cases", c)] = sum(v[(f"jd_cases_{x}", c)] for x in self.GROUPS)
+        for c in range(1, 7):
+            v[("jd_persons", c)] = sum(v[(f"jd_persons_{x}", c)] for x in self.GROUPS)
+        convicted = v[("jd_persons", 1)]
+        v[("jd_sentenced", 1)] = convicted
+        for el, n in zip(("jd_sentence_pri", "jd_sentence_pro", "jd_sentence_fin", "jd_sentence_cwk"),
+                         split(convicted, (0.45, 0.3, 0.15, 0.1), r), strict=True):
+            v[(el, 1)] = n
+        heard = share(self.oblast_fv(unit, p, "art70_to_court"), 0.95, r, 0.05)
+        sanctioned = share(heard, 0.9, r, 0.05)
+        v.update({("art70_heard", 1): heard, ("art70_sanctioned", 1): sanctioned})
+        for el, n in zip(("art70_csv", "art70_arrest", "art70_fine"),
+                         split(sanctioned, (0.5, 0.3, 0.2), r), strict=True):
+            v[(el, 1)] = n
+        measures = share(heard, 0.05, r, 0.5) if p.year >= 2025 else 0
+        v.update({("court_restrictions", 1): measures,
+                  ("court_restrictions_em", 1): share(measures, 0.4, r, 0.5)})
+        return v
+
+    # --- NSC and MLSP ---------------------------------------------------------------
+
+    def nsc_pop(self, form: FormVersion, unit: str, p: Period) -> Values:
+        r = self.rng("pop", unit, p.year)
+        total = self.world.population(self.reg.territories().get(unit).sdmx_code, p.year)
+        ages = ("pop_y0t14", "pop_y15t17", "pop_y18t29", "pop_y30t39", "pop_y40t59", "pop_y60t999")
+        parts = split(total, (0.325, 0.055, 0.2, 0.15, 0.19, 0.08), r, 0.03)
+        v: Values = {("pop", 1): total}
+        women_total = 0
+        for el, n in zip(ages, parts, strict=True):
+            w = share(n, 0.505 if el != "pop_y60t999" else 0.58, r, 0.01)
+            v.update({(el, 1): n, (el, 2): w, (el, 3): n - w})
+            women_total += w
+        v.update({("pop", 2): women_total, ("pop", 3): total - women_total})
+        return v
+
+    def mlsp(self, form: FormVersion, unit: str, p: Period) -> Values:
+        r = self.rng("mlsp", unit, str(p))
+        v: Values = {}
+        victims = [self.oblast_fv(unit, p, "fv_victims", c) for c in range(2, 6)]
+        referred_police = [share(self.oblast_fv(unit, p, "fv_victims_referred", c), 0.85, r, 0.1)
+                           for c in range(2, 6)]
+        clients = [max(rp, share(n, 0.4, r, 0.2)) for rp, n in zip(referred_police, victims, strict=True)]
+        crisis = [share(n, 0.6, r, 0.2) for n in clients]
+        for el, cols in (("mlsp_fv_clients", clients), ("mlsp_fv_referred_by_police", referred_police),
+                         ("mlsp_fv_crisis_centres", crisis)):
+            v[(el, 1)] = sum(cols)
+            for c, x in zip(range(2, 6), cols, strict=True):
+                v[(el, c)] = x
+        for el, rate in (("psy", 0.7), ("leg", 0.4), ("shl", 0.1), ("med", 0.15)):
+            cols = [share(n, rate, r, 0.2) for n in clients]
+            v[(f"mlsp_fv_service_{el}", 1)] = sum(cols)
+            for c, x in zip(range(2, 6), cols, strict=True):
+                v[(f"mlsp_fv_service_{el}", c)] = x
+        perps = self.oblast_fv(unit, p, "fv_perpetrators", 3)
+        men = share(perps, 0.06, r, 0.4)
+        women = share(men, 0.04, r, 1.0)
+        for el, rate in (("cp_referred", 1.0), ("cp_started", 0.8), ("cp_completed", 0.65)):
+            men, women = share(men, rate, r, 0.1), share(women, rate, r, 0.1)
+            v.update({(el, 1): men + women, (el, 2): men, (el, 3): women})
+        tip = self.moi_tip(None, unit, p)
+        assisted = [share(tip[("tip_victims_referred", c)], 0.9, r, 0.1) for c in range(2, 6)]
+        v[("mlsp_tip_assisted", 1)] = sum(assisted)
+        for c, x in zip(range(2, 6), assisted, strict=True):
+            v[("mlsp_tip_assisted", c)] = x
+        per_col = [split(n, (0.45, 0.45, 0.02, 0.08), r) for n in assisted]
+        for i, e in enumerate(("sx", "fl", "og", "op")):
+            parts = [pc[i] for pc in per_col]
+            v[(f"mlsp_tip_{e}", 1)] = sum(parts)
+            for c, x in zip(range(2, 6), parts, strict=True):
+                v[(f"mlsp_tip_{e}", c)] = x
+        for e, rate in (("rep", 0.6), ("shl", 0.5), ("rei", 0.4)):
+            cols = [share(n, rate, r, 0.2) for n in assisted]
+            v[(f"mlsp_tip_{e}", 1)] = sum(cols)
+            for c, x in zip(range(2, 6), cols, strict=True):
+                v[(f"mlsp_tip_{e}", c)] = x
+        return v
+
+    # --- returns ----------------------------------------------------------------------
+
+    def returns(self, years: list[int]) -> list[tuple[FormVersion, str, Period]]:
+        out = []
+        for year in years:
+            for form in self.reg.versions():
+                for p in periods_of_year(year, form.periodicity):
+                    if form.valid_for(p):
+                        out.extend((form, u.code, p) for u in self.reg.units(form.level))
+        return out
+
+    def values(self, form: FormVersion, unit: str, p: Period) -> dict[tuple[str, str, int], int]:
+        by_element = self.makers[form.form](form, unit, p)
+        inputs = {(c.table, c.line, c.column) for c in form.cells() if c.input}
+        return {k: x for k, x in values_by_element(form, by_element).items() if k in inputs}
+
+
+def submitted_on(seed: int, unit: str, p: Period, late: bool = False) -> date:
+    r = rng_for(seed, "sent", unit, str(p))
+    return p.end + timedelta(days=40 if late else r.randint(2, 14))
+
+
+def generate(years: list[int], out: Path, seed: int = 2018, reg: Registry | None = None,
+             forms: list[str] | None = None, units: int | None = None) -> list[Entry]:
+    """Write the demo workbooks and manifest; returns the manifest entries.
+    `forms` and `units` limit the output (tests)."""
+    reg = reg or registry()
+    gen = Generator(reg, seed)
+    todo = [(f, u, p) for f, u, p in gen.returns(years) if not forms or f.form in forms]
+    if units:
+        keep = {u.code for u in reg.units("district")[:units]} | {u.code for u in reg.units("oblast")[:max(1, units // 6)]}
+        todo = [(f, u, p) for f, u, p in todo if u in keep]
+    defects = _choose_defects(todo, seed)
+    entries: list[Entry] = []
+    for form, unit, p in todo:
+        defect = defects.get((form.form, unit, str(p)))
+        if defect == "missing":
+            continue
+        values = gen.values(form, unit, p)
+        name = f"{p.year}/{form.agency}/{form.form}_v{form.version}_{unit}_{p}.xlsx"
+        sent = submitted_on(seed, unit, p, late=defect == "late")
+        written = dict(values)
+        if defect == "arithmetic_slip":
+            key = next(iter(k for k in sorted(written) if k[1] != "01"))
+            written[key] = written[key] + 3
+        elif defect == "numbers_as_text":
+            written = {k: (f"{x:,}".replace(",", "\u00a0") if x >= 1000 else str(x)) if i % 3 == 0 else x
+                       for i, (k, x) in enumerate(sorted(written.items()))}
+        elif defect == "wrong_unit":
+            written = {k: x * 10 for k, x in written.items()}
+        _write(form, written, unit, p, out / name)
+        entries.append(Entry(name, form.agency, form.form, form.version, unit, str(p),
+                             sent.isoformat(), defect))
+        if defect in ("arithmetic_slip", "corrected_resubmission"):
+            fixed = dict(values)
+            if defect == "corrected_resubmission":
+                key = next(iter(sorted(k for k in fixed if fixed[k] > 0)), None)
+                if key:
+                    fixed[key] += 0  # the correction: header contact changes, figures confirmed
+            rev = name.replace(".xlsx", "_rev2.xlsx")
+            _write(form, fixed, unit, p, out / rev, contact="corrected by the statistics unit")
+            entries.append(Entry(rev, form.agency, form.form, form.version, unit, str(p),
+                                 (sent + timedelta(days=9)).isoformat(), "correction"))
+    entries.sort(key=lambda e: (e.submitted_at, e.file))
+    (out / "manifest.json").write_text(json.dumps(
+        {"seed": seed, "years": years, "files": [asdict(e) for e in entries]},
+        ensure_ascii=False, indent=1), encoding="utf-8")
+    return entries
+
+
+def _write(form, values, unit, p, path: Path, contact: str = "А. Асанова") -> None:
+    wb = fill_template(form, values, unit, str(p), contact=contact, phone="+996 312 000000",
+                       date=(p.end + timedelta(days=5)).isoformat())
+    save(wb, path)
+
+
+def _choose_defects(todo, seed: int) -> dict[tuple[str, str, str], str]:
+    """A handful of realistic problems, spread over the last years generated."""
+    r = rng_for(seed, "defects")
+    last = max((p.year for _, _, p in todo), default=0)
+    pool = [(f.form, u, str(p)) for f, u, p in todo if p.year >= last - 1 and f.periodicity == "quarter"]
+    if len(pool) < 6:
+        return {}
+    picks = r.sample(pool, 6)
+    kinds = ["arithmetic_slip", "wrong_unit", "numbers_as_text", "late", "missing", "corrected_resubmission"]
+    return dict(zip(picks, kinds, strict=True))
