@@ -81,6 +81,24 @@ def registry_or_fail():
         fail(f"{exc.path}: {exc.key}: {exc.problem} (run `gbvstats schemas check`)", code=2)
 
 
+@schemas_app.command("check")
+def schemas_check(as_json: JsonOpt = False, lang: LangOpt = None) -> None:
+    """Check every form schema, code list and rule file. Exit 0: clean; 1: problems."""
+    from .paths import schemas_dir
+    from .schemacheck import check_schemas, count_files
+
+    lang = lang_of(lang)
+    findings = check_schemas(schemas_dir())
+    if as_json:
+        print_json([f.to_dict(lang) for f in findings])
+    else:
+        for f in findings:
+            typer.echo(f.message(lang))
+        typer.echo(t_("schemacheck.summary", lang, files=count_files(schemas_dir()),
+                      problems=len(findings)))
+    raise typer.Exit(1 if findings else 0)
+
+
 @forms_app.command("list")
 def forms_list(as_json: JsonOpt = False, lang: LangOpt = None) -> None:
     """List every form version: code, agency, periodicity, level, validity."""
@@ -144,8 +162,10 @@ def template(
 
     try:
         path = template_for(registry_or_fail(), form, period, unit, out, lang_of(lang or "ru"))
-    except (KeyError, ValueError) as exc:
-        fail(str(exc).strip("'\""), code=2)
+    except ValueError as exc:
+        fail(str(exc), code=2)
+    except OSError as exc:
+        fail(f"{out}: {exc.strerror}", code=2)
     typer.echo(str(path))
 
 
