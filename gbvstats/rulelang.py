@@ -114,7 +114,13 @@ class Expression:
 
 
 def parse_terms(text: str) -> list[Term]:
-    tokens = re.split(r"\s*([+-])\s*(?=[A-Za-z])", " + " + text.strip())
+    """Terms joined by ` + ` / ` - ` (spaced, since form codes contain hyphens)."""
+    text = text.strip()
+    if text[:1] in "+-":
+        text = f"{text[0]} {text[1:].lstrip()}"
+    else:
+        text = f"+ {text}"
+    tokens = re.split(r"(?:^|\s+)([+-])\s+", text)
     terms = []
     # tokens: ['', '+', 'T1/01/1', '-', 'T1/02/1', ...]
     for sign, body in zip(tokens[1::2], tokens[2::2], strict=False):

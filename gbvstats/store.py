@@ -216,30 +216,50 @@ class Warehouse:
     def submit(self, path: Path | str, agency: str, by: str | None = None,
                received_at: datetime | None = None, report: ValidationReport | None = None
                ) -> Receipt:
+        """Validate and store one file. Validation runs before the lock is taken."""
         from .validate import validate_file
 
-        path = Path(path)
-        report = report or validate_file(path, self.reg)
+        report = report or validate_file(Path(path), self.reg)
+        with self.writer() as con:
+            return self._submit(con, Path(path), agency, by, received_at, report)
+
+    def submit_many(self, items, on_receipt=None) -> list[Receipt]:
+        """Submit (path, agency, by, received_at) items holding the writer once: for batch
+        loads such as the demo or a rebuild."""
+        from .validate import validate_file
+
+        receipts = []
+        with self.writer() as con:
+            for path, agency, by, received_at in items:
+                report = validate_file(Path(path), self.reg)
+                receipts.append(self._submit(con, Path(path), agency, by, received_at, report))
+                if on_receipt:
+                    on_receipt(receipts[-1])
+        return receipts
+
+    def _submit(self, con, path: Path, agency: str, by, received_at, report) -> Receipt:
         receipt = Receipt(file=path.name, outcome="", sha256=report.sha256,
                           form=report.form.key if report.form else None,
                           unit=report.header.get("unit"), period=report.header.get("period"),
                           counts=report.counts(),
                           findings=[f.to_dict() for f in report.findings])
         when = received_at or _now()
-        with self.writer() as con:
-            refused = self._refusal(report, agency)
-            if refused:
-                receipt.outcome = refused
-                self._audit(con, when, refused, agency, by, path.name, report.sha256, None,
-                            {"findings": [_brief(f) for f in report.findings]})
-                return receipt
-            existing = con.execute("SELECT submission_id FROM submissions WHERE sha256 = ?",
-                                   [report.sha256]).fetchone()
-            if existing:
-                receipt.outcome, receipt.duplicate_of = "duplicate", existing[0]
-                return receipt
-            archived = self._archive(path, report.sha256)
-            self._store(con, report, agency, by, path.name, archived, when, receipt)
+        refused = self._refusal(report, agency)
+        if refused:
+            receipt.outcome = refused
+            self._audit(con, when, refused, agency, by, path.name, report.sha256, None,
+                        {"form": report.form.form if report.form else None,
+                         "unit": report.header.get("unit"),
+                         "period": report.header.get("period"),
+                         "findings": [_brief(f) for f in report.findings]})
+            return receipt
+        existing = con.execute("SELECT submission_id FROM submissions WHERE sha256 = ?",
+                               [report.sha256]).fetchone()
+        if existing:
+            receipt.outcome, receipt.duplicate_of = "duplicate", existing[0]
+            return receipt
+        archived = self._archive(path, report.sha256)
+        self._store(con, report, agency, by, path.name, archived, when, receipt)
         return receipt
 
     def _refusal(self, report: ValidationReport, agency: str) -> str | None:

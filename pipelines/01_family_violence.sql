@@ -1,0 +1,41 @@
+-- id: ind01_family_violence
+-- title.en: Family violence: reports registered and victims, rates per 100,000 population
+-- title.ru: Семейное насилие: зарегистрированные сообщения и пострадавшие, на 100 000 населения
+-- title.ky: Үй-бүлөлүк зомбулук: катталган билдирүүлөр жана жабырлануучулар, 100 000 калкка
+-- unit.en: number; rates per 100,000 population (women victims per 100,000 women)
+-- unit.ru: число; на 100 000 населения (пострадавшие женщины на 100 000 женщин)
+-- unit.ky: саны; 100 000 калкка (жабыр тарткан аялдар 100 000 аялга)
+-- sources: MOI-FV (v1 2015-2018 and v2 through the concordance), NSC-POP
+-- notes.en: Victims by sex and age are reported from 2019 (form v2); before, only the total.
+-- notes.ru: Пострадавшие по полу и возрасту учитываются с 2019 г. (форма v2); ранее только всего.
+-- notes.ky: Жабырлануучулар жынысы жана жашы боюнча 2019-жылдан (v2 формасы); буга чейин бардыгы гана.
+-- counts: reports, victims, victims_women, victims_men, victims_girls, victims_boys
+-- rates: reports_per_100k<-reports, victims_per_100k<-victims, women_victims_per_100k_women<-victims_women
+-- elements: MOI-FV:fv_reports, MOI-FV:fv_victims, NSC-POP:pop
+WITH f AS (SELECT * FROM series_facts WHERE year = getvariable('year')),
+fv AS (
+    SELECT oblast, area,
+           sum(value) FILTER (WHERE element = 'fv_reports') AS reports,
+           sum(value) FILTER (WHERE element = 'fv_victims' AND sex = '_T') AS victims,
+           sum(value) FILTER (WHERE element = 'fv_victims' AND sex = 'F' AND age = 'Y18T999') AS victims_women,
+           sum(value) FILTER (WHERE element = 'fv_victims' AND sex = 'M' AND age = 'Y18T999') AS victims_men,
+           sum(value) FILTER (WHERE element = 'fv_victims' AND sex = 'F' AND age = 'Y0T17') AS victims_girls,
+           sum(value) FILTER (WHERE element = 'fv_victims' AND sex = 'M' AND age = 'Y0T17') AS victims_boys
+    FROM f WHERE form = 'MOI-FV'
+    GROUP BY GROUPING SETS ((oblast, area), ())
+),
+pop AS (
+    SELECT oblast,
+           sum(value) FILTER (WHERE element = 'pop' AND sex = '_T') AS pop_total,
+           sum(value) FILTER (WHERE element = 'pop' AND sex = 'F') AS pop_women
+    FROM f WHERE form = 'NSC-POP'
+    GROUP BY GROUPING SETS ((oblast), ())
+)
+SELECT getvariable('year') AS year,
+       COALESCE(fv.oblast, '41700000000000') AS territory, COALESCE(fv.area, 'KG') AS area,
+       fv.reports, fv.victims, fv.victims_women, fv.victims_men, fv.victims_girls, fv.victims_boys,
+       round(1e5 * fv.reports / pop.pop_total, 1) AS reports_per_100k,
+       round(1e5 * fv.victims / pop.pop_total, 1) AS victims_per_100k,
+       round(1e5 * fv.victims_women / pop.pop_women, 1) AS women_victims_per_100k_women
+FROM fv LEFT JOIN pop ON pop.oblast IS NOT DISTINCT FROM fv.oblast
+ORDER BY area = 'KG' DESC, area
