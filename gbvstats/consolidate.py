@@ -66,7 +66,7 @@ def run_pipeline(con, p: Pipeline, year: int) -> int:
     con.execute(f"CREATE TABLE IF NOT EXISTS {p.id} AS SELECT * FROM ({p.sql}) LIMIT 0")
     con.execute(f"DELETE FROM {p.id} WHERE year = ?", [year])
     con.execute(f"INSERT INTO {p.id} BY NAME {p.sql}")
-    return con.execute(f"SELECT count(*) FROM {p.id} WHERE year = ?", [year]).fetchone()[0]
+    return con.execute(f"SELECT count(*) FROM {p.id} WHERE year = ?", [year]).fetchall()[0][0]
 
 
 @dataclass
@@ -84,7 +84,7 @@ def consolidate(wh: Warehouse, year: int) -> RunReport:
 
     started = datetime.now(UTC).replace(tzinfo=None)
     with wh.writer() as con:
-        run_id = con.execute("SELECT COALESCE(max(run_id), 0) + 1 FROM consolidation_runs").fetchone()[0]
+        run_id = con.execute("SELECT COALESCE(max(run_id), 0) + 1 FROM consolidation_runs").fetchall()[0][0]
         con.execute("BEGIN")
         try:
             detail, summary = completeness.completeness(con, wh.reg, year)

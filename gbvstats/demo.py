@@ -86,7 +86,7 @@ class Generator:
         r = self.rng("fv2", unit, year, quarter)
         v: Values = {("fv_reports", 1): reports}
         for el, n in zip(("fv_reports_phy", "fv_reports_psy", "fv_reports_eco", "fv_reports_neg",
-                          "fv_reports_sex"), split(reports, (0.42, 0.38, 0.08, 0.07, 0.05), r)):
+                          "fv_reports_sex"), split(reports, (0.42, 0.38, 0.08, 0.07, 0.05), r), strict=True):
             v[(el, 1)] = n
         put_sexage(v, "fv_victims", reports, r)
         # minors who witnessed are victims themselves (Law No. 63): a share of girls and boys

@@ -182,9 +182,9 @@ def findings_from_results(results: pd.DataFrame, rules: dict[str, Rule],
 
 
 def _render(template: str, values: dict) -> str:
-    from .catalogue import _Lenient
-
     import string
+
+    from .catalogue import _Lenient
 
     return string.Formatter().vformat(template, (), _Lenient(values))
 

@@ -172,7 +172,7 @@ class Warehouse:
     def _check_version(self, con) -> None:
         known = max(n for n, _, _ in migrations())
         try:
-            found = con.execute("SELECT max(version) FROM schema_migrations").fetchone()[0]
+            found = con.execute("SELECT max(version) FROM schema_migrations").fetchall()[0][0]
         except Exception:  # a brand-new file: nothing applied yet
             return
         if found is not None and found > known:
@@ -254,9 +254,9 @@ class Warehouse:
                          "findings": [_brief(f) for f in report.findings]})
             return receipt
         existing = con.execute("SELECT submission_id FROM submissions WHERE sha256 = ?",
-                               [report.sha256]).fetchone()
+                               [report.sha256]).fetchall()
         if existing:
-            receipt.outcome, receipt.duplicate_of = "duplicate", existing[0]
+            receipt.outcome, receipt.duplicate_of = "duplicate", existing[0][0]
             return receipt
         archived = self._archive(path, report.sha256)
         self._store(con, report, agency, by, path.name, archived, when, receipt)
@@ -303,9 +303,9 @@ class Warehouse:
         status = "accepted_with_warnings" if report.verdict == "warnings" else "accepted"
         con.execute("BEGIN")
         try:
-            prev = con.execute(_sql("previous_revision.sql"), [form.form, unit, period]).fetchone()
+            prev = next(iter(con.execute(_sql("previous_revision.sql"), [form.form, unit, period]).fetchall()), None)
             revision = (prev[1] + 1) if prev else 1
-            sid = con.execute("SELECT nextval('submission_seq')").fetchone()[0]
+            sid = con.execute("SELECT nextval('submission_seq')").fetchall()[0][0]
             con.execute(_sql("insert_submission.sql"), [
                 sid, form.form, form.version, form.agency, unit, period, int(period[:4]),
                 report.sha256, file_name, archived, when, by, status, revision,
@@ -337,11 +337,11 @@ class Warehouse:
     def explain(self, submission_id: int, rule_id: str, text: str, author: str | None) -> int:
         with self.writer() as con:
             if not con.execute("SELECT 1 FROM submissions WHERE submission_id = ?",
-                               [submission_id]).fetchone():
+                               [submission_id]).fetchall():
                 raise StoreError(f"no submission {submission_id}")
             when = _now()
             con.execute("BEGIN")
-            eid = con.execute("SELECT nextval('explanation_seq')").fetchone()[0]
+            eid = con.execute("SELECT nextval('explanation_seq')").fetchall()[0][0]
             con.execute("INSERT INTO explanations VALUES (?, ?, ?, ?, ?, ?)",
                         [eid, submission_id, rule_id, text, author, when])
             self._audit(con, when, "explanation", None, author, None, None, submission_id,
@@ -375,7 +375,7 @@ class Warehouse:
                 if table == "schema_migrations":  # applied_at differs by construction
                     continue
                 sql = _sql("checksum.sql").replace("{table}", table)  # from the catalog
-                count, digest = con.execute(sql).fetchone()
+                count, digest = con.execute(sql).fetchall()[0]
                 out[table] = f"{count}:{digest or '-'}"
             return out
 
@@ -408,7 +408,7 @@ class Warehouse:
                 elif ev.event == "explanation":
                     d = json.loads(ev.detail)
                     con.execute("BEGIN")
-                    eid = con.execute("SELECT nextval('explanation_seq')").fetchone()[0]
+                    eid = con.execute("SELECT nextval('explanation_seq')").fetchall()[0][0]
                     con.execute("INSERT INTO explanations VALUES (?, ?, ?, ?, ?, ?)",
                                 [eid, _none(ev.submission_id), d["rule_id"], d["text"], ev.actor,
                                  ev.event_at.to_pydatetime()])

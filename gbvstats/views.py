@@ -73,3 +73,27 @@ def frame_table(frame, max_rows: int = 200):
     if len(frame) > max_rows:
         table.caption = f"{len(frame)} rows; first {max_rows} shown (use --json or --csv for all)"
     return table
+
+
+def discrepancy_tables(found, limit: int | None = None):
+    """Failed controls grouped by rule and agencies, worst first."""
+    from rich.table import Table
+
+    if found is None or not len(found):
+        return []
+    tables = []
+    for (rule_id, agencies), group in found.groupby(["rule_id", "agencies"], sort=False):
+        table = Table("territory", "item", "left", "right", "imbalance", "tolerance", "explanation",
+                      title=f"{rule_id} ({agencies}): {len(group)} discrepancies", title_justify="left")
+        for r in group.head(limit or len(group)).itertuples():
+            table.add_row(f"{r.area or ''} {r.territory_name or r.territory}", str(r.item_label),
+                          _num(r.left_value), _num(r.right_value), _num(r.imbalance),
+                          _num(r.tolerance), r.explanation or "")
+        tables.append(table)
+    return tables
+
+
+def _num(v) -> str:
+    if v is None or v != v:
+        return ""
+    return str(int(v)) if float(v).is_integer() else f"{float(v):.1f}"
