@@ -1,4 +1,10 @@
-"""Feedback workbooks: the agency's own file with every finding marked on its cell."""
+"""Feedback workbooks: the agency's own file with every finding marked on its cell.
+
+The copy keeps the agency's data and formatting (.xlsx/.xlsm; an .xls or .ods original
+becomes an .xlsx copy of its values), fills each offending cell by its worst severity,
+puts one comment listing every finding of that cell on it, and adds a first sheet
+listing all findings. Sheets are unprotected so the marked cells can be corrected.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +16,10 @@ from .i18n import t
 
 FILL = {"error": "FFC7CE", "warning": "FFEB9C", "info": "BDD7EE"}
 RANK = {"error": 0, "warning": 1, "info": 2}
+# params shown in the "values" column, in this order (a rule's left/right sides, a cell value)
+VALUE_PARAMS = ("value", "left", "right", "imbalance", "tolerance", "previous", "current", "z")
+COLUMNS = ("severity", "code", "sheet", "cell", "message", "values")
+WIDTHS = (12, 11, 10, 14, 100, 36)
 
 
 def feedback_paths(reports, target: Path) -> list[tuple[object, Path]]:
@@ -21,43 +31,114 @@ def feedback_paths(reports, target: Path) -> list[tuple[object, Path]]:
 
 
 def write_feedback(original: Path, findings: list[Finding], out: Path, lang: str) -> Path:
-    from openpyxl import Workbook, load_workbook
-    from openpyxl.comments import Comment
-    from openpyxl.styles import Font, PatternFill
+    from openpyxl import Workbook
 
-    original = Path(original)
+    original, out = Path(original), Path(out)
+    note = None
     try:
-        wb = load_workbook(original) if original.suffix.lower() in (".xlsx", ".xlsm") else _copy(original)
+        if original.suffix.lower() in (".xlsx", ".xlsm"):
+            wb = _load_xlsx(original)
+        else:
+            wb, note = _copy(original), t("feedback.note.copy", lang, suffix=original.suffix)
     except Exception:  # an unreadable original: the findings sheet alone still helps
-        wb = Workbook()
-    by_cell: dict[tuple[str, str], list[Finding]] = defaultdict(list)
-    for f in findings:
-        for ref in f.cells or ([f"{f.sheet}!{f.cell}"] if f.sheet and f.cell else []):
-            sheet, _, cell = ref.rpartition("!")
-            by_cell[(sheet, cell)].append(f)
-    for (sheet, cell), items in by_cell.items():
-        if sheet not in wb.sheetnames:
-            continue
-        target = wb[sheet][cell]
-        worst = min(items, key=lambda f: RANK[f.severity]).severity
-        target.fill = PatternFill("solid", fgColor=FILL[worst])
-        text = "\n".join(f"[{f.code}] {f.message(lang)}" for f in items)
-        target.comment = Comment(text, "gbvstats", width=320, height=120)
-    ws = wb.create_sheet(t("feedback.sheet", lang)[:31], 0)
-    ws.append([t("feedback.col." + c, lang) for c in ("severity", "code", "sheet", "cell", "message")])
-    for cell in ws[1]:
-        cell.font = Font(bold=True)
-    for f in sorted(findings, key=lambda f: (RANK[f.severity], f.sheet or "", f.cell or "")):
-        ws.append([f.severity, f.code, f.sheet or "", f.cell or "", f.message(lang)])
-        ws.cell(row=ws.max_row, column=1).fill = PatternFill("solid", fgColor=FILL[f.severity])
-    for col, width in zip("ABCDE", (10, 11, 10, 8, 110), strict=True):
-        ws.column_dimensions[col].width = width
+        wb, note = Workbook(), t("feedback.note.unreadable", lang)
+        wb.remove(wb.active)
+    for (sheet, cell), items in cells_of(findings).items():
+        _mark(wb, sheet, cell, items, lang)
+    _findings_sheet(wb, findings, lang, note)
     for sheet in wb.worksheets:
         sheet.protection.sheet = False  # the agency must be able to correct the marked cells
-    wb.active = 0
     out.parent.mkdir(parents=True, exist_ok=True)
     wb.save(out)
     return out
+
+
+def _load_xlsx(path: Path):
+    from openpyxl import load_workbook
+
+    return load_workbook(path, keep_vba=path.suffix.lower() == ".xlsm")
+
+
+def cells_of(findings: list[Finding]) -> dict[tuple[str, str], list[Finding]]:
+    """(sheet, cell) -> the findings that point at it: `cells` ("T1!C6") or sheet + cell."""
+    by_cell: dict[tuple[str, str], list[Finding]] = defaultdict(list)
+    for f in findings:
+        refs = f.cells or ([f"{f.sheet}!{f.cell}"] if f.sheet and f.cell else [])
+        for ref in dict.fromkeys(refs):
+            sheet, _, cell = ref.rpartition("!")
+            by_cell[(sheet or f.sheet or "", cell.replace("$", "").upper())].append(f)
+    return by_cell
+
+
+def _mark(wb, sheet: str, cell: str, items: list[Finding], lang: str) -> None:
+    from openpyxl.cell.cell import MergedCell
+    from openpyxl.comments import Comment
+    from openpyxl.styles import PatternFill
+    from openpyxl.utils.cell import coordinate_from_string
+
+    if sheet not in wb.sheetnames:
+        return
+    ws = wb[sheet]
+    try:
+        coordinate_from_string(cell)
+    except ValueError:
+        return
+    target = ws[cell]
+    if isinstance(target, MergedCell):  # a merged area shows its top-left cell
+        area = next(r for r in ws.merged_cells.ranges if cell in r)
+        target = ws.cell(row=area.min_row, column=area.min_col)
+    worst = min(items, key=lambda f: RANK[f.severity]).severity
+    target.fill = PatternFill("solid", fgColor=FILL[worst])
+    text = "\n".join(f"{_severity(f.severity, lang)} {f.code}: {f.message(lang)}" for f in items)
+    target.comment = Comment(text, "gbvstats", width=360, height=60 + 40 * len(items))
+
+
+def _findings_sheet(wb, findings: list[Finding], lang: str, note: str | None) -> None:
+    from openpyxl.styles import Alignment, Font, PatternFill
+
+    ws = wb.create_sheet(t("feedback.sheet", lang)[:31], 0)
+    ws.append([t("feedback.col." + c, lang) for c in COLUMNS])
+    for cell in ws[1]:
+        cell.font = Font(bold=True)
+    ordered = sorted(findings, key=lambda f: (RANK[f.severity], f.sheet or "", _cell_key(f.cell),
+                                              f.code))
+    for f in ordered:
+        ws.append([_severity(f.severity, lang), f.code, f.sheet or "",
+                   ", ".join(c.rpartition("!")[2] for c in f.cells) or f.cell or "",
+                   f.message(lang), values_text(f)])
+        ws.cell(row=ws.max_row, column=1).fill = PatternFill("solid", fgColor=FILL[f.severity])
+        ws.cell(row=ws.max_row, column=5).alignment = Alignment(wrap_text=True, vertical="top")
+    if not findings:
+        ws.append(["", "", "", "", t("feedback.none", lang)])
+    if note:
+        ws.append([])
+        ws.append([t("feedback.note", lang), "", "", "", note])
+    for i, width in enumerate(WIDTHS):
+        ws.column_dimensions["ABCDEF"[i]].width = width
+    ws.freeze_panes = "A2"
+    ws.auto_filter.ref = f"A1:F{1 + len(findings)}"
+    wb.active = 0
+    for sheet in wb.worksheets:
+        sheet.sheet_view.tabSelected = sheet is ws
+
+
+def values_text(f: Finding) -> str:
+    """The numbers behind a finding, e.g. `left=12; right=10; imbalance=2`."""
+    shown = [(k, f.params[k]) for k in VALUE_PARAMS if f.params.get(k) not in (None, "")]
+    return "; ".join(f"{k}={v}" for k, v in shown)
+
+
+def _severity(severity: str, lang: str) -> str:
+    return t(f"feedback.severity.{severity}", lang)
+
+
+def _cell_key(cell: str | None) -> tuple[int, str]:
+    """Sort C10 after C9: by row, then column letters."""
+    if not cell:
+        return (0, "")
+    letters = cell.rstrip("0123456789")
+    digits = cell[len(letters):]
+    return (int(digits) if digits else 0, letters)
 
 
 def _copy(original: Path):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from .i18n import pick
+from .i18n import pick, t
 from .periods import parse_period
 from .schema import FormVersion, Registry
 
@@ -61,22 +61,42 @@ def render(console, data: dict[str, Any], lang: str) -> None:
 
 
 def template_for(reg: Registry, ref: str, period: str, unit: str, out: Path, lang: str) -> Path:
-    """The template of the form version valid for `period`, header filled for `unit`."""
+    """The template of the form version valid for `period`, header filled for `unit`.
+    Bad usage raises ValueError with a message in `lang`."""
     from .templates import build_template, save
 
+    form = _form_for(reg, ref, period, lang)
+    if unit not in {c.code for c in reg.units(form.level)}:
+        known = reg.territories().get(unit)
+        raise ValueError(t("tpl.err.unit", lang, unit=unit, form=form.key, level=form.level,
+                           actual=getattr(known, "level", None) or t("tpl.err.unknown", lang)))
+    return save(build_template(form, lang=lang, unit=unit, period=period, reg=reg), out)
+
+
+def _form_for(reg: Registry, ref: str, period: str, lang: str) -> FormVersion:
     form_code, _, version = ref.partition("@")
-    p = parse_period(period)
-    if version:
-        form = reg.get(form_code, int(version.lstrip("v")))
-        if not form.valid_for(p):
-            raise ValueError(f"{form.key} is not valid for {period} "
-                             f"(valid {form.valid_from} .. {form.valid_to or 'now'}, {form.periodicity})")
-    else:
+    if form_code not in reg.form_codes():
+        raise ValueError(t("tpl.err.form", lang, form=form_code, known=", ".join(reg.form_codes())))
+    try:
+        p = parse_period(period)
+    except ValueError:
+        raise ValueError(t("tpl.err.period", lang, period=period)) from None
+    if not version:
         form = reg.for_period(form_code, p)
         if form is None:
-            reg.get(form_code)  # raises for an unknown form
-            raise ValueError(f"no version of {form_code} is valid for {period}")
-    units = {c.code for c in reg.units(form.level)}
-    if unit not in units:
-        raise ValueError(f"{unit} is not a reporting unit of level {form.level} for {form.key}")
-    return save(build_template(form, lang=lang, unit=unit, period=period, reg=reg), out)
+            valid = "; ".join(_validity(f) for f in reg.versions() if f.form == form_code)
+            raise ValueError(t("tpl.err.no_version", lang, form=form_code, period=period,
+                               valid=valid))
+        return form
+    number = version.lower().lstrip("v")
+    if not number.isdigit() or (form_code, int(number)) not in reg.forms:
+        raise ValueError(t("tpl.err.version", lang, form=form_code, version=version))
+    form = reg.get(form_code, int(number))
+    if not form.valid_for(p):
+        raise ValueError(t("tpl.err.not_valid", lang, form=form.key, period=period,
+                           valid=_validity(form)))
+    return form
+
+
+def _validity(form: FormVersion) -> str:
+    return f"{form.key}: {form.valid_from} .. {form.valid_to or ''} ({form.periodicity})"

@@ -84,6 +84,7 @@ def _styles():
         "title": Font(bold=True, size=12),
         "small": Font(size=8, italic=True),
         "wrap": Alignment(wrap_text=True, vertical="center"),
+        "wrap_indent": Alignment(wrap_text=True, vertical="center", indent=2),
         "center": Alignment(horizontal="center", vertical="center", wrap_text=True),
         "grey": PatternFill("solid", fgColor=GREY),
         "input": PatternFill("solid", fgColor="FFFFF2"),
@@ -113,10 +114,13 @@ def _title_sheet(ws, form: FormVersion, lang: str, reg: Registry, unit, period) 
     if period:
         ws[header_cell("period")] = period
     units = reg.units(form.level)
-    dv = DataValidation(type="list", formula1=f"=_lists!$A$1:$A${len(units)}", allow_blank=True)
-    dv.error = t("tpl.unit_invalid", lang)
-    ws.add_data_validation(dv)
-    dv.add(header_cell("unit"))
+    if units:
+        dv = DataValidation(type="list", formula1=f"=_lists!$A$1:$A${len(units)}",
+                            allow_blank=True)
+        dv.error = t("tpl.unit_invalid", lang)
+        dv.errorTitle = "gbvstats"
+        ws.add_data_validation(dv)
+        dv.add(header_cell("unit"))
     ws["A10"] = t("tpl.instructions", lang)
     ws["A10"].alignment = s["wrap"]
     ws.merge_cells("A10:F14")
@@ -124,7 +128,15 @@ def _title_sheet(ws, form: FormVersion, lang: str, reg: Registry, unit, period) 
     ws.column_dimensions["B"].width = 2
     ws.column_dimensions["C"].width = 48
     ws.protection.sheet = True
+    _print_setup(ws)
+
+
+def _print_setup(ws) -> None:
     ws.page_setup.orientation = "landscape"
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
 
 
 def _table_sheet(ws, form: FormVersion, table, lang: str) -> None:
@@ -161,7 +173,7 @@ def _table_sheet(ws, form: FormVersion, table, lang: str) -> None:
         label = ws.cell(row=row, column=1, value=pick(line.label, lang))
         label.alignment, label.border = s["wrap"], s["border"]
         if line.parent:
-            label.alignment = label.alignment.copy(indent=2)
+            label.alignment = s["wrap_indent"]
         code = ws.cell(row=row, column=2, value=line.code)
         code.number_format, code.alignment, code.border = "@", s["center"], s["border"]
         for j, col in enumerate(table.columns):
@@ -180,10 +192,7 @@ def _table_sheet(ws, form: FormVersion, table, lang: str) -> None:
         ws.column_dimensions[_col_letter(FIRST_DATA_COL + j)].width = 13
     ws.freeze_panes = f"C{FIRST_LINE_ROW}"
     ws.protection.sheet = True
-    ws.page_setup.orientation = "landscape"
-    ws.page_setup.fitToWidth = 1
-    ws.page_setup.fitToHeight = 0
-    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    _print_setup(ws)
     ws.print_title_rows = f"{head}:{NUMBER_ROW}"
     ws.print_area = f"A1:{last}{FIRST_LINE_ROW + len(table.lines) - 1}"
 
@@ -257,6 +266,12 @@ def values_by_element(form: FormVersion, values: dict[tuple[str, int], object]
     return out
 
 
+def fill_by_element(form: FormVersion, values: dict[tuple[str, int], object], unit: str,
+                    period: str, **kw) -> Workbook:
+    """`fill_template` with values keyed by (element id, column number)."""
+    return fill_template(form, values_by_element(form, values), unit, period, **kw)
+
+
 def save(wb: Workbook, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     wb.save(path)
@@ -266,9 +281,8 @@ def save(wb: Workbook, path: Path) -> Path:
 
 def _normalise_zip(path: Path) -> None:
     """Rewrite the zip with fixed entry timestamps so identical content gives identical bytes."""
-    import zipfile
-
     import re
+    import zipfile
 
     with zipfile.ZipFile(path) as zin:
         entries = [(i.filename, zin.read(i.filename)) for i in zin.infolist()]
