@@ -368,19 +368,20 @@ def submitted_on(seed: int, unit: str, p: Period, late: bool = False) -> date:
 
 
 def generate(years: list[int], out: Path, seed: int = 2018, reg: Registry | None = None,
-             forms: list[str] | None = None, units: int | None = None) -> list[Entry]:
+             forms: list[str] | None = None, oblasts: list[str] | None = None,
+             defects: bool = True) -> list[Entry]:
     """Write the demo workbooks and manifest; returns the manifest entries.
-    `forms` and `units` limit the output (tests)."""
+    `forms` and `oblasts` (SOATE of oblast-level units) limit the output, `defects=False`
+    writes clean returns only (tests)."""
     reg = reg or registry()
     gen = Generator(reg, seed)
     todo = [(f, u, p) for f, u, p in gen.returns(years) if not forms or f.form in forms]
-    if units:
-        keep = {u.code for u in reg.units("district")[:units]} | {u.code for u in reg.units("oblast")[:max(1, units // 6)]}
-        todo = [(f, u, p) for f, u, p in todo if u in keep]
-    defects = _choose_defects(todo, seed)
+    if oblasts:
+        todo = [(f, u, p) for f, u, p in todo if reg.oblast_of(u) in oblasts]
+    planted = _choose_defects(todo, seed) if defects else {}
     entries: list[Entry] = []
     for form, unit, p in todo:
-        defect = defects.get((form.form, unit, str(p)))
+        defect = planted.get((form.form, unit, str(p)))
         if defect == "missing":
             continue
         values = gen.values(form, unit, p)
@@ -410,7 +411,7 @@ def generate(years: list[int], out: Path, seed: int = 2018, reg: Registry | None
                                  (sent + timedelta(days=9)).isoformat(), "correction"))
     entries.sort(key=lambda e: (e.submitted_at, e.file))
     (out / "manifest.json").write_text(json.dumps(
-        {"seed": seed, "years": years, "files": [asdict(e) for e in entries]},
+        {"seed": seed, "years": years, "oblasts": oblasts, "files": [asdict(e) for e in entries]},
         ensure_ascii=False, indent=1), encoding="utf-8")
     return entries
 

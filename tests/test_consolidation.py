@@ -1,0 +1,150 @@
+"""Consolidation on a small fixture year: Talas oblast, 2019, every form of every agency.
+
+The returns come from the demo generator (clean), then problems are planted by hand: a
+JD return in the wrong unit (x10), a late MOI-TIP return, a missing MLSP return. Expected
+indicator values are computed here from the values written into the workbooks.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+
+from gbvstats.consolidate import consolidate, pipelines
+from gbvstats.demo import Generator, generate
+from gbvstats.periods import parse_period
+from gbvstats.store import Warehouse
+from gbvstats.templates import fill_template, save
+from gbvstats.trace import trace
+
+TALAS = "41707000000000"
+YEAR = 2019
+SEED = 7
+
+
+@pytest.fixture(scope="module")
+def fixture_year(tmp_path_factory, registry):
+    root = tmp_path_factory.mktemp("consolidation")
+    entries = generate([YEAR], root / "demo", SEED, registry, oblasts=[TALAS], defects=False)
+    gen = Generator(registry, SEED)
+    jd_form = registry.get("JD-CASES")
+    wrong = root / "JD_wrong_unit.xlsx"
+    values = {k: v * 10 for k, v in gen.values(jd_form, TALAS, parse_period("2019-Q2")).items()}
+    save(fill_template(jd_form, values, TALAS, "2019-Q2"), wrong)
+
+    wh = Warehouse(root / "wh" / "w.duckdb", registry)
+    items = []
+    for e in entries:
+        if e.form == "MLSP-SP" and e.period == "2019-Q4":
+            continue  # the planted missing return
+        path = root / "demo" / e.file
+        if e.form == "JD-CASES" and e.period == "2019-Q2":
+            path = wrong  # sent instead of the right one
+        sent = datetime.fromisoformat(e.submitted_at)
+        if e.form == "MOI-TIP" and e.period == "2019-Q3":
+            sent = datetime(2019, 11, 30)  # due 15 October
+        items.append((path, e.agency, "test", sent))
+    receipts = wh.submit_many(items)
+    assert {r.outcome for r in receipts} <= {"accepted", "accepted_with_warnings"}
+    report = consolidate(wh, YEAR)
+    return wh, gen, report
+
+
+def _sum(gen, registry, form_code, element, col, units, periods):
+    form = registry.get(form_code)
+    total = 0
+    for unit in units:
+        for p in periods:
+            values = gen.makers[form_code](form, unit, parse_period(p))
+            total += values.get((element, col), 0)
+    return total
+
+
+def test_family_violence_indicator_matches_hand_computation(fixture_year, registry):
+    wh, gen, _ = fixture_year
+    districts = [u.code for u in registry.units("district") if registry.oblast_of(u.code) == TALAS]
+    quarters = [f"{YEAR}-Q{q}" for q in range(1, 5)]
+    reports = _sum(gen, registry, "MOI-FV", "fv_reports", 1, districts, quarters)
+    women = _sum(gen, registry, "MOI-FV", "fv_victims", 2, districts, quarters)
+    pop = _sum(gen, registry, "NSC-POP", "pop", 1, [TALAS], [str(YEAR)])
+    pop_women = _sum(gen, registry, "NSC-POP", "pop", 2, [TALAS], [str(YEAR)])
+    row = wh.query("SELECT * FROM ind01_family_violence WHERE year = ? AND area = 'KG07'", [YEAR]).iloc[0]
+    assert row.reports == reports
+    assert row.victims_women == women
+    assert row.reports_per_100k == round(1e5 * reports / pop, 1)
+    assert row.women_victims_per_100k_women == round(1e5 * women / pop_women, 1)
+    national = wh.query("SELECT reports FROM ind01_family_violence WHERE year = ? AND area = 'KG'", [YEAR])
+    assert national.reports.iloc[0] == reports  # only Talas reported in this fixture
+
+
+def test_protection_orders_and_attrition_by_hand(fixture_year, registry):
+    wh, gen, _ = fixture_year
+    districts = [u.code for u in registry.units("district") if registry.oblast_of(u.code) == TALAS]
+    quarters = [f"{YEAR}-Q{q}" for q in range(1, 5)]
+    issued = _sum(gen, registry, "MOI-FV", "tpo_issued", 1, districts, quarters)
+    extended = _sum(gen, registry, "MOI-FV", "tpo_extended", 1, districts, quarters)
+    row = wh.query("SELECT * FROM ind02_protection_orders WHERE year = ? AND area = 'KG07'", [YEAR]).iloc[0]
+    assert (row.orders_issued, row.orders_extended) == (issued, extended)
+    assert row.extension_rate_pct == round(100 * extended / issued, 1)
+    to_court = _sum(gen, registry, "GPO-CASES", "gpo_cases", 2, [TALAS], quarters)
+    reconc = _sum(gen, registry, "GPO-CASES", "gpo_cases", 4, [TALAS], quarters)
+    terminated = _sum(gen, registry, "GPO-CASES", "gpo_cases", 3, [TALAS], quarters)
+    att = wh.query("SELECT * FROM ind03_justice_attrition WHERE year = ? AND area = 'KG07'", [YEAR]).iloc[0]
+    assert att.gpo_to_court == to_court
+    assert att.reconciliation_share_pct == round(100 * reconc / terminated, 1)
+
+
+def test_wrong_unit_return_is_found_by_reconciliation(fixture_year):
+    wh, _, report = fixture_year
+    failed = report.discrepancies
+    assert {"REC-03", "REC-04", "REC-05"} <= set(failed.rule_id)
+    rec03 = failed[failed.rule_id == "REC-03"].iloc[0]
+    assert rec03.territory == TALAS and rec03.left_value > 2 * rec03.right_value
+    stored = wh.query("SELECT status, count(*) n FROM rule_results GROUP BY status")
+    assert set(stored.status) >= {"pass", "fail"}
+
+
+def test_clean_rules_pass(fixture_year):
+    wh, _, report = fixture_year
+    results = wh.query("SELECT rule_id, status FROM rule_results WHERE run_id = ?", [report.run_id])
+    for rule in ("REC-01", "REC-02", "REC-07", "HIER-01"):
+        assert set(results[results.rule_id == rule].status) == {"pass"}, rule
+
+
+def test_completeness_finds_missing_and_late(fixture_year):
+    wh, _, report = fixture_year
+    rows = wh.query("SELECT * FROM completeness_results WHERE year = ? AND unit = ?", [YEAR, TALAS])
+    state = {(r.form, r.period): (r.state, r.late) for r in rows.itertuples()}
+    assert state[("MLSP-SP", "2019-Q4")] == ("missing", False)
+    assert state[("MOI-TIP", "2019-Q3")][1] is True
+    assert state[("GPO-CASES", "2019-Q1")] == ("accepted", False)
+    summary = report.completeness.set_index("form")
+    assert summary.loc["MLSP-SP", "missing"] >= 1
+    # the other oblasts did not report at all
+    assert summary.loc["GPO-CASES", "expected"] == 36 and summary.loc["GPO-CASES", "accepted"] == 4
+
+
+def test_every_pipeline_declares_its_metadata():
+    for p in pipelines():
+        for key in ("title.en", "title.ru", "title.ky", "unit.en", "sources"):
+            assert p.meta.get(key), (p.path.name, key)
+
+
+def test_trace_lists_the_cells_behind_a_figure(fixture_year):
+    wh, _, _ = fixture_year
+    cells = trace(wh, "ind01_family_violence", YEAR, "area = 'KG07'")
+    reports = cells[(cells.element == "fv_reports")]
+    figure = wh.query("SELECT reports FROM ind01_family_violence WHERE year = ? AND area = 'KG07'", [YEAR])
+    assert reports.value.sum() == figure.reports.iloc[0]
+    assert reports.file_name.str.startswith("MOI-FV_v2_").all()
+    assert reports.submission_id.nunique() == 20  # 5 district units x 4 quarters
+
+
+def test_consolidation_is_repeatable(fixture_year):
+    wh, _, report = fixture_year
+    before = wh.query("SELECT * FROM ind01_family_violence ORDER BY area")
+    again = consolidate(wh, YEAR)
+    assert again.run_id == report.run_id + 1
+    after = wh.query("SELECT * FROM ind01_family_violence ORDER BY area")
+    assert before.equals(after)
