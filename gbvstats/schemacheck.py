@@ -44,15 +44,21 @@ class _Check:
     def __init__(self, root: Path):
         self.root = root
         self.findings: list[Finding] = []
-        self.files = 0
+        self.broken_dirs: set[Path] = set()  # form directories with a file that did not load
+        self.form_dirs: dict[str, Path] = {}
+
+    def unknowable(self, form: str) -> bool:
+        """True when `form` may be one whose file did not load: say nothing more about it."""
+        where = self.form_dirs.get(form)
+        return where in self.broken_dirs if where else bool(self.broken_dirs)
 
     def rel(self, path: Path) -> str:
         return path.relative_to(self.root.parent).as_posix()
 
-    def add(self, code: str, path: Path, key: str, message: str, **params: object) -> None:
+    def add(self, finding_code: str, path: Path, key: str, message: str, **params: object) -> None:
         problem = {lang: t(f"schemacheck.{message}", lang, **params) for lang in LANGS}
         rel = self.rel(path)
-        self.findings.append(Finding(code=code, file=rel,
+        self.findings.append(Finding(code=finding_code, file=rel,
                                      params={"path": rel, "key": key, "problem": problem}))
 
     def load_error(self, exc: SchemaLoadError) -> None:
@@ -109,7 +115,9 @@ def _load_forms(check: _Check) -> list[tuple[Path, FormVersion]]:
             form = load_form(path)
         except SchemaLoadError as exc:
             check.load_error(exc)
+            check.broken_dirs.add(path.parent)
             continue
+        check.form_dirs[form.form] = path.parent
         key = (form.form, form.version)
         if key in seen:
             check.add("GBV-S008", path, "version", "dup_form", form=form.form,
@@ -198,7 +206,7 @@ def _repeats(values: Iterable[object]) -> list[tuple[int, object]]:
 def _translations(check: _Check, path: Path, key: str, labels: dict[str, str]) -> None:
     for lang in LANGS:
         if not str(labels.get(lang) or "").strip():
-            check.add("GBV-S021", path, f"{key}.{lang}", "translation", lang=lang)
+            check.add("GBV-S021", path, f"{key}.{lang}", "translation", language=lang)
 
 
 # --- one form version ----------------------------------------------------------------
@@ -353,6 +361,8 @@ def _check_rule_field(check: _Check, path: Path, key: str, field: str, text: str
         groups.setdefault(name, []).append((side, term))
     for name, group in groups.items():
         target = form if form is not None and name == form.form else latest.get(name)
+        if target is not form and check.unknowable(name):
+            continue  # its file did not load: already reported, and its latest version is unknown
         if target is None:
             check.add("GBV-S018", path, key, "rule_no_form", form=name)
             continue
@@ -406,6 +416,8 @@ def _check_concordance(check: _Check, path: Path, form: FormVersion,
             check.add("GBV-S026", path, "concordance", "no_concordance", version=form.version)
         return
     previous = by_number.get(conc.previous_version)
+    if previous is None and check.unknowable(form.form):
+        return  # the previous version may be the file that did not load
     if previous is None or conc.previous_version >= form.version:
         check.add("GBV-S027", path, "concordance.previous_version", "no_previous",
                   form=form.form, version=conc.previous_version)
