@@ -116,6 +116,9 @@ def _findings_sheet(wb, findings: list[Finding], lang: str, note: str | None) ->
     for i, width in enumerate(WIDTHS):
         ws.column_dimensions["ABCDEF"[i]].width = width
     ws.freeze_panes = "A2"
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
     ws.auto_filter.ref = f"A1:F{1 + len(findings)}"
     wb.active = 0
     for sheet in wb.worksheets:
