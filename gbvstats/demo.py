@@ -380,9 +380,11 @@ def generate(years: list[int], out: Path, seed: int = 2018, reg: Registry | None
         todo = [(f, u, p) for f, u, p in todo if reg.oblast_of(u) in oblasts]
     planted = _choose_defects(todo, seed) if defects else {}
     entries: list[Entry] = []
+    missing = []
     for form, unit, p in todo:
         defect = planted.get((form.form, unit, str(p)))
-        if defect == "missing":
+        if defect == "missing":  # never sent: completeness must find it
+            missing.append({"form": form.form, "unit": unit, "period": str(p)})
             continue
         values = gen.values(form, unit, p)
         name = f"{p.year}/{form.agency}/{form.form}_v{form.version}_{unit}_{p}.xlsx"
@@ -411,7 +413,8 @@ def generate(years: list[int], out: Path, seed: int = 2018, reg: Registry | None
                                  (sent + timedelta(days=9)).isoformat(), "correction"))
     entries.sort(key=lambda e: (e.submitted_at, e.file))
     (out / "manifest.json").write_text(json.dumps(
-        {"seed": seed, "years": years, "oblasts": oblasts, "files": [asdict(e) for e in entries]},
+        {"seed": seed, "years": years, "oblasts": oblasts, "missing": missing,
+         "files": [asdict(e) for e in entries]},
         ensure_ascii=False, indent=1), encoding="utf-8")
     return entries
 
