@@ -55,7 +55,7 @@ def test_same_seed_same_files(tmp_path, registry):
     b = generate([2019], tmp_path / "b", 5, registry, oblasts=[TALAS])
     assert [e.file for e in a] == [e.file for e in b]
     assert _digest(tmp_path / "a") == _digest(tmp_path / "b")
-    c = generate([2019], tmp_path / "c", 6, registry, oblasts=[TALAS])
+    generate([2019], tmp_path / "c", 6, registry, oblasts=[TALAS])
     assert _digest(tmp_path / "a") != _digest(tmp_path / "c")
 
 
