@@ -46,6 +46,7 @@ class _Check:
         self.findings: list[Finding] = []
         self.broken_dirs: set[Path] = set()  # form directories with a file that did not load
         self.form_dirs: dict[str, Path] = {}
+        self.broken_codelists = False
 
     def unknowable(self, form: str) -> bool:
         """True when `form` may be one whose file did not load: say nothing more about it."""
@@ -79,7 +80,7 @@ def check_schemas(root: Path) -> list[Finding]:
     _check_versions(check, forms)
     _check_rule_ids(check, forms, rule_files)
     for path, rules in rule_files:
-        for rule in rules:
+        for _, rule in rules:
             _check_rule(check, path, f"rules.{rule.id}", rule, None, latest)
     return check.findings
 
@@ -90,15 +91,24 @@ def count_files(root: Path) -> int:
 
 # --- loading -------------------------------------------------------------------------
 
+def _load(check: _Check, path: Path, loader):
+    """`loader(path)`, or None after reporting why the file does not load."""
+    try:
+        return loader(path)
+    except SchemaLoadError as exc:
+        check.load_error(exc)
+    except (KeyError, ValueError, OSError) as exc:  # not UTF-8, a CSV without its code column
+        check.add("GBV-S001", path, "(file)", "load", detail=str(exc))
+    return None
+
+
 def _load_codelists(check: _Check) -> list[tuple[Path, CodeList]]:
     loaded = []
     for path in codelist_files(check.root):
-        try:
-            loaded.append((path, load_codelist(path)))
-        except SchemaLoadError as exc:
-            check.load_error(exc)
-        except (KeyError, ValueError) as exc:  # a CSV without its code column
-            check.add("GBV-S001", path, "(file)", "load", detail=str(exc))
+        cl = _load(check, path, load_codelist)
+        if cl is not None:
+            loaded.append((path, cl))
+        check.broken_codelists |= cl is None
     seen: dict[str, Path] = {}
     for path, cl in loaded:
         if cl.id in seen:
@@ -111,10 +121,8 @@ def _load_forms(check: _Check) -> list[tuple[Path, FormVersion]]:
     loaded = []
     seen: dict[tuple[str, int], Path] = {}
     for path in form_files(check.root):
-        try:
-            form = load_form(path)
-        except SchemaLoadError as exc:
-            check.load_error(exc)
+        form = _load(check, path, load_form)
+        if form is None:
             check.broken_dirs.add(path.parent)
             continue
         check.form_dirs[form.form] = path.parent
@@ -132,7 +140,8 @@ def _rule_paths(root: Path) -> list[Path]:
     return sorted((root / "rules").glob("*.yaml"))
 
 
-def _load_rule_files(check: _Check) -> list[tuple[Path, list[Rule]]]:
+def _load_rule_files(check: _Check) -> list[tuple[Path, list[tuple[int, Rule]]]]:
+    """Each rules file with its valid rules and their positions in it."""
     from pydantic import ValidationError
 
     loaded = []
@@ -142,20 +151,21 @@ def _load_rule_files(check: _Check) -> list[tuple[Path, list[Rule]]]:
         except SchemaLoadError as exc:
             check.load_error(exc)
             continue
+        except (ValueError, OSError) as exc:
+            check.add("GBV-S001", path, "(file)", "load", detail=str(exc))
+            continue
         if not isinstance(data, dict) or not isinstance(data.get("rules"), list):
             check.add("GBV-S001", path, "rules", "rules_file")
             continue
-        rules, ok = [], True
+        rules = []  # the valid ones are still checked
         for i, raw in enumerate(data["rules"]):
             try:
-                rules.append(Rule.model_validate(raw))
+                rules.append((i, Rule.model_validate(raw)))
             except ValidationError as exc:
                 first = exc.errors()[0]
                 key = ".".join(["rules", str(i), *(str(p) for p in first["loc"])])
                 check.add("GBV-S001", path, key, "load", detail=first["msg"])
-                ok = False
-        if ok:
-            loaded.append((path, rules))
+        loaded.append((path, rules))
     return loaded
 
 
@@ -304,6 +314,8 @@ def _check_dims(check: _Check, path: Path, key: str, dims: dict[str, str],
                 codelists: dict[str, CodeList]) -> None:
     for name, value in dims.items():
         cl = codelists.get(DIM_LIST.get(name, name))
+        if cl is None and check.broken_codelists:
+            continue  # it may be the list whose file did not load
         if cl is None:
             check.add("GBV-S010", path, f"{key}.{name}", "unknown_dim", dim=name,
                       known=", ".join(sorted(codelists)))
@@ -315,10 +327,10 @@ def _check_dims(check: _Check, path: Path, key: str, dims: dict[str, str],
 # --- rules ---------------------------------------------------------------------------
 
 def _check_rule_ids(check: _Check, forms: list[tuple[Path, FormVersion]],
-                    rule_files: list[tuple[Path, list[Rule]]]) -> None:
+                    rule_files: list[tuple[Path, list[tuple[int, Rule]]]]) -> None:
     seen: dict[str, str] = {}
     located = [(path, i, r) for path, form in forms for i, r in enumerate(form.rules)]
-    located += [(path, i, r) for path, rules in rule_files for i, r in enumerate(rules)]
+    located += [(path, i, r) for path, rules in rule_files for i, r in rules]
     for path, i, rule in located:
         if rule.id in seen:
             check.add("GBV-S006", path, f"rules[{i}].id", "dup_rule", id=rule.id,

@@ -67,10 +67,24 @@ def test_file_not_matching_the_model(root: Path) -> None:
 
 
 def test_rules_file_not_matching_the_model(root: Path) -> None:
-    (root / "rules" / "extra.yaml").write_text(yaml.safe_dump(
-        {"rules": [{"id": "X-01", "kind": "sum", "expr": "MOI-FV:T1/01/1 = MOI-FV:T1/01/1",
-                    "message": {"en": "a", "ru": "б", "ky": "в"}}]}), encoding="utf-8")
-    assert new_findings(root) == {("GBV-S001", "schemas/rules/extra.yaml", "rules.0.kind")}
+    message = {"en": "Check.", "ru": "Проверьте.", "ky": "Текшериңиз."}
+    (root / "rules" / "extra.yaml").write_text(yaml.safe_dump({"rules": [
+        {"id": "X-01", "kind": "sum", "expr": "MOI-FV:T1/01/1 = MOI-FV:T1/01/1", "message": message},
+        {"id": "X-02", "kind": "history", "cells": "MOI-FV:T1/01/1", "message": message},
+        {"id": "X-02", "kind": "history", "cells": "MOI-FV:T1/99/1", "message": message},
+    ]}, allow_unicode=True), encoding="utf-8")
+    (root / "rules" / "list.yaml").write_text("- id: X-09\n", encoding="utf-8")
+    rel = "schemas/rules/extra.yaml"
+    # the valid rules after the broken one are still checked, at their own positions
+    assert new_findings(root) == {("GBV-S001", rel, "rules.0.kind"), ("GBV-S006", rel, "rules[2].id"),
+                                  ("GBV-S018", rel, "rules.X-02.cells"),
+                                  ("GBV-S001", "schemas/rules/list.yaml", "rules")}
+
+
+def test_file_that_is_not_utf8(root: Path) -> None:
+    (root / "codelists" / "place.yaml").write_bytes("id: place\ntitle: {ru: Место}\n".encode("cp1251"))
+    # and no dims key `place` is blamed for the list that could not be read
+    assert new_findings(root) == {("GBV-S001", "schemas/codelists/place.yaml", "(file)")}
 
 
 # --- duplicates ------------------------------------------------------------------------
@@ -158,6 +172,12 @@ def test_offence_not_in_offence_group(root: Path) -> None:
 def test_iccs_not_in_iccs_csv(root: Path) -> None:
     assert planted(root, FV2, lambda d: line(d, "T5", "03").update(iccs="9999")) == {
         ("GBV-S013", F2, "tables.T5.lines.03.iccs")}
+
+
+def test_offence_group_iccs_not_in_iccs_csv(root: Path) -> None:
+    rel = "codelists/offence_group.yaml"
+    assert planted(root, rel, lambda d: d["codes"][0].update(iccs="0199")) == {
+        ("GBV-S013", "schemas/" + rel, "codes.HOM.iccs")}
 
 
 def test_territory_parent_not_existing(root: Path) -> None:
