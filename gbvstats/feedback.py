@@ -19,7 +19,7 @@ RANK = {"error": 0, "warning": 1, "info": 2}
 # params shown in the "values" column, in this order (a rule's left/right sides, a cell value)
 VALUE_PARAMS = ("value", "left", "right", "imbalance", "tolerance", "previous", "current", "z")
 COLUMNS = ("severity", "code", "sheet", "cell", "message", "values")
-WIDTHS = (12, 11, 10, 14, 100, 36)
+WIDTHS = (16, 11, 8, 22, 90, 30)
 
 
 def feedback_paths(reports, target: Path) -> list[tuple[object, Path]]:
@@ -107,7 +107,13 @@ def _findings_sheet(wb, findings: list[Finding], lang: str, note: str | None) ->
                    ", ".join(c.rpartition("!")[2] for c in f.cells) or f.cell or "",
                    f.message(lang), values_text(f)])
         ws.cell(row=ws.max_row, column=1).fill = PatternFill("solid", fgColor=FILL[f.severity])
-        ws.cell(row=ws.max_row, column=5).alignment = Alignment(wrap_text=True, vertical="top")
+        lines = 1
+        for col in range(1, len(COLUMNS) + 1):
+            cell = ws.cell(row=ws.max_row, column=col)
+            cell.alignment = Alignment(wrap_text=col >= 4, vertical="top")
+            lines = max(lines, -(-len(str(cell.value or "")) // WIDTHS[col - 1]))
+        # spreadsheet programs do not grow rows of wrapped text written by openpyxl
+        ws.row_dimensions[ws.max_row].height = 15 * lines
     if not findings:
         ws.append(["", "", "", "", t("feedback.none", lang)])
     if note:

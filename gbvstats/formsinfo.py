@@ -42,7 +42,7 @@ def render(console, data: dict[str, Any], lang: str) -> None:
     console.print(f"{data['agency']}, {data['periodicity']}, {data['level']}, "
                   f"{data['valid_from']} .. {data['valid_to'] or ''}")
     for table in data["tables"]:
-        grid = Table(title=pick(table["title"], lang), show_lines=False)
+        grid = Table(title=f"{table['id']}: {pick(table['title'], lang)}", show_lines=False)
         grid.add_column("line")
         grid.add_column("element")
         grid.add_column("label")

@@ -51,12 +51,16 @@ def soffice() -> str | None:
 
 
 def to_pdf(path: Path, out_dir: Path) -> Path:
+    return convert(path, out_dir, "pdf")
+
+
+def convert(path: Path, out_dir: Path, fmt: str) -> Path:
     """Convert with LibreOffice in its own profile, so parallel runs do not collide."""
     profile = (out_dir / "lo-profile").resolve().as_uri()
     proc = subprocess.run(
-        [soffice(), f"-env:UserInstallation={profile}", "--headless", "--convert-to", "pdf",
+        [soffice(), f"-env:UserInstallation={profile}", "--headless", "--convert-to", fmt,
          "--outdir", str(out_dir), str(path)],
         capture_output=True, text=True, timeout=120, check=False)
-    pdf = out_dir / (path.stem + ".pdf")
-    assert proc.returncode == 0 and pdf.exists(), proc.stderr + proc.stdout
-    return pdf
+    result = out_dir / f"{path.stem}.{fmt}"
+    assert proc.returncode == 0 and result.exists(), proc.stderr + proc.stdout
+    return result

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from openpyxl import load_workbook
-from templates_helpers import distinct_values, filled_file, soffice, to_pdf
+from templates_helpers import convert, distinct_values, filled_file, soffice, to_pdf
 
 from gbvstats.catalogue import Finding
 from gbvstats.feedback import FILL, write_feedback
@@ -146,6 +146,18 @@ def test_libreoffice_opens_a_feedback_workbook(defective: Path, registry: Regist
     report = validate_file(defective, registry)
     out = write_feedback(defective, report.findings, tmp_path / "fb.xlsx", "ru")
     assert to_pdf(out, tmp_path).read_bytes().startswith(b"%PDF")
+
+
+@pytest.mark.libreoffice
+@pytest.mark.skipif(soffice() is None, reason="LibreOffice (soffice) is not installed")
+def test_ods_original_becomes_an_xlsx_copy(defective: Path, tmp_path: Path) -> None:
+    ods = convert(defective, tmp_path, "ods")
+    finding = Finding("GBV-V003", sheet="T3", cell="C6", params={"value": -2})
+    wb = load_workbook(write_feedback(ods, [finding], tmp_path / "fb.xlsx", "en"))
+    assert wb.sheetnames[:3] == ["Findings", "Title", "T1"]
+    assert wb["T3"]["C6"].value == -2 and wb["T1"]["C7"].value == 5
+    assert fill(wb["T3"]["C6"]) == RED
+    assert rows(wb["Findings"])[-1][4].startswith("Your .ods file was copied as values")
 
 
 def test_cli_validate_writes_feedback(defective: Path, tmp_path: Path) -> None:
