@@ -68,7 +68,7 @@ class _Check:
 
 def check_schemas(root: Path) -> list[Finding]:
     """Every problem in the schemas under `root` (forms, code lists, cross-form rules)."""
-    check = _Check(root)
+    check = _Check(root.resolve())
     codelists = _load_codelists(check)
     forms = _load_forms(check)
     rule_files = _load_rule_files(check)
