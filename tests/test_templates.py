@@ -13,6 +13,7 @@ import pytest
 from openpyxl import load_workbook
 from templates_helpers import (
     DISTRICT,
+    convert,
     distinct_values,
     filled_file,
     period_for,
@@ -233,6 +234,37 @@ def test_libreoffice_prints_a_template(fv2: FormVersion, tmp_path: Path) -> None
     data = pdf.read_bytes()
     pages = re.findall(rb"/Type\s*/Page\b(?!s)", data)
     assert data.startswith(b"%PDF") and len(pages) >= 1 + len(fv2.tables)
+
+
+def test_reader_reads_a_kyrgyz_template(gbv: FormVersion, registry: Registry,
+                                        tmp_path: Path) -> None:
+    result = read_workbook(filled_file(gbv, tmp_path / "ky.xlsx", lang="ky"), registry)
+    assert result.findings == [] and result.header["unit"] == unit_for(gbv)
+    got = {(r.tbl, r.line, int(r.col)): int(r.value) for r in result.cells.itertuples()}
+    assert got == distinct_values(gbv)
+
+
+@pytest.mark.libreoffice
+@pytest.mark.skipif(soffice() is None, reason="LibreOffice (soffice) is not installed")
+def test_a_template_saved_by_libreoffice_keeps_its_layout(fv2: FormVersion, registry: Registry,
+                                                          tmp_path: Path) -> None:
+    """Agencies fill templates in LibreOffice too: protection, validation, greyed cells,
+    defined names and the values must survive its .xlsx and .ods."""
+    original = filled_file(fv2, tmp_path / "fv.xlsx")
+    saved = convert(original, tmp_path / "lo", "xlsx")
+    wb = load_workbook(saved)
+    assert [ws.sheet_state for ws in wb.worksheets][-3:] == ["hidden"] * 3
+    ws = wb["T2"]
+    assert ws.protection.sheet and not ws["C6"].protection.locked
+    assert ws["D7"].protection.locked and ws["D7"].fill.fgColor.rgb.endswith(GREY)
+    dv = next(d for d in ws.data_validations.dataValidation if d.type == "whole")
+    assert (dv.operator, dv.formula1) == ("greaterThanOrEqual", "0") and "C6" in dv.sqref
+    assert set(wb.defined_names) == {f"gbv_{f}" for f in HEADER}
+    for path in (saved, convert(original, tmp_path / "ods", "ods")):
+        result = read_workbook(path, registry)
+        assert result.findings == [] and result.form.key == fv2.key, path.name
+        got = {(r.tbl, r.line, int(r.col)): int(r.value) for r in result.cells.itertuples()}
+        assert got == distinct_values(fv2), path.name
 
 
 def test_cli_template_fills_the_header(tmp_path: Path) -> None:
