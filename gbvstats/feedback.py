@@ -56,7 +56,8 @@ def write_feedback(original: Path, findings: list[Finding], out: Path, lang: str
 def _load_xlsx(path: Path):
     from openpyxl import load_workbook
 
-    return load_workbook(path, keep_vba=path.suffix.lower() == ".xlsm")
+    # macros are dropped: the copy is an .xlsx, and the reader warns about them (GBV-F010)
+    return load_workbook(path)
 
 
 def cells_of(findings: list[Finding]) -> dict[tuple[str, str], list[Finding]]:
@@ -90,6 +91,8 @@ def _mark(wb, sheet: str, cell: str, items: list[Finding], lang: str) -> None:
     worst = min(items, key=lambda f: RANK[f.severity]).severity
     target.fill = PatternFill("solid", fgColor=FILL[worst])
     text = "\n".join(f"{_severity(f.severity, lang)} {f.code}: {f.message(lang)}" for f in items)
+    if target.comment is not None and target.comment.author != "gbvstats":
+        text += "\n---\n" + target.comment.text  # the agency's own note stays
     target.comment = Comment(text, "gbvstats", width=360, height=60 + 40 * len(items))
 
 

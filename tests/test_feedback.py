@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from openpyxl import load_workbook
+from openpyxl.comments import Comment
 from templates_helpers import convert, distinct_values, filled_file, soffice, to_pdf
 
 from gbvstats.catalogue import Finding
@@ -88,8 +89,12 @@ def test_one_comment_per_cell_and_the_worst_colour(defective: Path, tmp_path: Pa
                 params={"rule_id": "MOI-FV2-10", "reason": "missing", "rule_message": "x"}),
         Finding("GBV-F011", params={"count": 2}),  # a file-level finding: listed, not marked
     ]
+    own = load_workbook(defective)
+    own["T1"]["C7"].comment = Comment("checked with the duty log", "Asanova")
+    own.save(defective)
     wb = load_workbook(write_feedback(defective, findings, tmp_path / "fb.xlsx", "en"))
     assert wb.sheetnames[0] == "Findings" and wb.active.title == "Findings"
+    assert wb["T1"]["C7"].comment.text.endswith("\n---\nchecked with the duty log")
     c6 = wb["T1"]["C6"]
     assert fill(c6) == RED and fill(wb["T1"]["C7"]) == AMBER and fill(wb["T2"]["C6"]) == BLUE
     assert c6.comment.text.splitlines() == [
