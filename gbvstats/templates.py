@@ -185,16 +185,45 @@ def _table_sheet(ws, form: FormVersion, table, lang: str) -> None:
                 cell.protection = s["unlocked"]
                 cell.number_format = "#,##0"
                 dv.add(cell.coordinate)
-    ws.row_dimensions[head].height = 45
-    ws.column_dimensions["A"].width = 58
-    ws.column_dimensions["B"].width = 7
-    for j in range(ncols):
-        ws.column_dimensions[_col_letter(FIRST_DATA_COL + j)].width = 13
+    _size(ws, table, lang, head)
     ws.freeze_panes = f"C{FIRST_LINE_ROW}"
     ws.protection.sheet = True
     _print_setup(ws)
     ws.print_title_rows = f"{head}:{NUMBER_ROW}"
     ws.print_area = f"A1:{last}{FIRST_LINE_ROW + len(table.lines) - 1}"
+
+
+LABEL_WIDTH = 58
+
+
+def _size(ws, table, lang: str, head: int) -> None:
+    """Column widths and row heights for wrapped labels: spreadsheet programs do not grow
+    rows of wrapped text written by openpyxl, and a cut label is a misread label."""
+    ws.column_dimensions["A"].width = LABEL_WIDTH
+    ws.column_dimensions["B"].width = 8
+    header_lines = 2
+    for j, col in enumerate(table.columns):
+        label = pick(col.label, lang)
+        longest_word = max((len(w) for w in label.split()), default=0)
+        width = min(22, max(13, longest_word + 3))
+        ws.column_dimensions[_col_letter(FIRST_DATA_COL + j)].width = width
+        header_lines = max(header_lines, _lines(label, width - 2))
+    ws.row_dimensions[head].height = 15 * header_lines
+    for i, line in enumerate(table.lines):
+        lines = _lines(pick(line.label, lang), int(LABEL_WIDTH * 1.1) - (6 if line.parent else 2))
+        if lines > 1:
+            ws.row_dimensions[FIRST_LINE_ROW + i].height = 15 * lines
+
+
+def _lines(text: str, width: int) -> int:
+    """How many lines `text` takes when word-wrapped at `width` characters."""
+    lines, used = 1, 0
+    for word in text.split():
+        if used and used + 1 + len(word) > width:
+            lines, used = lines + 1, len(word)
+        else:
+            used += len(word) + (1 if used else 0)
+    return lines
 
 
 def _lists_sheet(wb, form: FormVersion, reg: Registry) -> None:
