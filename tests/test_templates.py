@@ -333,3 +333,15 @@ def test_cli_forms_build(registry: Registry, tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     names = sorted(Path(p).name for p in proc.stdout.split())
     assert names == sorted(template_name(f) for f in registry.versions())
+
+
+def test_wrapped_labels_get_room(registry: Registry) -> None:
+    from gbvstats.templates import _lines
+
+    assert [_lines("", 10), _lines("один два три", 8), _lines("один два три", 13)] == [1, 2, 1]
+    form = registry.get("JD-CASES", 1)  # long column labels
+    ws = build_template(form, reg=registry)[form.tables[0].id]
+    header = ws.row_dimensions[NUMBER_ROW - 1].height
+    for j, col in enumerate(form.tables[0].columns):
+        width = ws.column_dimensions[ws.cell(row=1, column=3 + j).column_letter].width
+        assert 13 <= width <= 22 and header >= 15 * _lines(col.label["ru"], int(width) - 2)
