@@ -50,6 +50,11 @@ def header_cell(field: str) -> str:
     return f"C{4 + HEADER_FIELDS.index(field)}"
 
 
+def header_layout() -> dict[str, tuple[str, str]]:
+    """Header field -> (sheet, cell address) of its value."""
+    return {field: ("Title", header_cell(field)) for field in HEADER_FIELDS}
+
+
 def unit_choice(reg: Registry, soate: str) -> str:
     code = reg.territories().get(soate)
     name = code.label.get("ru") or code.label.get("en") if code else ""

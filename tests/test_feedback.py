@@ -105,6 +105,21 @@ def test_one_comment_per_cell_and_the_worst_colour(defective: Path, tmp_path: Pa
         ("info", "GBV-R090")]
 
 
+def test_header_findings_are_marked_on_the_title_sheet(fv2: FormVersion, registry: Registry,
+                                                       tmp_path: Path) -> None:
+    from gbvstats.templates import fill_template, save
+
+    wb = fill_template(fv2, zeros(fv2), "41711201000000", "2024-Q7")
+    wb["Title"]["C4"] = None
+    original = save(wb, tmp_path / "header.xlsx")
+    report = validate_file(original, registry)
+    assert [(f.code, f.sheet, f.cell) for f in report.findings] == [
+        ("GBV-F020", "Title", "C4"), ("GBV-F023", "Title", "C5")]
+    back = load_workbook(write_feedback(original, report.findings, tmp_path / "fb.xlsx", "ru"))
+    assert fill(back["Title"]["C4"]) == RED and "GBV-F020" in back["Title"]["C4"].comment.text
+    assert "'2024-Q7'" in back["Title"]["C5"].comment.text
+
+
 def test_findings_in_kyrgyz_and_no_findings(defective: Path, tmp_path: Path) -> None:
     wb = load_workbook(write_feedback(defective, [], tmp_path / "fb.xlsx", "ky"))
     assert wb.sheetnames[0] == "Эскертүүлөр"

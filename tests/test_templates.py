@@ -33,6 +33,7 @@ from gbvstats.templates import (
     build_all,
     build_template,
     fill_by_element,
+    header_layout,
     layout,
     save,
     template_name,
@@ -103,6 +104,7 @@ def test_round_trip_by_element(fv2: FormVersion, registry: Registry, tmp_path: P
     assert title["C4"].value == f"{DISTRICT} — Ленинский район"
     assert [title[HEADER[k]].value for k in ("period", "contact", "phone", "date")] == [
         "2024-Q1", "Асанова Айгуль", "0312 662431", "2024-04-10"]
+    assert header_layout() == {k: ("Title", a) for k, a in HEADER.items()}
     for field, addr in HEADER.items():
         assert back.defined_names[f"gbv_{field}"].attr_text == f"Title!${addr[0]}${addr[1:]}"
     where = {(ln.element, col.number): layout(fv2)[(t.id, ln.code, col.number)]
