@@ -55,9 +55,11 @@ def header_layout() -> dict[str, tuple[str, str]]:
     return {field: ("Title", header_cell(field)) for field in HEADER_FIELDS}
 
 
-def unit_choice(reg: Registry, soate: str) -> str:
+def unit_choice(reg: Registry, soate: str, lang: str = "ru") -> str:
+    """"SOATE — name": the reader takes the leading code, people read the name."""
     code = reg.territories().get(soate)
-    name = code.label.get("ru") or code.label.get("en") if code else ""
+    labels = code.label if code else {}
+    name = labels.get(lang) or labels.get("ru") or labels.get("en") or ""
     return f"{soate} — {name}"
 
 
@@ -72,7 +74,7 @@ def build_template(form: FormVersion, lang: str = "ru", unit: str | None = None,
     _title_sheet(wb.active, form, lang, reg, unit, period)
     for table in form.tables:
         _table_sheet(wb.create_sheet(table.id), form, table, lang)
-    _lists_sheet(wb, form, reg)
+    _lists_sheet(wb, form, reg, lang)
     _labels_sheet(wb, form)
     _meta_sheet(wb, form, lang)
     _defined_names(wb)
@@ -115,7 +117,7 @@ def _title_sheet(ws, form: FormVersion, lang: str, reg: Registry, unit, period) 
         cell.border = s["border"]
         cell.fill = s["input"]
     if unit:
-        ws[header_cell("unit")] = unit_choice(reg, unit)
+        ws[header_cell("unit")] = unit_choice(reg, unit, lang)
     if period:
         ws[header_cell("period")] = period
     units = reg.units(form.level)
@@ -231,10 +233,10 @@ def _lines(text: str, width: int) -> int:
     return lines
 
 
-def _lists_sheet(wb, form: FormVersion, reg: Registry) -> None:
+def _lists_sheet(wb, form: FormVersion, reg: Registry, lang: str) -> None:
     ws = wb.create_sheet("_lists")
     for i, code in enumerate(reg.units(form.level), start=1):
-        ws.cell(row=i, column=1, value=unit_choice(reg, code.code))
+        ws.cell(row=i, column=1, value=unit_choice(reg, code.code, lang))
     ws.sheet_state = "hidden"
 
 

@@ -277,7 +277,8 @@ def test_cli_template_fills_the_header(tmp_path: Path) -> None:
     wb = load_workbook(out)
     meta = {r[0]: r[1] for r in wb["_meta"].iter_rows(values_only=True)}
     assert (meta["form"], meta["version"], meta["lang"]) == ("MOI-FV", 1, "en")
-    assert wb["Title"]["C4"].value.startswith(DISTRICT) and wb["Title"]["C5"].value == "2016-Q3"
+    assert wb["Title"]["C4"].value == f"{DISTRICT} — Leninsky district"
+    assert wb["Title"]["C5"].value == "2016-Q3"
 
 
 @pytest.mark.parametrize(("args", "expected"), [
