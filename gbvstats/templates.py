@@ -122,8 +122,9 @@ def _title_sheet(ws, form: FormVersion, lang: str, reg: Registry, unit, period) 
         ws[header_cell("period")] = period
     units = reg.units(form.level)
     if units:
-        dv = DataValidation(type="list", formula1=f"=_lists!$A$1:$A${len(units)}",
-                            allow_blank=True)
+        # OOXML formulas carry no leading "=" (Excel repairs files that have one)
+        dv = DataValidation(type="list", formula1=f"_lists!$A$1:$A${len(units)}",
+                            allow_blank=True, showErrorMessage=True, errorStyle="stop")
         dv.error = t("tpl.unit_invalid", lang)
         dv.errorTitle = "gbvstats"
         ws.add_data_validation(dv)
@@ -171,7 +172,7 @@ def _table_sheet(ws, form: FormVersion, table, lang: str) -> None:
             cell = ws.cell(row=row, column=c)
             cell.font, cell.alignment, cell.border = s["bold"], s["center"], s["border"]
     dv = DataValidation(type="whole", operator="greaterThanOrEqual", formula1="0",
-                        allow_blank=True)
+                        allow_blank=True, showErrorMessage=True, errorStyle="stop")
     dv.error = t("tpl.count_invalid", lang)
     dv.errorTitle = "gbvstats"
     ws.add_data_validation(dv)

@@ -148,6 +148,7 @@ def test_protection_validation_and_greyed_cells(gbv: FormVersion, registry: Regi
         assert len(whole) == 1
         dv = whole[0]
         assert (dv.operator, dv.formula1, dv.allow_blank) == ("greaterThanOrEqual", "0", True)
+        assert dv.showErrorMessage and dv.errorStyle == "stop" and dv.error
         for (tbl, _, _), (_, addr, is_input) in layout(gbv).items():
             if tbl != table.id:
                 continue
@@ -174,7 +175,8 @@ def test_unit_dropdown_lists_the_units_of_the_level(registry: Registry) -> None:
         listed = [r[0] for r in wb["_lists"].iter_rows(values_only=True)]
         assert [x.split(" — ")[0] for x in listed] == [u.code for u in units]
         dv = next(d for d in wb["Title"].data_validations.dataValidation if d.type == "list")
-        assert dv.formula1 == f"=_lists!$A$1:$A${len(units)}" and "C4" in dv.sqref
+        assert dv.formula1 == f"_lists!$A$1:$A${len(units)}" and "C4" in dv.sqref
+        assert dv.showErrorMessage and dv.errorStyle == "stop"
 
 
 @pytest.mark.parametrize("lang", ["en", "ru", "ky"])
@@ -261,6 +263,10 @@ def test_a_template_saved_by_libreoffice_keeps_its_layout(fv2: FormVersion, regi
     assert ws["D7"].protection.locked and ws["D7"].fill.fgColor.rgb.endswith(GREY)
     dv = next(d for d in ws.data_validations.dataValidation if d.type == "whole")
     assert (dv.operator, dv.formula1) == ("greaterThanOrEqual", "0") and "C6" in dv.sqref
+    assert dv.showErrorMessage
+    unit_dv = next(d for d in wb["Title"].data_validations.dataValidation if d.type == "list")
+    units = len(registry.units(fv2.level))
+    assert unit_dv.formula1 == f"_lists!$A$1:$A${units}" and unit_dv.showErrorMessage
     assert set(wb.defined_names) == {f"gbv_{f}" for f in HEADER}
     for path in (saved, convert(original, tmp_path / "ods", "ods")):
         result = read_workbook(path, registry)
