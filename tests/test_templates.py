@@ -8,6 +8,7 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from xml.etree import ElementTree
 
 import pytest
 from openpyxl import load_workbook
@@ -205,6 +206,9 @@ def test_forms_directory_is_current(registry: Registry, tmp_path: Path) -> None:
     committed = sorted(p.name for p in paths.forms_dir().glob("*.xlsx"))
     assert committed == sorted(p.name for p in built), "run `make forms` and commit forms/"
     for path in built:
+        for name, data in xml_parts(path).items():  # every part well-formed XML
+            if name.endswith((".xml", ".rels", ".vml")):
+                ElementTree.fromstring(data)
         assert xml_parts(path) == xml_parts(paths.forms_dir() / path.name), (
             f"forms/{path.name} is stale: run `make forms` and commit forms/")
 
