@@ -188,3 +188,17 @@ def test_cli_validate_writes_feedback(defective: Path, tmp_path: Path) -> None:
     assert proc.returncode == 1, proc.stderr
     wb = load_workbook(out)
     assert wb.sheetnames[0] == "Findings" and len(rows(wb["Findings"])) == 4
+
+
+def test_cli_validate_several_files_writes_one_feedback_each(defective: Path, fv2: FormVersion,
+                                                            tmp_path: Path) -> None:
+    clean = filled_file(fv2, tmp_path / "clean.xlsx", zeros(fv2))
+    out = tmp_path / "feedback"
+    proc = subprocess.run([sys.executable, "-m", "gbvstats.cli", "validate", str(defective),
+                           str(clean), "--feedback", str(out), "--lang", "ru"],
+                          capture_output=True, text=True, check=False)
+    assert proc.returncode == 1, proc.stderr
+    assert sorted(p.name for p in out.iterdir()) == [
+        "bishkek_leninsky_2019Q1.feedback.xlsx", "clean.feedback.xlsx"]
+    clean_list = rows(load_workbook(out / "clean.feedback.xlsx")["Замечания"])
+    assert clean_list[1][4] == "Замечаний нет. Форму можно сдавать."
