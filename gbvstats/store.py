@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import errno
 import fcntl
+import hashlib
 import json
 import os
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from functools import cache
@@ -30,8 +31,10 @@ if TYPE_CHECKING:
     from .validate import ValidationReport
 
 LOCK_TIMEOUT = float(os.environ.get("GBVSTATS_LOCK_TIMEOUT", "60"))
+BATCH = 100  # files validated together in a batch load: one rule query per form version
 DIM_COLUMNS = ("sex", "age", "violence_form", "exploitation", "relationship", "citizenship",
                "place", "offence", "stage", "service", "sanction")
+DIMENSION_TABLES = ("dim_territory", "dim_element", "concordance", "dim_period")
 
 
 class StoreError(Exception):
@@ -88,6 +91,7 @@ class Warehouse:
         self.reg = reg or registry()
         self.lock_timeout = lock_timeout
         self.on_wait = on_wait or (lambda: None)
+        self._dims: tuple[dict[str, list[dict]], str] | None = None
 
     # --- connections and locking ------------------------------------------------------
 
@@ -166,8 +170,7 @@ class Warehouse:
             con.execute(sql)
             con.execute("INSERT INTO schema_migrations VALUES (?, ?, ?)", [number, name, _now()])
             con.execute("COMMIT")
-        if not applied:
-            self._load_dimensions(con)
+        self._refresh_dimensions(con)
 
     def _check_version(self, con) -> None:
         known = max(n for n, _, _ in migrations())
@@ -179,37 +182,37 @@ class Warehouse:
             raise StoreError(f"the warehouse {self.path} was written by a newer gbvstats "
                              f"(migration {found}, this one knows up to {known}); upgrade gbvstats", 2)
 
-    def _load_dimensions(self, con) -> None:
-        """Territories, cells of every form version and concordances, from the schemas."""
+    def _refresh_dimensions(self, con) -> None:
+        """Territories, periods, cells of every form version and concordances, from the
+        schemas; reloaded in one transaction whenever they differ from what is stored (a
+        new form version, or a crash right after the first migration)."""
         import pandas as pd
 
-        terr = []
-        for c in self.reg.territories().codes:
-            level = getattr(c, "level", "")
-            oblast = c.code if level in ("oblast", "country") else self.reg.oblast_of(c.code)
-            area = next((x.sdmx_code for x in self.reg.territories().codes if x.code == oblast), None)
-            terr.append({"soate": c.code, "sdmx_code": getattr(c, "sdmx_code", None) or None,
-                         "level": level, "parent": c.parent, "oblast": oblast, "area": area,
-                         "name_en": c.label.get("en"), "name_ru": c.label.get("ru")})
-        elements, conc = [], []
-        for form in self.reg.versions():
-            for table in form.tables:
-                for line in table.lines:
-                    for col in table.columns:
-                        dims = {**line.dims, **col.dims}
-                        elements.append({"form": form.form, "version": form.version, "tbl": table.id,
-                                         "line": line.code, "col": col.number, "element": line.element,
-                                         "parent_line": line.parent, "iccs": line.iccs,
-                                         **{d: dims.get(d) for d in DIM_COLUMNS}})
-            conc.extend(_concordance_rows(self.reg, form))
+        rows, fingerprint = self._dimension_rows()
+        stored = con.execute("SELECT fingerprint FROM dimension_source").fetchall()
+        if stored and stored[0][0] == fingerprint:
+            return
         con.execute("BEGIN")
-        for table, rows in (("dim_territory", terr), ("dim_element", elements), ("concordance", conc)):
+        for table in DIMENSION_TABLES:
             con.execute(f"DELETE FROM {table}")  # table names from this fixed tuple
-            if rows:
-                con.register("rows_df", pd.DataFrame(rows))
+            if rows[table]:
+                con.register("rows_df", pd.DataFrame(rows[table]))
                 con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM rows_df")
                 con.unregister("rows_df")
+        con.execute("DELETE FROM dimension_source")
+        con.execute("INSERT INTO dimension_source VALUES (?)", [fingerprint])
         con.execute("COMMIT")
+
+    def _dimension_rows(self) -> tuple[dict[str, list[dict]], str]:
+        if self._dims is None:
+            rows = {"dim_territory": _territory_rows(self.reg), "dim_element": [],
+                    "concordance": [], "dim_period": _period_rows(self.reg)}
+            for form in self.reg.versions():
+                rows["dim_element"].extend(_element_rows(form))
+                rows["concordance"].extend(_concordance_rows(self.reg, form))
+            text = json.dumps(rows, sort_keys=True, default=str)
+            self._dims = rows, hashlib.sha256(text.encode()).hexdigest()
+        return self._dims
 
     # --- submitting ------------------------------------------------------------------
 
@@ -226,15 +229,18 @@ class Warehouse:
     def submit_many(self, items, on_receipt=None) -> list[Receipt]:
         """Submit (path, agency, by, received_at) items holding the writer once: for batch
         loads such as the demo or a rebuild."""
-        from .validate import validate_file
+        from .validate import validate_files
 
+        items = list(items)
         receipts = []
         with self.writer() as con:
-            for path, agency, by, received_at in items:
-                report = validate_file(Path(path), self.reg)
-                receipts.append(self._submit(con, Path(path), agency, by, received_at, report))
-                if on_receipt:
-                    on_receipt(receipts[-1])
+            for start in range(0, len(items), BATCH):
+                chunk = items[start:start + BATCH]
+                reports = validate_files([Path(p) for p, _, _, _ in chunk], self.reg)
+                for (path, agency, by, received_at), report in zip(chunk, reports, strict=True):
+                    receipts.append(self._submit(con, Path(path), agency, by, received_at, report))
+                    if on_receipt:
+                        on_receipt(receipts[-1])
         return receipts
 
     def _submit(self, con, path: Path, agency: str, by, received_at, report) -> Receipt:
@@ -277,9 +283,9 @@ class Warehouse:
         target = self.archive / relative
         if target.exists():
             return relative
+        tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
-            tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
             data = path.read_bytes()
             with open(tmp, "wb") as fh:
                 fh.write(data)
@@ -292,6 +298,8 @@ class Warehouse:
             finally:
                 os.close(dir_fd)
         except OSError as exc:
+            with suppress(OSError):
+                tmp.unlink()
             reason = "the disk is full" if exc.errno == errno.ENOSPC else exc.strerror or str(exc)
             raise StoreError(f"cannot write to the archive {self.archive}: {reason}; "
                              "nothing was stored") from None
@@ -354,6 +362,9 @@ class Warehouse:
         import duckdb
 
         with self.reader() as con:
+            # no files written or attached either (COPY TO, ATTACH, httpfs): data stays put
+            con.execute("SET enable_external_access = false")
+            con.execute("SET lock_configuration = true")
             try:
                 return con.execute(sql, params or []).df()
             except duckdb.Error as exc:
@@ -440,6 +451,49 @@ class Warehouse:
         lines += ["## `as_of(ts)` (table macro)", "",
                   "Current cells as known at timestamp `ts`: `SELECT * FROM as_of(TIMESTAMP '2024-05-01')`.", ""]
         return "\n".join(lines)
+
+
+def _territory_rows(reg: Registry) -> list[dict]:
+    codes = reg.territories().codes
+    area_of = {c.code: getattr(c, "sdmx_code", None) for c in codes}
+    rows = []
+    for c in codes:
+        level = getattr(c, "level", "")
+        oblast = c.code if level in ("oblast", "country") else reg.oblast_of(c.code)
+        rows.append({"soate": c.code, "sdmx_code": area_of[c.code] or None, "level": level,
+                     "parent": c.parent, "oblast": oblast, "area": area_of.get(oblast),
+                     "name_en": c.label.get("en"), "name_ru": c.label.get("ru")})
+    return rows
+
+
+def _element_rows(form) -> list[dict]:
+    rows = []
+    for table in form.tables:
+        for line in table.lines:
+            for col in table.columns:
+                dims = {**line.dims, **col.dims}
+                rows.append({"form": form.form, "version": form.version, "tbl": table.id,
+                             "line": line.code, "col": col.number, "element": line.element,
+                             "parent_line": line.parent, "iccs": line.iccs,
+                             **{d: dims.get(d) for d in DIM_COLUMNS}})
+    return rows
+
+
+def _period_rows(reg: Registry) -> list[dict]:
+    """Deterministic from the schemas (not from today's date), so a rebuilt warehouse
+    has the same rows as its original."""
+    from .periods import periods_of_year
+
+    starts = [int(f.valid_from[:4]) for f in reg.versions()]
+    rows = []
+    for year in range(min(starts), max(starts) + 11):
+        for periodicity in ("year", "quarter", "month"):
+            for p in periods_of_year(year, periodicity):
+                quarter = {"year": None, "quarter": p.index, "month": (p.index + 2) // 3}[periodicity]
+                rows.append({"period": str(p), "periodicity": periodicity, "year": year,
+                             "quarter": quarter, "month": p.index if periodicity == "month" else None,
+                             "start_date": p.start, "end_date": p.end})
+    return rows
 
 
 def _concordance_rows(reg: Registry, form) -> list[dict]:

@@ -46,16 +46,26 @@ class ValidationReport(ReadResult):
 
 
 def validate_file(path: Path, reg: Registry | None = None) -> ValidationReport:
-    from .rules import check_submission
+    return validate_files([path], reg)[0]
+
+
+def validate_files(paths: list[Path], reg: Registry | None = None) -> list[ValidationReport]:
+    """Read every file, then check the rules of each form version once for all its files."""
+    from .rules import check_submissions
 
     reg = reg or registry()
-    read = read_workbook(Path(path), reg)
-    report = ValidationReport(**read.__dict__)
-    if report.form is not None and report.cells is not None and len(report.cells):
-        results, findings = check_submission(report.form, report.cells, file=report.path.name)
-        report.rule_results = results
-        report.findings.extend(findings)
-    return report
+    reports = [ValidationReport(**read_workbook(Path(p), reg).__dict__) for p in paths]
+    by_form: dict[str, list[int]] = {}
+    for i, r in enumerate(reports):
+        if r.form is not None and r.cells is not None and len(r.cells):
+            by_form.setdefault(r.form.key, []).append(i)
+    for indexes in by_form.values():
+        form = reports[indexes[0]].form
+        batch = [(str(i), reports[i].cells, reports[i].path.name) for i in indexes]
+        for i, (results, findings) in zip(indexes, check_submissions(form, batch).values(), strict=True):
+            reports[i].rule_results = results
+            reports[i].findings.extend(findings)
+    return reports
 
 
 def exit_code(reports: list[ValidationReport]) -> int:
