@@ -15,7 +15,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from .demo_world import ORDERS_EXTENDED_2019, World, allocate, jitter, rng_for, share
-from .periods import Period, periods_of_year
+from .periods import Period, parse_period, periods_of_year
 from .schema import FormVersion, Registry, registry
 from .templates import fill_template, save, values_by_element
 
@@ -369,54 +369,71 @@ def submitted_on(seed: int, unit: str, p: Period, late: bool = False) -> date:
 
 def generate(years: list[int], out: Path, seed: int = 2018, reg: Registry | None = None,
              forms: list[str] | None = None, oblasts: list[str] | None = None,
-             defects: bool = True) -> list[Entry]:
+             defects: bool = True, workers: int | None = None) -> list[Entry]:
     """Write the demo workbooks and manifest; returns the manifest entries.
     `forms` and `oblasts` (SOATE of oblast-level units) limit the output, `defects=False`
-    writes clean returns only (tests)."""
+    writes clean returns only (tests). Years are written in parallel processes."""
+    import os
+    from concurrent.futures import ProcessPoolExecutor
+
+    reg = reg or registry()
+    todo = [(f, u, p) for f, u, p in Generator(reg, seed).returns(years)
+            if (not forms or f.form in forms) and (not oblasts or reg.oblast_of(u) in oblasts)]
+    planted = _choose_defects(todo, seed) if defects else {}
+    missing = [{"form": f.form, "unit": u, "period": str(p)} for f, u, p in todo
+               if planted.get((f.form, u, str(p))) == "missing"]
+    tasks = [(seed, out, [(f.form, f.version, u, str(p), planted.get((f.form, u, str(p))))
+                          for f, u, p in todo if p.year == year]) for year in years]
+    workers = min(workers or os.cpu_count() or 1, len(tasks))
+    if workers > 1:
+        with ProcessPoolExecutor(workers) as pool:
+            chunks = list(pool.map(_write_returns, tasks))
+    else:
+        chunks = [_write_returns(task, reg) for task in tasks]
+    entries = sorted((e for chunk in chunks for e in chunk), key=lambda e: (e.submitted_at, e.file))
+    (out / "manifest.json").write_text(json.dumps(
+        {"seed": seed, "years": years, "oblasts": oblasts, "missing": missing,
+         "files": [asdict(e) for e in entries]}, ensure_ascii=False, indent=1), encoding="utf-8")
+    return entries
+
+
+def _write_returns(task, reg: Registry | None = None) -> list[Entry]:
+    """Write the returns of one task (seed, out, [(form, version, unit, period, defect)])."""
+    seed, out, items = task
     reg = reg or registry()
     gen = Generator(reg, seed)
-    todo = [(f, u, p) for f, u, p in gen.returns(years) if not forms or f.form in forms]
-    if oblasts:
-        todo = [(f, u, p) for f, u, p in todo if reg.oblast_of(u) in oblasts]
-    planted = _choose_defects(todo, seed) if defects else {}
     entries: list[Entry] = []
-    missing = []
-    for form, unit, p in todo:
-        defect = planted.get((form.form, unit, str(p)))
+    for form_code, version, unit, period, defect in items:
         if defect == "missing":  # never sent: completeness must find it
-            missing.append({"form": form.form, "unit": unit, "period": str(p)})
             continue
+        form, p = reg.get(form_code, version), parse_period(period)
         values = gen.values(form, unit, p)
         name = f"{p.year}/{form.agency}/{form.form}_v{form.version}_{unit}_{p}.xlsx"
         sent = submitted_on(seed, unit, p, late=defect == "late")
-        written = dict(values)
-        if defect == "arithmetic_slip":
-            key = next(iter(k for k in sorted(written) if k[1] != "01"))
-            written[key] = written[key] + 3
-        elif defect == "numbers_as_text":
-            written = {k: (f"{x:,}".replace(",", "\u00a0") if x >= 1000 else str(x)) if i % 3 == 0 else x
-                       for i, (k, x) in enumerate(sorted(written.items()))}
-        elif defect == "wrong_unit":
-            written = {k: x * 10 for k, x in written.items()}
-        _write(form, written, unit, p, out / name)
+        _write(form, _damaged(values, defect), unit, p, out / name)
         entries.append(Entry(name, form.agency, form.form, form.version, unit, str(p),
                              sent.isoformat(), defect))
         if defect in ("arithmetic_slip", "corrected_resubmission"):
-            fixed = dict(values)
-            if defect == "corrected_resubmission":
-                key = next(iter(sorted(k for k in fixed if fixed[k] > 0)), None)
-                if key:
-                    fixed[key] += 0  # the correction: header contact changes, figures confirmed
+            # the agency's corrected file, sent nine days later; for a corrected
+            # resubmission the figures stay and the header (contact) changes
             rev = name.replace(".xlsx", "_rev2.xlsx")
-            _write(form, fixed, unit, p, out / rev, contact="corrected by the statistics unit")
+            _write(form, values, unit, p, out / rev, contact="corrected by the statistics unit")
             entries.append(Entry(rev, form.agency, form.form, form.version, unit, str(p),
                                  (sent + timedelta(days=9)).isoformat(), "correction"))
-    entries.sort(key=lambda e: (e.submitted_at, e.file))
-    (out / "manifest.json").write_text(json.dumps(
-        {"seed": seed, "years": years, "oblasts": oblasts, "missing": missing,
-         "files": [asdict(e) for e in entries]},
-        ensure_ascii=False, indent=1), encoding="utf-8")
     return entries
+
+
+def _damaged(values: dict, defect: str | None) -> dict:
+    """What a return with a planted defect holds instead of the true values."""
+    if defect == "arithmetic_slip":
+        key = next(k for k in sorted(values) if k[1] != "01")
+        return {**values, key: values[key] + 3}
+    if defect == "numbers_as_text":
+        return {k: (f"{x:,}".replace(",", "\u00a0") if x >= 1000 else str(x)) if i % 3 == 0 else x
+                for i, (k, x) in enumerate(sorted(values.items()))}
+    if defect == "wrong_unit":
+        return {k: x * 10 for k, x in values.items()}
+    return values
 
 
 def _write(form, values, unit, p, path: Path, contact: str = "А. Асанова") -> None:
