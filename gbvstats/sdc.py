@@ -1,0 +1,141 @@
+"""Statistical disclosure control of indicator tables before publication.
+
+Counts from 1 to `threshold` are suppressed (primary); zeros are not sensitive. Then, so
+that no suppressed cell can be recovered by subtraction from a published total, every
+additive line (the parts of a total and the total itself, along any dimension with a
+total code: `area` 'KG' = the oblasts, `sex` '_T' = F + M, ...) that holds exactly one
+suppressed cell gets a second one: its smallest non-zero published part, else the total.
+This repeats over all lines until nothing changes (secondary suppression). A rate derived
+from a suppressed count is suppressed with it.
+
+Pure functions over pandas DataFrames; the table's metadata says which columns are
+counts and which rates come from which count.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+DEFAULT_THRESHOLD = 4
+AREA_TOTAL = "KG"
+TOTAL = "_T"
+NOT_DIMENSIONS = ("year", "territory")
+
+Line = tuple[object, list[object]]  # (index of the total row, indexes of its parts)
+
+
+def total_code(dim: str, totals: dict[str, str] | None = None) -> str:
+    if totals and dim in totals:
+        return totals[dim]
+    return AREA_TOTAL if dim == "area" else TOTAL
+
+
+def dimensions(df: pd.DataFrame, measures: list[str]) -> list[str]:
+    """The classifying columns: every non-numeric column but year and territory."""
+    import pandas as pd
+
+    return [c for c in df.columns if c not in NOT_DIMENSIONS and c not in measures
+            and not pd.api.types.is_numeric_dtype(df[c])]
+
+
+def lines(df: pd.DataFrame, dims: list[str], totals: dict[str, str] | None = None) -> list[Line]:
+    """Every additive line: for each dimension with a total code, the rows that agree on
+    all other dimensions, split into the total row and its parts."""
+    out: list[Line] = []
+    for dim in dims:
+        code = total_code(dim, totals)
+        if not (df[dim] == code).any():
+            continue
+        others = [d for d in dims if d != dim]
+        by = others[0] if len(others) == 1 else others
+        groups = df.groupby(by, dropna=False, sort=False).groups if others else {(): df.index}
+        for index in groups.values():
+            rows = df.loc[index, dim]
+            total_rows = list(rows.index[rows == code])
+            parts = list(rows.index[rows != code])
+            if len(total_rows) == 1 and parts:
+                out.append((total_rows[0], parts))
+    return out
+
+
+def primary(values: pd.Series, threshold: int = DEFAULT_THRESHOLD) -> pd.Series:
+    """Counts from 1 to `threshold`."""
+    return values.notna() & (values >= 1) & (values <= threshold)
+
+
+def secondary(values: pd.Series, suppressed: pd.Series, all_lines: list[Line]) -> pd.Series:
+    """Add suppressions until no line with published values has exactly one suppressed cell."""
+    s = suppressed.copy()
+    changed = True
+    while changed:
+        changed = False
+        for total, parts in all_lines:
+            cells = [total, *parts]
+            if values[cells].isna().any():
+                continue  # a line with an unpublished value gives no equation
+            if sum(bool(s[c]) for c in cells) != 1:
+                continue
+            s[_complement(values, s, total, parts)] = True
+            changed = True
+    return s
+
+
+def _complement(values: pd.Series, s: pd.Series, total, parts: list) -> object:
+    open_parts = [p for p in parts if not s[p]]
+    nonzero = sorted((p for p in open_parts if values[p] > 0), key=lambda p: values[p])
+    if nonzero:
+        return nonzero[0]
+    if not s[total]:
+        return total
+    return open_parts[0]
+
+
+def protect(df: pd.DataFrame, counts: list[str], rates: dict[str, str] | None = None,
+            threshold: int = DEFAULT_THRESHOLD, totals: dict[str, str] | None = None,
+            dims: list[str] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The table with suppressed cells emptied, and a boolean frame (one column per count
+    and rate) marking them. `rates` maps a rate column to the count it is derived from."""
+    rates = rates or {}
+    df = df.reset_index(drop=True)
+    measures = [c for c in df.columns if c in counts or c in rates]
+    dims = dimensions(df, [*counts, *rates]) if dims is None else dims
+    all_lines = lines(df, dims, totals)
+    flags = {}
+    for col in counts:
+        values = df[col].astype("float64")
+        flags[col] = secondary(values, primary(values, threshold), all_lines)
+    for rate, count in rates.items():
+        flags[rate] = flags[count].copy()
+    import pandas as pd
+
+    mask = pd.DataFrame({c: flags[c] for c in measures}, index=df.index)
+    out = df.copy()
+    for col in measures:
+        out[col] = out[col].mask(mask[col])
+    return out, mask
+
+
+def recover(df: pd.DataFrame, col: str, suppressed: pd.Series, dims: list[str],
+            totals: dict[str, str] | None = None) -> dict[object, float]:
+    """An attacker: solve every line with one unknown by subtraction, repeatedly (a cell
+    recovered on one line helps on the others). Returns the recovered cells."""
+    values = df[col].astype("float64")
+    known = ~suppressed & values.notna()
+    found: dict[object, float] = {}
+    progress = True
+    while progress:
+        progress = False
+        for total, parts in lines(df, dims, totals):
+            cells = [total, *parts]
+            unknown = [c for c in cells if not known[c]]
+            if len(unknown) != 1 or (suppressed[cells] | known[cells]).sum() != len(cells):
+                continue
+            cell = unknown[0]
+            part_sum = sum(values[p] for p in parts if p != cell)
+            found[cell] = part_sum if cell == total else values[total] - part_sum
+            known[cell] = True
+            progress = True
+    return found

@@ -1,0 +1,111 @@
+"""Helpers for the SDC and publication tests: realistic synthetic indicator tables
+(oblasts x sex with totals) and a small warehouse holding them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+OBLASTS = ["KG02", "KG03", "KG04", "KG05", "KG06", "KG07", "KG08", "KG11", "KG21"]
+SOATE = {"KG": "41700000000000", "KG02": "41702000000000", "KG03": "41703000000000",
+         "KG04": "41704000000000", "KG05": "41705000000000", "KG06": "41706000000000",
+         "KG07": "41707000000000", "KG08": "41708000000000", "KG11": "41711000000000",
+         "KG21": "41721000000000"}
+
+
+def oblast_sex_table(cells: dict[tuple[str, str], int], year: int = 2024,
+                     col: str = "victims") -> pd.DataFrame:
+    """Rows for every oblast and sex F/M from `cells`, plus sex '_T' and area 'KG' totals."""
+    rows = []
+    for area in OBLASTS:
+        for sex in ("F", "M"):
+            rows.append({"area": area, "sex": sex, col: cells[(area, sex)]})
+        rows.append({"area": area, "sex": "_T", col: cells[(area, "F")] + cells[(area, "M")]})
+    frame = pd.DataFrame(rows)
+    kg = frame.groupby("sex", as_index=False)[col].sum().assign(area="KG")
+    frame = pd.concat([kg, frame], ignore_index=True)
+    frame.insert(0, "territory", frame["area"].map(SOATE))
+    frame.insert(0, "year", year)
+    return frame[["year", "territory", "area", "sex", col]]
+
+
+SMALL = {("KG02", "F"): 3, ("KG02", "M"): 40, ("KG03", "F"): 25, ("KG03", "M"): 31,
+         ("KG04", "F"): 0, ("KG04", "M"): 12, ("KG05", "F"): 18, ("KG05", "M"): 2,
+         ("KG06", "F"): 55, ("KG06", "M"): 47, ("KG07", "F"): 9, ("KG07", "M"): 11,
+         ("KG08", "F"): 14, ("KG08", "M"): 4, ("KG11", "F"): 120, ("KG11", "M"): 98,
+         ("KG21", "F"): 77, ("KG21", "M"): 63}
+
+
+def trafficking_table(year: int = 2024) -> pd.DataFrame:
+    """area x exploitation x sex x age with totals on every dimension, victims and rate."""
+    import itertools
+    import random
+
+    rnd = random.Random(year)
+    rows = []
+    expl, sexes, ages = ["SX", "FL", "OTH"], ["F", "M"], ["Y0T17", "Y18T999"]
+    base = {k: rnd.choice([0, 1, 2, 3, 5, 8, 13, 21]) for k in itertools.product(OBLASTS[:4], expl, sexes, ages)}
+    for area in [*OBLASTS[:4], "KG"]:
+        for e in [*expl, "_T"]:
+            for s in [*sexes, "_T"]:
+                for a in [*ages, "_T"]:
+                    total = sum(v for (ar, ee, ss, aa), v in base.items()
+                                if (area == "KG" or ar == area) and e in (ee, "_T")
+                                and s in (ss, "_T") and a in (aa, "_T"))
+                    rows.append({"year": year, "territory": SOATE[area], "area": area,
+                                 "exploitation": e, "sex": s, "age": a, "victims": total})
+    frame = pd.DataFrame(rows)
+    frame["victims_per_100k"] = (frame["victims"] * 100000 / 350000).round(2)
+    return frame
+
+
+HEADER = """-- id: {id}
+-- title.en: {title} (en)
+-- title.ru: {title} (ру)
+-- title.ky: {title} (кы)
+-- unit.en: persons; per 100,000 population
+-- unit.ru: человек; на 100 000 населения
+-- unit.ky: адам; 100 000 калкка
+-- sources: MOI-TIP, NSC-POP
+-- notes.en: Synthetic test table.
+-- notes.ru: Синтетическая тестовая таблица.
+-- notes.ky: Синтетикалык сыноо таблицасы.
+-- counts: {counts}
+-- rates: {rates}
+SELECT 1
+"""
+
+
+def write_pipeline(root: Path, name: str, table_id: str, title: str, counts: str, rates: str) -> Path:
+    root.mkdir(parents=True, exist_ok=True)
+    path = root / f"{name}.sql"
+    path.write_text(HEADER.format(id=table_id, title=title, counts=counts, rates=rates), encoding="utf-8")
+    return path
+
+
+def make_warehouse(tmp: Path, year: int = 2024) -> tuple[Path, Path]:
+    """A DuckDB file with two indicator tables and the pipelines directory describing them."""
+    import duckdb
+
+    pipes = tmp / "pipelines"
+    write_pipeline(pipes, "01_fv", "ind01_family_violence", "Family violence victims",
+                   "victims", "victims_per_100k<-victims")
+    write_pipeline(pipes, "05_tip", "ind05_trafficking", "Trafficking victims",
+                   "victims", "victims_per_100k<-victims")
+    fv = oblast_sex_table(SMALL, year)
+    fv["victims_per_100k"] = (fv["victims"] * 1e5 / 250000).round(1)
+    tip = trafficking_table(year)
+    db = tmp / "warehouse.duckdb"
+    con = duckdb.connect(str(db))
+    try:
+        con.register("fv", fv)
+        con.register("tip", tip)
+        con.execute("CREATE TABLE ind01_family_violence AS SELECT * FROM fv")
+        con.execute("CREATE TABLE ind05_trafficking AS SELECT * FROM tip")
+        other = fv.assign(year=year - 1)
+        con.register("other", other)
+        con.execute("INSERT INTO ind01_family_violence SELECT * FROM other")
+    finally:
+        con.close()
+    return db, pipes
