@@ -115,7 +115,16 @@ def protect(df: pd.DataFrame, counts: list[str], rates: dict[str, str] | None = 
     out = df.copy()
     for col in measures:
         out[col] = out[col].mask(mask[col])
+        if col in counts and _whole(out[col]):
+            out[col] = out[col].astype("Int64")  # counts stay integers around the gaps
     return out, mask
+
+
+def _whole(values: pd.Series) -> bool:
+    import pandas as pd
+
+    present = values.dropna()
+    return pd.api.types.is_numeric_dtype(values) and bool((present == present.round()).all())
 
 
 def recover(df: pd.DataFrame, col: str, suppressed: pd.Series, dims: list[str],

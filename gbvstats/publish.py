@@ -1,0 +1,271 @@
+"""Publication of one year's indicator tables after disclosure control (`gbvstats publish`).
+
+Writes into the output directory:
+- `indicators_<year>.xlsx`: one workbook, one sheet per indicator table, with the title,
+  unit, sources and notes in every chosen language (in the order given), printable
+  (landscape, fit to width, header repeated, frozen panes, thousands separators);
+  suppressed cells show "x", explained by a footnote in every chosen language;
+- `<table>_<year>.csv` and `.parquet`: the protected table, suppressed values empty, and a
+  `<measure>_OBS_STATUS` column per protected measure ("C" confidential, "A" normal);
+- one SDMX-CSV file per series declared in `pipelines/sdmx.yaml` (OBS_STATUS=C where
+  suppressed, OBS_VALUE empty);
+- `manifest.json`: every file written with its row count, suppressed cells, threshold.
+
+Which columns are counts and which rates derive from which count comes from each
+pipeline's header (`-- counts: a, b`, `-- rates: rate<-count`).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .i18n import t
+from .sdc import DEFAULT_THRESHOLD
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+_TABLE = re.compile(r"^ind\d\d_[a-z0-9_]+$")
+SDMX_HEAD = ["STRUCTURE", "STRUCTURE_ID", "ACTION", "FREQ", "REF_AREA", "TIME_PERIOD"]
+SDMX_TAIL = ["OBS_VALUE", "UNIT_MEASURE", "OBS_STATUS"]
+CONFIDENTIAL, NORMAL = "C", "A"
+
+
+class PublishError(Exception):
+    def __init__(self, message: str, code: int = 1):
+        super().__init__(message)
+        self.code = code
+
+
+def pipeline_meta(path: Path) -> dict[str, Any]:
+    """A pipeline file's `-- key: value` header, with `counts` as a list and `rates` as
+    a {rate: count} mapping."""
+    from .consolidate import pipeline_meta as header
+
+    meta: dict[str, Any] = header(Path(path).read_text(encoding="utf-8"))
+    meta["counts"] = [c.strip() for c in meta.get("counts", "").split(",") if c.strip()]
+    rates = {}
+    for item in meta.get("rates", "").split(","):
+        if "<-" in item:
+            rate, count = (x.strip() for x in item.split("<-", 1))
+            rates[rate] = count
+    meta["rates"] = rates
+    return meta
+
+
+def label(meta: dict[str, Any], key: str, lang: str) -> str:
+    return meta.get(f"{key}.{lang}") or meta.get(f"{key}.en") or meta.get(key, "")
+
+
+def metas(root: Path | None = None) -> dict[str, dict[str, Any]]:
+    from .paths import pipelines_dir
+
+    out = {}
+    for path in sorted((root or pipelines_dir()).glob("[0-9][0-9]_*.sql")):
+        meta = pipeline_meta(path)
+        if _TABLE.match(meta.get("id", "")):
+            out[meta["id"]] = meta
+    return out
+
+
+def read_tables(warehouse_path: Path, year: int) -> dict[str, pd.DataFrame]:
+    from .store import Warehouse
+
+    with Warehouse(warehouse_path).reader() as con:
+        names = [r[0] for r in con.execute(
+            "SELECT table_name FROM information_schema.tables ORDER BY table_name").fetchall()]
+        # the name is checked against a fixed pattern before it reaches SQL
+        return {n: con.execute(f"SELECT * FROM {n} WHERE year = ?", [year]).df()
+                for n in names if _TABLE.match(n)}
+
+
+def publish(warehouse_path: Path | str, year: int, out_dir: Path | str,
+            langs: tuple[str, ...] = ("ru", "ky", "en"), threshold: int = DEFAULT_THRESHOLD,
+            pipelines_root: Path | None = None, sdmx_path: Path | None = None,
+            lang: str = "en") -> list[Path]:
+    """Protect and write every indicator table of `year`; returns the files written."""
+    from . import sdc
+
+    if threshold < 0:
+        raise PublishError(t("publish.bad_threshold", lang, threshold=threshold), 2)
+    out = Path(out_dir)
+    described = metas(pipelines_root)
+    tables, skipped = {}, []
+    for name, frame in read_tables(Path(warehouse_path), year).items():
+        if name not in described:
+            skipped.append(t("publish.no_meta", lang, table=name))
+        elif len(frame):
+            tables[name] = frame
+    if not tables:
+        raise PublishError(t("publish.no_tables", lang, year=year, warehouse=warehouse_path), 1)
+    out.mkdir(parents=True, exist_ok=True)
+    protected = {}
+    for name, frame in tables.items():
+        meta = described[name]
+        counts = [c for c in meta["counts"] if c in frame.columns]
+        rates = {r: c for r, c in meta["rates"].items() if r in frame.columns and c in counts}
+        protected[name] = (*sdc.protect(frame, counts, rates, threshold), meta)
+    files: list[dict[str, Any]] = []
+    for name, (frame, flags, _) in protected.items():
+        files += write_flat(out, name, year, frame, flags)
+    files.append(write_workbook(out / f"indicators_{year}.xlsx", year, protected, langs, threshold))
+    files += write_sdmx(out, year, protected, sdmx_path)
+    manifest = out / "manifest.json"
+    manifest.write_text(json.dumps({
+        "year": year, "threshold": threshold, "languages": list(langs),
+        "tables": {n: {"rows": len(f), "suppressed_cells": int(m.to_numpy().sum()),
+                       "counts": meta["counts"], "rates": meta["rates"]}
+                   for n, (f, m, meta) in protected.items()},
+        "files": files, "skipped": skipped,
+    }, ensure_ascii=False, indent=2), encoding="utf-8")
+    return [out / f["file"] for f in files] + [manifest]
+
+
+def flat_frame(frame: pd.DataFrame, flags: pd.DataFrame) -> pd.DataFrame:
+    out = frame.copy()
+    for col in flags.columns:
+        out[f"{col}_OBS_STATUS"] = flags[col].map({True: CONFIDENTIAL, False: NORMAL})
+    return out
+
+
+def write_flat(out: Path, name: str, year: int, frame, flags) -> list[dict[str, Any]]:
+    flat = flat_frame(frame, flags)
+    csv_path, parquet_path = out / f"{name}_{year}.csv", out / f"{name}_{year}.parquet"
+    flat.to_csv(csv_path, index=False, encoding="utf-8")
+    flat.to_parquet(parquet_path, index=False)
+    info = {"table": name, "rows": len(flat), "suppressed_cells": int(flags.to_numpy().sum())}
+    return [{"file": csv_path.name, "kind": "csv", **info},
+            {"file": parquet_path.name, "kind": "parquet", **info}]
+
+
+# --- the workbook ---------------------------------------------------------------------
+
+
+def write_workbook(path: Path, year: int, protected: dict, langs: tuple[str, ...],
+                   threshold: int) -> dict[str, Any]:
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    wb.remove(wb.active)
+    rows = 0
+    for name, (frame, flags, meta) in protected.items():
+        rows += write_sheet(wb.create_sheet(name[:31]), year, frame, flags, meta, langs, threshold)
+    wb.save(path)
+    return {"file": path.name, "kind": "xlsx", "sheets": list(protected), "rows": rows}
+
+
+def write_sheet(ws, year: int, frame, flags, meta: dict, langs, threshold: int) -> int:
+    from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+    from openpyxl.utils import get_column_letter
+
+    width = len(frame.columns)
+    lines = [(label(meta, "title", lg), Font(bold=True, size=12)) for lg in langs]
+    lines.append(("; ".join(t("publish.year", lg, year=year) for lg in langs), Font(bold=True)))
+    lines += [(f"{t('publish.unit', lg)}: {label(meta, 'unit', lg)}", Font(italic=True)) for lg in langs]
+    lines.append((f"{t('publish.sources', langs[0])}: {meta.get('sources', '')}", Font(italic=True)))
+    lines += [(f"{t('publish.notes', lg)}: {label(meta, 'notes', lg)}", Font(size=9))
+              for lg in langs if label(meta, "notes", lg)]
+    for r, (text, font) in enumerate(lines, start=1):
+        ws.cell(r, 1, text).font = font
+    head = len(lines) + 2
+    thin = Side(style="thin", color="808080")
+    for c, col in enumerate(frame.columns, start=1):
+        cell = ws.cell(head, c, col)
+        cell.font = Font(bold=True)
+        cell.fill = PatternFill("solid", fgColor="DDE4EE")
+        cell.alignment = Alignment(wrap_text=True, horizontal="center", vertical="center")
+        cell.border = Border(bottom=thin, top=thin)
+        ws.column_dimensions[get_column_letter(c)].width = max(9, min(24, len(col) + 2))
+    formats = {c: "#,##0" for c in meta["counts"]} | {c: "#,##0.00" for c in meta["rates"]}
+    for i, (_, row) in enumerate(frame.iterrows()):
+        for c, col in enumerate(frame.columns, start=1):
+            cell = ws.cell(head + 1 + i, c)
+            if col in flags.columns and flags.iloc[i][col]:
+                cell.value = "x"
+                cell.alignment = Alignment(horizontal="right")
+            elif not _missing(row[col]):
+                cell.value = _plain(row[col])
+                if col in formats:
+                    cell.number_format = formats[col]
+    foot = head + len(frame) + 2
+    if flags.to_numpy().any():
+        for k, lg in enumerate(langs):
+            ws.cell(foot + k, 1, t("publish.footnote", lg, threshold=threshold)).font = Font(size=9)
+    first_measure = next((i for i, c in enumerate(frame.columns, 1) if c in formats), 1)
+    ws.freeze_panes = ws.cell(head + 1, first_measure)
+    ws.print_title_rows = f"{head}:{head}"
+    ws.print_area = f"A1:{get_column_letter(width)}{foot + len(langs)}"
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.oddFooter.center.text = "&P / &N"
+    return len(frame)
+
+
+def _missing(value) -> bool:
+    import pandas as pd
+
+    return value is None or (not isinstance(value, str) and bool(pd.isna(value)))
+
+
+def _plain(value):
+    """A numpy scalar as a plain Python value openpyxl can write."""
+    return value.item() if hasattr(value, "item") else value
+
+
+# --- SDMX-CSV -------------------------------------------------------------------------
+
+
+def sdmx_series(path: Path | None = None) -> list[dict[str, Any]]:
+    import yaml
+
+    from .paths import pipelines_dir
+
+    path = path or pipelines_dir() / "sdmx.yaml"
+    return (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("series", [])
+
+
+def write_sdmx(out: Path, year: int, protected: dict, sdmx_path: Path | None) -> list[dict[str, Any]]:
+    written = []
+    for series in sdmx_series(sdmx_path):
+        if series["table"] not in protected:
+            continue
+        frame, flags, _ = protected[series["table"]]
+        header = SDMX_HEAD + series["dimensions"] + SDMX_TAIL
+        rows = list(sdmx_rows(series, year, frame, flags))
+        path = out / f"{series['file']}_{year}.csv"
+        with path.open("w", newline="", encoding="utf-8") as fh:
+            writer = csv.writer(fh)
+            writer.writerow(header)
+            writer.writerows([r[h] for h in header] for r in rows)
+        written.append({"file": path.name, "kind": "sdmx-csv", "series": series["id"],
+                        "table": series["table"], "rows": len(rows),
+                        "suppressed_cells": sum(r["OBS_STATUS"] == CONFIDENTIAL for r in rows)})
+    return written
+
+
+def sdmx_rows(series: dict, year: int, frame, flags):
+    columns = series.get("columns", {})
+    for obs in series["observations"]:
+        col = obs["column"]
+        if col not in frame.columns:
+            continue
+        for i, row in frame.iterrows():
+            hidden = col in flags.columns and bool(flags.at[i, col])
+            if _missing(row[col]) and not hidden:
+                continue  # not available: SDMX leaves the observation out
+            item = {"STRUCTURE": "dataflow", "STRUCTURE_ID": series["structure_id"], "ACTION": "I",
+                    "FREQ": "A", "REF_AREA": row["area"], "TIME_PERIOD": str(year),
+                    "OBS_VALUE": "" if hidden else _plain(row[col]), "UNIT_MEASURE": obs["unit"],
+                    "OBS_STATUS": CONFIDENTIAL if hidden else NORMAL}
+            for dim in series["dimensions"]:
+                fixed = obs.get("fixed", {})
+                value = fixed[dim] if dim in fixed else row.get(columns.get(dim, ""), None)
+                item[dim] = "_Z" if _missing(value) else value
+            yield item
