@@ -30,7 +30,6 @@ if TYPE_CHECKING:
 
     from .validate import ValidationReport
 
-LOCK_TIMEOUT = float(os.environ.get("GBVSTATS_LOCK_TIMEOUT", "60"))
 BATCH = 100  # files validated together in a batch load: one rule query per form version
 DIM_COLUMNS = ("sex", "age", "violence_form", "exploitation", "relationship", "citizenship",
                "place", "offence", "stage", "service", "sanction")
@@ -85,11 +84,13 @@ class Warehouse:
     """A warehouse file and its archive: `Warehouse(path).submit(file, agency="MOI")`."""
 
     def __init__(self, path: Path | str, reg: Registry | None = None,
-                 lock_timeout: float = LOCK_TIMEOUT, on_wait=None):
+                 lock_timeout: float | None = None, on_wait=None):
         self.path = Path(path)
         self.archive = self.path.parent / "archive"
         self.reg = reg or registry()
-        self.lock_timeout = lock_timeout
+        # bounded wait for the writer lock: GBVSTATS_LOCK_TIMEOUT seconds, default 60
+        self.lock_timeout = lock_timeout if lock_timeout is not None else float(
+            os.environ.get("GBVSTATS_LOCK_TIMEOUT", "60"))
         self.on_wait = on_wait or (lambda: None)
         self._dims: tuple[dict[str, list[dict]], str] | None = None
 
@@ -98,7 +99,11 @@ class Warehouse:
     @contextmanager
     def writer(self) -> Iterator[duckdb.DuckDBPyConnection]:
         """The single writer: advisory lock, then a read-write connection, migrated."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(f"cannot create the warehouse directory {self.path.parent}: "
+                             f"{exc.strerror or exc}", 2) from None
         with self._lock():
             con = self._connect(read_only=False)
             try:
