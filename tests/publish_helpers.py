@@ -109,3 +109,34 @@ def make_warehouse(tmp: Path, year: int = 2024) -> tuple[Path, Path]:
     finally:
         con.close()
     return db, pipes
+
+
+def soffice() -> str | None:
+    import shutil
+
+    return shutil.which("soffice") or shutil.which("libreoffice")
+
+
+def to_pdf(path: Path, out_dir: Path) -> Path:
+    """Convert with LibreOffice in its own profile, so parallel runs do not collide."""
+    import subprocess
+
+    profile = (out_dir / "lo-profile").resolve().as_uri()
+    proc = subprocess.run(
+        [soffice(), f"-env:UserInstallation={profile}", "--headless", "--convert-to", "pdf",
+         "--outdir", str(out_dir), str(path)],
+        capture_output=True, text=True, timeout=120, check=False)
+    result = out_dir / f"{path.stem}.pdf"
+    assert proc.returncode == 0 and result.exists(), proc.stderr + proc.stdout
+    return result
+
+
+def home_with(pipes: Path, tmp: Path) -> Path:
+    """A GBVSTATS_HOME whose pipelines/ are the test's, with the project's sdmx.yaml."""
+    import shutil
+
+    home = tmp / "home"
+    shutil.copytree(pipes, home / "pipelines")
+    shutil.copy(Path(__file__).resolve().parent.parent / "pipelines" / "sdmx.yaml",
+                home / "pipelines" / "sdmx.yaml")
+    return home

@@ -1,0 +1,207 @@
+"""Publication: every output written, suppressed cells nowhere, SDMX-CSV structure,
+a printable workbook that LibreOffice opens, and the CLI."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from openpyxl import load_workbook
+from publish_helpers import home_with, make_warehouse, soffice, to_pdf
+
+from gbvstats import sdc
+from gbvstats.publish import PublishError, pipeline_meta, publish
+
+ROOT = Path(__file__).resolve().parent.parent
+GBVSTATS = str(ROOT / ".venv" / "bin" / "gbvstats")
+TABLES = ("ind01_family_violence", "ind05_trafficking")
+
+
+@pytest.fixture(scope="module")
+def published(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("publish")
+    db, pipes = make_warehouse(tmp)
+    out = tmp / "out"
+    paths = publish(db, 2024, out, pipelines_root=pipes, sdmx_path=ROOT / "pipelines" / "sdmx.yaml")
+    return db, pipes, out, paths
+
+
+def truth(db: Path, table: str) -> pd.DataFrame:
+    import duckdb
+
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return con.execute(f"SELECT * FROM {table} WHERE year = 2024").df()
+    finally:
+        con.close()
+
+
+def expected_flags(db: Path, table: str) -> pd.DataFrame:
+    return sdc.protect(truth(db, table), ["victims"], {"victims_per_100k": "victims"})[1]
+
+
+def test_pipeline_meta_parses_counts_and_rates(tmp_path):
+    _, pipes = make_warehouse(tmp_path)
+    meta = pipeline_meta(pipes / "05_tip.sql")
+    assert meta["id"] == "ind05_trafficking"
+    assert meta["title.ru"] == "Trafficking victims (ру)"
+    assert meta["counts"] == ["victims"]
+    assert meta["rates"] == {"victims_per_100k": "victims"}
+    real = pipeline_meta(ROOT / "pipelines" / "01_family_violence.sql")
+    assert "victims_women" in real["counts"]
+
+
+def test_every_output_is_written_and_listed(published):
+    db, _, out, paths = published
+    names = sorted(p.name for p in paths)
+    assert names == sorted([
+        "ind01_family_violence_2024.csv", "ind01_family_violence_2024.parquet",
+        "ind05_trafficking_2024.csv", "ind05_trafficking_2024.parquet", "indicators_2024.xlsx",
+        "sdmx_sdg_16_2_2_2024.csv", "sdmx_nat_5_2_family_violence_2024.csv", "manifest.json"])
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["threshold"] == 4 and manifest["year"] == 2024
+    for table in TABLES:
+        rows = len(truth(db, table))  # the 2023 rows of ind01 are not published
+        assert manifest["tables"][table]["rows"] == rows == len(pd.read_csv(out / f"{table}_2024.csv"))
+        assert manifest["tables"][table]["suppressed_cells"] == int(expected_flags(db, table).to_numpy().sum())
+    assert manifest["tables"]["ind01_family_violence"]["rows"] == 30
+    sdg = next(f for f in manifest["files"] if f["file"] == "sdmx_sdg_16_2_2_2024.csv")
+    assert sdg["rows"] == 2 * 180  # rate and number for every row
+
+
+def test_suppressed_cells_appear_in_no_output(published):
+    db, _, out, _ = published
+    wb = load_workbook(out / "indicators_2024.xlsx")
+    for table in TABLES:
+        real, flags = truth(db, table), expected_flags(db, table)
+        hidden = flags["victims"]
+        assert hidden.sum() > 0
+        for frame in (pd.read_csv(out / f"{table}_2024.csv"), pd.read_parquet(out / f"{table}_2024.parquet")):
+            for col in ("victims", "victims_per_100k"):
+                assert frame.loc[hidden, col].isna().all()
+                assert (frame.loc[hidden, f"{col}_OBS_STATUS"] == "C").all()
+                assert (frame.loc[~hidden, col] == real.loc[~hidden, col]).all()
+                assert (frame.loc[~hidden, f"{col}_OBS_STATUS"] == "A").all()
+            # the published file alone lets nobody recover a hidden count
+            dims = sdc.dimensions(real, ["victims", "victims_per_100k"])
+            status = frame["victims_OBS_STATUS"] == "C"
+            assert sdc.recover(real, "victims", status, dims) == {}
+        ws = wb[table]
+        head = next(r for r in range(1, 30) if ws.cell(r, 1).value == "year")
+        header = [c.value for c in ws[head]]
+        vcol = header.index("victims") + 1
+        for i in range(len(real)):
+            shown = ws.cell(head + 1 + i, vcol).value
+            assert shown == ("x" if hidden[i] else real.loc[i, "victims"])
+    rows = list(csv.DictReader((out / "sdmx_sdg_16_2_2_2024.csv").open(encoding="utf-8")))
+    real = truth(db, "ind05_trafficking")
+    hidden_keys = {(r.area, r.sex, r.age, r.exploitation) for r in real[expected_flags(db, "ind05_trafficking")["victims"]].itertuples()}
+    for row in rows:
+        key = (row["REF_AREA"], row["SEX"], row["AGE"], row["TYPE_EXPLOITATION"])
+        assert (row["OBS_STATUS"] == "C") == (key in hidden_keys)
+        assert (row["OBS_VALUE"] == "") == (key in hidden_keys)
+
+
+def test_sdmx_csv_structure(published):
+    _, _, out, _ = published
+    with (out / "sdmx_sdg_16_2_2_2024.csv").open(encoding="utf-8") as fh:
+        rows = list(csv.reader(fh))
+    assert rows[0] == ["STRUCTURE", "STRUCTURE_ID", "ACTION", "FREQ", "REF_AREA", "TIME_PERIOD",
+                       "SEX", "AGE", "TYPE_EXPLOITATION", "OBS_VALUE", "UNIT_MEASURE", "OBS_STATUS"]
+    body = [dict(zip(rows[0], r, strict=True)) for r in rows[1:]]
+    assert {r["STRUCTURE"] for r in body} == {"dataflow"}
+    assert {r["STRUCTURE_ID"] for r in body} == {"KG_NSC:DF_SDG_16_2_2(1.0)"}
+    assert {r["FREQ"] for r in body} == {"A"} and {r["TIME_PERIOD"] for r in body} == {"2024"}
+    assert {r["REF_AREA"] for r in body} == {"KG", "KG02", "KG03", "KG04", "KG05"}
+    assert {r["SEX"] for r in body} == {"F", "M", "_T"}
+    assert {r["AGE"] for r in body} == {"Y0T17", "Y18T999", "_T"}
+    assert {r["UNIT_MEASURE"] for r in body} == {"PER_100000_POP", "NUMBER"}
+    assert {r["OBS_STATUS"] for r in body} == {"A", "C"}
+    keys = [(r["REF_AREA"], r["SEX"], r["AGE"], r["TYPE_EXPLOITATION"], r["UNIT_MEASURE"]) for r in body]
+    assert len(keys) == len(set(keys))
+    kg = next(r for r in body if r["REF_AREA"] == "KG" and r["SEX"] == "_T" and r["AGE"] == "_T"
+              and r["TYPE_EXPLOITATION"] == "_T" and r["UNIT_MEASURE"] == "NUMBER")
+    assert kg["OBS_STATUS"] == "A" and float(kg["OBS_VALUE"]) > 0
+    fv = list(csv.DictReader((out / "sdmx_nat_5_2_family_violence_2024.csv").open(encoding="utf-8")))
+    assert {(r["SEX"], r["AGE"], r["MEASURE"], r["UNIT_MEASURE"]) for r in fv} == {
+        ("_T", "_T", "VICTIMS", "NUMBER"), ("_T", "_T", "VICTIMS", "PER_100000_POP")}
+    assert len(fv) == 2 * 30
+
+
+def test_workbook_is_multilingual_and_printable(published):
+    _, _, out, _ = published
+    wb = load_workbook(out / "indicators_2024.xlsx")
+    assert wb.sheetnames == list(TABLES)
+    ws = wb["ind05_trafficking"]
+    top = [ws.cell(r, 1).value for r in range(1, 12)]
+    assert top[:3] == ["Trafficking victims (ру)", "Trafficking victims (кы)", "Trafficking victims (en)"]
+    assert "Единица измерения: человек; на 100 000 населения" in top
+    assert "Өлчөө бирдиги: адам; 100 000 калкка" in top
+    head = next(r for r in range(1, 30) if ws.cell(r, 1).value == "year")
+    assert ws.print_title_rows == f"${head}:${head}"
+    assert ws.freeze_panes == f"G{head + 1}"  # below the header, right of the dimensions
+    assert ws.page_setup.orientation == "landscape"
+    assert ws.page_setup.fitToWidth == 1 and ws.sheet_properties.pageSetUpPr.fitToPage
+    header = [c.value for c in ws[head]]
+    numbers = [c for c in ws.iter_rows(min_row=head + 1, min_col=header.index("victims") + 1,
+                                       max_col=header.index("victims") + 1) for c in c
+               if isinstance(c.value, int)]
+    assert numbers and {c.number_format for c in numbers} == {"#,##0"}
+    texts = [str(ws.cell(r, 1).value) for r in range(head, ws.max_row + 1)]
+    assert any(x.startswith("x — конфиденциально") for x in texts)
+    assert any(x.startswith("x — купуя") for x in texts)
+    assert any(x.startswith("x — confidential") for x in texts)
+
+
+@pytest.mark.skipif(soffice() is None, reason="LibreOffice (soffice) is not installed")
+def test_workbook_opens_in_libreoffice(published, tmp_path):
+    _, _, out, _ = published
+    pdf = to_pdf(out / "indicators_2024.xlsx", tmp_path)
+    assert pdf.read_bytes()[:5] == b"%PDF-" and pdf.stat().st_size > 2000
+
+
+def test_threshold_and_unknown_table(tmp_path):
+    import duckdb
+
+    db, pipes = make_warehouse(tmp_path)
+    con = duckdb.connect(str(db))
+    con.execute("CREATE TABLE ind09_unknown AS SELECT 2024 AS year, 'KG' AS area, 3 AS n")
+    con.close()
+    publish(db, 2024, tmp_path / "t0", threshold=0, pipelines_root=pipes)
+    manifest = json.loads((tmp_path / "t0" / "manifest.json").read_text(encoding="utf-8"))
+    assert all(t["suppressed_cells"] == 0 for t in manifest["tables"].values())
+    assert "ind09_unknown" not in manifest["tables"]
+    assert any("ind09_unknown" in s for s in manifest["skipped"])
+    with pytest.raises(PublishError) as err:
+        publish(db, 1999, tmp_path / "none", pipelines_root=pipes, lang="ru")
+    assert "1999" in str(err.value) and "gbvstats consolidate" in str(err.value)
+
+
+def run_cli(*args, home: Path) -> subprocess.CompletedProcess:
+    env = os.environ | {"GBVSTATS_HOME": str(home)}
+    return subprocess.run([GBVSTATS, *args], capture_output=True, text=True, env=env, timeout=120, check=False)
+
+
+def test_cli(tmp_path):
+    db, pipes = make_warehouse(tmp_path)
+    home = home_with(pipes, tmp_path)
+    out = tmp_path / "cli"
+    ok = run_cli("publish", "--year", "2024", "--out", str(out), "--warehouse", str(db),
+                 "--lang", "en,ru", "--threshold", "5", home=home)
+    assert ok.returncode == 0, ok.stderr
+    assert f"wrote {out / 'indicators_2024.xlsx'}" in ok.stdout
+    assert "threshold 5" in ok.stdout
+    assert json.loads((out / "manifest.json").read_text())["languages"] == ["en", "ru"]
+    as_json = run_cli("publish", "--year", "2024", "--out", str(out), "--warehouse", str(db), "--json", home=home)
+    assert json.loads(as_json.stdout)["threshold"] == 4
+    none = run_cli("publish", "--year", "2001", "--out", str(out), "--warehouse", str(db), "--lang", "ky", home=home)
+    assert none.returncode == 1 and none.stderr.startswith("error: ") and "2001-жыл" in none.stderr
+    missing = run_cli("publish", "--year", "2024", "--out", str(out), "--warehouse", str(tmp_path / "no.duckdb"), home=home)
+    assert missing.returncode == 2 and "Traceback" not in missing.stderr
+    bad = run_cli("publish", "--year", "2024", "--out", str(out), "--warehouse", str(db), "--lang", "fr", home=home)
+    assert bad.returncode == 2 and bad.stderr.startswith("error: ")
