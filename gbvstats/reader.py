@@ -58,8 +58,20 @@ class Unreadable(Exception):
         self.finding = finding
 
 
-def read_workbook(path: Path, reg: Registry, max_bytes: int = MAX_FILE_BYTES) -> ReadResult:
+def max_file_bytes() -> int:
+    """The size limit: env GBVSTATS_MAX_FILE_MB (megabytes, may be fractional), else 20 MB."""
+    import os
+
+    raw = os.environ.get("GBVSTATS_MAX_FILE_MB", "").strip()
+    try:
+        return int(float(raw) * 1024 * 1024) if raw else MAX_FILE_BYTES
+    except ValueError:
+        return MAX_FILE_BYTES
+
+
+def read_workbook(path: Path, reg: Registry, max_bytes: int | None = None) -> ReadResult:
     path = Path(path)
+    max_bytes = max_file_bytes() if max_bytes is None else max_bytes
     result = ReadResult(path=path)
     name = path.name
 
@@ -497,7 +509,8 @@ def _small_int(v: Any) -> int | None:
         return None
     if isinstance(v, (int, float)) and float(v).is_integer():
         return int(v)
-    if isinstance(v, str) and v.strip().isdigit():
+    # "01" is a line code, not a column number: the code column must not pass for the number row
+    if isinstance(v, str) and v.strip().isdigit() and not v.strip().startswith("0"):
         return int(v.strip())
     return None
 
