@@ -1,0 +1,132 @@
+"""The warehouse under concurrent writers and killed processes: every submission is whole
+or absent, every file is stored exactly once, no raw DuckDB lock error reaches the user."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+from store_helpers import PYTHON, distinct_returns, input_cells, submit_process
+
+from gbvstats.store import Warehouse
+
+WRITERS = 4
+
+
+@pytest.fixture(scope="session")
+def returns(tmp_path_factory):
+    """returns(n): the first n of a pool of distinct MOI-FV returns, written on demand once."""
+    out = tmp_path_factory.mktemp("fv_returns")
+    pool: list[Path] = []
+
+    def first(n: int) -> list[Path]:
+        if len(pool) < n:
+            pool[:] = distinct_returns(out, n)  # same names and bytes: rewriting is harmless
+        return pool[:n]
+
+    return first
+
+
+def check_whole(wh: Warehouse, expected_cells: int) -> int:
+    """Every stored submission complete, every archived file it names present; the count."""
+    subs = wh.query("SELECT s.submission_id, s.sha256, s.archive_path, count(c.line) AS n "
+                    "FROM submissions s LEFT JOIN cells c USING (submission_id) GROUP BY ALL")
+    assert (subs["n"] == expected_cells).all(), subs[subs["n"] != expected_cells]
+    assert subs["sha256"].is_unique
+    for rel in subs["archive_path"]:
+        assert (wh.archive / rel).is_file(), rel
+    audited = wh.query("SELECT count(*) AS n FROM audit_log WHERE event = 'accepted'")["n"][0]
+    assert audited == len(subs)  # the audit row commits with its submission
+    return len(subs)
+
+
+def four_writers(files: list[Path], warehouse: Path, registry) -> None:
+    per_writer = len(files) // WRITERS
+    procs = [submit_process(files[i::WRITERS], warehouse) for i in range(WRITERS)]
+    outputs = [p.communicate(timeout=240) for p in procs]
+    for proc, (out, err) in zip(procs, outputs, strict=True):
+        assert proc.returncode == 0, err
+        assert "Traceback" not in err and "lock" not in err.lower(), err
+        assert out.count(": accepted as submission") == per_writer
+    wh = Warehouse(warehouse, registry)
+    assert check_whole(wh, input_cells(registry.get("MOI-FV"))) == len(files)
+    assert sorted(wh.query("SELECT file_name FROM submissions")["file_name"]) == sorted(
+        p.name for p in files)
+    assert sorted(wh.query("SELECT submission_id FROM submissions")["submission_id"]) == list(
+        range(1, len(files) + 1))
+
+
+def test_four_writers_store_every_file_exactly_once(returns, tmp_path, registry):
+    four_writers(returns(4 * 6), tmp_path / "w.duckdb", registry)
+
+
+@pytest.mark.slow
+def test_four_writers_store_all_hundred_files_exactly_once(returns, tmp_path, registry):
+    four_writers(returns(4 * 25), tmp_path / "w.duckdb", registry)
+
+
+HOLDER = """
+import sys, time, duckdb
+con = duckdb.connect(sys.argv[1])
+print("holding", flush=True)
+time.sleep(float(sys.argv[2]))
+con.close()
+"""
+
+
+def test_a_duckdb_session_holding_the_file_delays_but_does_not_break_submit(returns, tmp_path, registry):
+    warehouse = tmp_path / "w.duckdb"
+    first, second = returns(2)
+    Warehouse(warehouse, registry).submit(first, "MOI")
+    holder = subprocess.Popen([PYTHON, "-c", HOLDER, str(warehouse), "2.5"],
+                              stdout=subprocess.PIPE, text=True)
+    assert holder.stdout.readline().strip() == "holding"  # an analyst's DuckDB shell, say
+    started = time.monotonic()
+    proc = submit_process([second], warehouse)
+    out, err = proc.communicate(timeout=60)
+    holder.wait(10)
+    assert proc.returncode == 0, err
+    assert "Could not set lock" not in err and "Traceback" not in err
+    assert time.monotonic() - started >= 2.0
+    assert "accepted as submission 2" in out
+
+
+def kill_loop(files: list[Path], warehouse: Path, kills: int, registry, seed: int) -> None:
+    """Start submitting processes and SIGKILL each at a random moment of its work; after
+    every kill the warehouse must open and hold only whole submissions."""
+    rng = random.Random(seed)
+    expected = input_cells(registry.get("MOI-FV"))
+    done = 0
+    for _ in range(kills):
+        todo = rng.sample(files, len(files))
+        proc = submit_process(todo, warehouse, env={"PYTHONUNBUFFERED": "1"})
+        if rng.random() < 0.8:  # mostly mid-submission; sometimes while starting or migrating
+            proc.stdout.readline()
+        time.sleep(rng.uniform(0, 0.4))
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(30)
+        proc.stdout.close()
+        proc.stderr.close()
+        if warehouse.exists():
+            done = check_whole(Warehouse(warehouse, registry), expected)
+    assert 0 < done < len(files) * 2
+    finish = submit_process(files, warehouse)
+    out, err = finish.communicate(timeout=300)
+    assert finish.returncode == 0, err
+    wh = Warehouse(warehouse, registry)
+    assert check_whole(wh, expected) == len(files)
+    assert sorted(wh.query("SELECT file_name FROM submissions")["file_name"]) == sorted(p.name for p in files)
+
+
+def test_killed_submissions_are_whole_or_absent(returns, tmp_path, registry):
+    kill_loop(returns(12), tmp_path / "w.duckdb", kills=5, registry=registry, seed=1)
+
+
+@pytest.mark.slow
+def test_fifty_kills_leave_a_consistent_warehouse(returns, tmp_path, registry):
+    kill_loop(returns(100), tmp_path / "w.duckdb", kills=50, registry=registry, seed=2)
