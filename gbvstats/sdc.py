@@ -33,32 +33,49 @@ def total_code(dim: str, totals: dict[str, str] | None = None) -> str:
     return AREA_TOTAL if dim == "area" else TOTAL
 
 
-def dimensions(df: pd.DataFrame, measures: list[str]) -> list[str]:
-    """The classifying columns: every non-numeric column but year and territory."""
+def dimensions(df: pd.DataFrame, measures: list[str],
+               totals: dict[str, str] | None = None) -> list[str]:
+    """The classifying columns: every non-numeric column but year and territory, less
+    labels of another one (e.g. an offence's ICCS code): columns with no total code whose
+    value is fixed by another column's."""
     import pandas as pd
 
-    return [c for c in df.columns if c not in NOT_DIMENSIONS and c not in measures
+    cols = [c for c in df.columns if c not in NOT_DIMENSIONS and c not in measures
             and not pd.api.types.is_numeric_dtype(df[c])]
+    return [c for c in cols if (df[c] == total_code(c, totals)).any()
+            or not any(_fixed_by(df, c, other) for other in cols if other != c)]
+
+
+def _fixed_by(df: pd.DataFrame, col: str, other: str) -> bool:
+    return bool(df.groupby(other, dropna=False)[col].nunique(dropna=False).max() <= 1)
 
 
 def lines(df: pd.DataFrame, dims: list[str], totals: dict[str, str] | None = None) -> list[Line]:
-    """Every additive line: for each dimension with a total code, the rows that agree on
-    all other dimensions, split into the total row and its parts."""
+    """Every additive line: for each set of dimensions with total codes, a row with the
+    total on all of them and the rows with a part on all of them that agree with it on
+    the other dimensions (one dimension: 'KG' = the oblasts; two: 'KG' x '_T' = every
+    oblast x sex, for tables that publish the grand total without the margins)."""
+    from itertools import combinations
+
+    keys = df[dims].astype("object").where(df[dims].notna(), "\0")
+    with_total = [d for d in dims if (keys[d] == total_code(d, totals)).any()]
     out: list[Line] = []
-    for dim in dims:
-        code = total_code(dim, totals)
-        if not (df[dim] == code).any():
-            continue
-        others = [d for d in dims if d != dim]
-        by = others[0] if len(others) == 1 else others
-        groups = df.groupby(by, dropna=False, sort=False).groups if others else {(): df.index}
-        for index in groups.values():
-            rows = df.loc[index, dim]
-            total_rows = list(rows.index[rows == code])
-            parts = list(rows.index[rows != code])
-            if len(total_rows) == 1 and parts:
-                out.append((total_rows[0], parts))
+    for size in range(1, len(with_total) + 1):
+        for crossed in combinations(with_total, size):
+            out += _crossed_lines(keys, dims, list(crossed), totals)
     return out
+
+
+def _crossed_lines(keys: pd.DataFrame, dims: list[str], crossed: list[str],
+                   totals: dict[str, str] | None) -> list[Line]:
+    is_total = (keys[crossed] == [total_code(d, totals) for d in crossed]).all(axis=1)
+    is_part = (keys[crossed] != [total_code(d, totals) for d in crossed]).all(axis=1)
+    others = [d for d in dims if d not in crossed]
+    parts: dict[tuple, list] = {}
+    for i in keys.index[is_part]:
+        parts.setdefault(tuple(keys.loc[i, others]), []).append(i)
+    return [(i, parts[k]) for i in keys.index[is_total]
+            if (k := tuple(keys.loc[i, others])) in parts]
 
 
 def primary(values: pd.Series, threshold: int = DEFAULT_THRESHOLD) -> pd.Series:
@@ -101,7 +118,7 @@ def protect(df: pd.DataFrame, counts: list[str], rates: dict[str, str] | None = 
     rates = rates or {}
     df = df.reset_index(drop=True)
     measures = [c for c in df.columns if c in counts or c in rates]
-    dims = dimensions(df, [*counts, *rates]) if dims is None else dims
+    dims = dimensions(df, [*counts, *rates], totals) if dims is None else dims
     all_lines = lines(df, dims, totals)
     flags = {}
     for col in counts:

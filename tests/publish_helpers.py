@@ -140,3 +140,61 @@ def home_with(pipes: Path, tmp: Path) -> Path:
     shutil.copy(Path(__file__).resolve().parent.parent / "pipelines" / "sdmx.yaml",
                 home / "pipelines" / "sdmx.yaml")
     return home
+
+
+def attack(frame: pd.DataFrame, col: str, hidden: pd.Series, dims: list[str],
+           totals: dict[str, str] | None = None) -> dict[int, float]:
+    """An attacker written independently of gbvstats.sdc: every row with total codes is
+    the sum of the rows that match it elsewhere and hold parts where it holds totals
+    (along one dimension, or several crossed); solve any such equation with a single
+    unknown by subtraction, again and again. Returns what it recovered."""
+    from itertools import combinations
+
+    totals = {"area": "KG", **(totals or {})}
+    code = {d: totals.get(d, "_T") for d in dims}
+    rows = [dict(zip(dims, r, strict=True)) for r in frame[dims].itertuples(index=False)]
+    equations = []
+    for t, trow in enumerate(rows):
+        at_total = [d for d in dims if trow[d] == code[d]]
+        for size in range(1, len(at_total) + 1):
+            for crossed in combinations(at_total, size):
+                parts = [p for p, prow in enumerate(rows)
+                         if all(prow[d] != code[d] for d in crossed)
+                         and all(prow[d] == trow[d] for d in dims if d not in crossed)]
+                if parts:
+                    equations.append((t, parts))
+    values = frame[col].tolist()
+    known = {i for i in range(len(rows)) if not hidden.iloc[i] and not pd.isna(values[i])}
+    found: dict[int, float] = {}
+    progress = True
+    while progress:
+        progress = False
+        for t, parts in equations:
+            cells = [t, *parts]
+            if any(pd.isna(values[c]) and not hidden.iloc[c] for c in cells):
+                continue
+            unknown = [c for c in cells if c not in known]
+            if len(unknown) == 1:
+                u = unknown[0]
+                rest = sum(values[p] for p in parts if p != u)
+                found[u] = rest if u == t else values[t] - rest
+                known.add(u)
+                progress = True
+    return found
+
+
+def crossed_table(year: int = 2024) -> pd.DataFrame:
+    """Like ind05_trafficking in the warehouse: sex x age parts per oblast and exploitation,
+    with only the grand total (sex '_T', age '_T') and no margins."""
+    rows = []
+    cells = {("KG02", "SX"): [3, 10, 0, 12], ("KG02", "FL"): [9, 14, 22, 1],
+             ("KG03", "SX"): [15, 30, 6, 7], ("KG03", "FL"): [0, 2, 0, 0]}
+    parts = [("F", "Y0T17"), ("F", "Y18T999"), ("M", "Y0T17"), ("M", "Y18T999")]
+    for (area, expl), values in cells.items():
+        for (sex, age), v in zip(parts, values, strict=True):
+            rows.append({"area": area, "exploitation": expl, "sex": sex, "age": age, "victims": v})
+        rows.append({"area": area, "exploitation": expl, "sex": "_T", "age": "_T", "victims": sum(values)})
+    frame = pd.DataFrame(rows)
+    frame.insert(0, "territory", frame["area"].map(SOATE))
+    frame.insert(0, "year", year)
+    return frame

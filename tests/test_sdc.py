@@ -3,7 +3,7 @@ recovers suppressed cells by subtraction from published totals."""
 
 from __future__ import annotations
 
-from publish_helpers import SMALL, oblast_sex_table, trafficking_table
+from publish_helpers import SMALL, attack, crossed_table, oblast_sex_table, trafficking_table
 
 from gbvstats import sdc
 
@@ -27,7 +27,7 @@ def test_primary_suppresses_small_counts_not_zeros():
 def test_primary_only_is_recoverable_so_the_attacker_works():
     frame = oblast_sex_table(SMALL)
     naive = sdc.primary(frame["victims"].astype(float))
-    found = sdc.recover(frame, "victims", naive, DIMS)
+    found = attack(frame, "victims", naive, DIMS)
     kg02_f = cell(frame, "KG02", "F")
     assert found[kg02_f] == 3  # _T 43 minus M 40
     assert set(found) == set(frame.index[naive])
@@ -38,7 +38,7 @@ def test_secondary_suppression_leaves_nothing_recoverable():
     published, flags = sdc.protect(frame, ["victims"])
     suppressed = flags["victims"]
     assert suppressed.sum() > sdc.primary(frame["victims"].astype(float)).sum()
-    assert sdc.recover(frame, "victims", suppressed, DIMS) == {}
+    assert attack(frame, "victims", suppressed, DIMS) == {}
     assert published["victims"][suppressed].isna().all()
     assert published["victims"][~suppressed].notna().all()
 
@@ -51,7 +51,7 @@ def test_threshold_is_configurable():
     assert sdc.primary(frame["victims"], 9)[cell(frame, "KG07", "F")]
     assert at2["victims"].sum() < at9["victims"].sum()
     for flags in (at2, at9):
-        assert sdc.recover(frame, "victims", flags["victims"], DIMS) == {}
+        assert attack(frame, "victims", flags["victims"], DIMS) == {}
 
 
 def test_four_dimensions_with_totals_and_rates():
@@ -59,10 +59,10 @@ def test_four_dimensions_with_totals_and_rates():
     dims = ["area", "exploitation", "sex", "age"]
     assert sdc.primary(frame["victims"]).sum() >= 5
     naive = sdc.primary(frame["victims"].astype(float))
-    assert sdc.recover(frame, "victims", naive, dims)  # primary alone leaks
+    assert attack(frame, "victims", naive, dims)  # primary alone leaks
     published, flags = sdc.protect(frame, ["victims"], {"victims_per_100k": "victims"})
     assert sdc.dimensions(frame, ["victims", "victims_per_100k"]) == dims
-    assert sdc.recover(frame, "victims", flags["victims"], dims) == {}
+    assert attack(frame, "victims", flags["victims"], dims) == {}
     assert (flags["victims_per_100k"] == flags["victims"]).all()
     assert published.loc[flags["victims"], "victims_per_100k"].isna().all()
     zeros = frame["victims"] == 0
@@ -72,6 +72,26 @@ def test_four_dimensions_with_totals_and_rates():
 def test_custom_total_code():
     frame = oblast_sex_table(SMALL).replace({"sex": {"_T": "ALL"}})
     _, flags = sdc.protect(frame, ["victims"], totals={"sex": "ALL"})
-    assert sdc.recover(frame, "victims", flags["victims"], DIMS, {"sex": "ALL"}) == {}
+    assert attack(frame, "victims", flags["victims"], DIMS, {"sex": "ALL"}) == {}
     _, wrong = sdc.protect(frame, ["victims"])  # 'ALL' unknown: sex lines not seen
-    assert sdc.recover(frame, "victims", wrong["victims"], DIMS, {"sex": "ALL"})
+    assert attack(frame, "victims", wrong["victims"], DIMS, {"sex": "ALL"})
+
+
+def test_grand_total_without_margins():
+    frame = crossed_table()
+    dims = ["area", "exploitation", "sex", "age"]
+    naive = sdc.primary(frame["victims"].astype(float))
+    leaked = attack(frame, "victims", naive, dims)
+    assert leaked and all(frame.loc[i, "victims"] == v for i, v in leaked.items())
+    _, flags = sdc.protect(frame, ["victims"])
+    assert attack(frame, "victims", flags["victims"], dims) == {}
+    assert sdc.recover(frame, "victims", flags["victims"], dims) == {}
+
+
+def test_label_columns_are_not_dimensions():
+    frame = oblast_sex_table(SMALL)
+    frame["sex_label"] = frame["sex"].map({"F": "women", "M": "men", "_T": "all"})
+    frame["agency"] = "MOI"
+    assert sdc.dimensions(frame, ["victims"]) == ["area", "sex"]
+    _, flags = sdc.protect(frame, ["victims"])
+    assert attack(frame, "victims", flags["victims"], ["area", "sex"]) == {}
