@@ -356,7 +356,9 @@ def _read_table(rows, sheet: str, table, special: dict[str, str], add) -> list[t
         add("GBV-F031", sheet=sheet, params={"numbers": ", ".join(map(str, numbers))})
         return []
     header_row, col_index = found
-    line_rows = _line_rows(rows, header_row, table, min(col_index.values()))
+    code_col, line_rows = _line_rows(rows, header_row, table, min(col_index.values()))
+    _stray_rows(rows, header_row, code_col, line_rows, col_index, sheet, table, add)
+    _stray_columns(rows, header_row, line_rows, col_index, sheet, table, add)
     out = []
     for line in table.lines:
         r = line_rows.get(line.code)
@@ -388,9 +390,10 @@ def _number_row(rows, numbers: list[int]) -> tuple[int, dict[int, int]] | None:
     return None
 
 
-def _line_rows(rows, header_row: int, table, first_data_col: int) -> dict[str, int]:
+def _line_rows(rows, header_row: int, table, first_data_col: int) -> tuple[int, dict[str, int]]:
+    """The line-code column (the one left of the data holding most codes) and each code's row."""
     codes = {ln.code for ln in table.lines}
-    best: dict[str, int] = {}
+    best_col, best = 0, {}
     for c in range(first_data_col):
         found = {}
         for r in range(header_row + 1, len(rows)):
@@ -398,8 +401,42 @@ def _line_rows(rows, header_row: int, table, first_data_col: int) -> dict[str, i
             if code in codes and code not in found:
                 found[code] = r
         if len(found) > len(best):
-            best = found
-    return best
+            best_col, best = c, found
+    return best_col, best
+
+
+def _has_figure(row: list, columns) -> bool:
+    return any(c < len(row) and normalise(row[c])[0] is not None for c in columns)
+
+
+def _stray_rows(rows, header_row, code_col, line_rows, col_index, sheet, table, add) -> None:
+    """Rows with figures that are not read: a repeated line code, or a code not of the form."""
+    codes = {ln.code for ln in table.lines}
+    data_cols = range(min(col_index.values()), max(len(r) for r in rows))
+    for r in range(header_row + 1, len(rows)):
+        raw = rows[r][code_col] if code_col < len(rows[r]) else ""
+        code = _code(raw)
+        addr = f"{_col(code_col)}{r + 1}"
+        if code in codes and line_rows.get(code) != r:
+            add("GBV-F033", sheet=sheet, cell=addr, line=code,
+                params={"line": code, "table": table.id, "rows": f"{line_rows[code] + 1}, {r + 1}"})
+        elif code not in codes and _has_figure(rows[r], data_cols):
+            add("GBV-F034", sheet=sheet, cell=addr,
+                params={"row": r + 1, "value": _text(raw), "table": table.id})
+
+
+def _stray_columns(rows, header_row, line_rows, col_index, sheet, table, add) -> None:
+    """Figures right of the form's last column, under a number that is not one of its columns."""
+    numbers = sorted(col_index)
+    last = max(col_index.values())
+    header = rows[header_row]
+    for c in range(last + 1, len(header)):
+        if not str(header[c]).strip():
+            continue
+        if any(_has_figure(rows[r], [c]) for r in line_rows.values()):
+            add("GBV-F035", sheet=sheet, cell=f"{_col(c)}{header_row + 1}",
+                params={"column": _col(c), "value": _text(header[c]), "table": table.id,
+                        "numbers": ", ".join(map(str, numbers))})
 
 
 def _cell_value(raw, kind, greyed, sheet, addr, line, col, add) -> int | None:

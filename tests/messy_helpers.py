@@ -67,6 +67,19 @@ def add_zip_member(src: Path, dst: Path, name: str, data: bytes) -> Path:
     return dst
 
 
+def cached_formula(src: Path, dst: Path, sheet_part: str, addr: str, formula: str) -> Path:
+    """Turn a value cell into a formula keeping its value, as Excel saves a calculated sum."""
+    parts = zip_of(src)
+    xml = parts[sheet_part].decode()
+    start = xml.index(f'<c r="{addr}"')
+    value = xml.index("<v>", start)
+    parts[sheet_part] = (xml[:value] + f"<f>{formula}</f>" + xml[value:]).encode()
+    with zipfile.ZipFile(dst, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, data in parts.items():
+            z.writestr(name, data)
+    return dst
+
+
 def zip_bomb(path: Path, unpacked_mb: int = 8) -> Path:
     """A valid-looking .xlsx whose one sheet part inflates a thousandfold."""
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
