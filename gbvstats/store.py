@@ -258,19 +258,27 @@ class Warehouse:
         refused = self._refusal(report, agency)
         if refused:
             receipt.outcome = refused
+            findings = list(report.findings)
+            if refused == "refused_agency":
+                findings.append(_note(receipt, "GBV-W001", path.name, form=report.form.form,
+                                      owner=report.form.agency, agency=agency))
             self._audit(con, when, refused, agency, by, path.name, report.sha256, None,
                         {"form": report.form.form if report.form else None,
                          "unit": report.header.get("unit"),
                          "period": report.header.get("period"),
-                         "findings": [_brief(f) for f in report.findings]})
+                         "findings": [_brief(f) for f in findings]})
             return receipt
         existing = con.execute("SELECT submission_id FROM submissions WHERE sha256 = ?",
                                [report.sha256]).fetchall()
         if existing:
             receipt.outcome, receipt.duplicate_of = "duplicate", existing[0][0]
+            _note(receipt, "GBV-W002", path.name, submission_id=existing[0][0])
             return receipt
         archived = self._archive(path, report.sha256)
         self._store(con, report, agency, by, path.name, archived, when, receipt)
+        if receipt.supersedes:
+            _note(receipt, "GBV-W003", path.name, revision=receipt.revision, form=report.form.form,
+                  unit=receipt.unit, period=receipt.period, supersedes=receipt.supersedes)
         return receipt
 
     def _refusal(self, report: ValidationReport, agency: str) -> str | None:
@@ -529,6 +537,16 @@ def _concordance_rows(reg: Registry, form) -> list[dict]:
 def _cell_of(address: str) -> tuple[str, str, int]:
     tbl, line, col = address.split(":")[-1].split("/")
     return tbl, line, int(col)
+
+
+def _note(receipt: Receipt, code: str, file_name: str, **params):
+    """A warehouse finding (GBV-W) added to the receipt; returned for the audit log."""
+    from .catalogue import Finding
+
+    finding = Finding(code=code, file=file_name, params=params)
+    receipt.findings.append(finding.to_dict())
+    receipt.counts[finding.severity] = receipt.counts.get(finding.severity, 0) + 1
+    return finding
 
 
 def _brief(f) -> dict[str, Any]:

@@ -104,6 +104,7 @@ def test_same_bytes_twice_is_a_duplicate_and_changes_nothing(wh, files):
     before = wh.checksum()
     again = wh.submit(files["good"], "MOI")
     assert (again.outcome, again.duplicate_of, again.exit_code) == ("duplicate", first.submission_id, 0)
+    assert [(f["code"], f["severity"]) for f in again.findings] == [("GBV-W002", "info")]
     assert wh.checksum() == before
 
 
@@ -111,6 +112,8 @@ def test_a_corrected_file_is_a_new_revision_and_both_are_kept(wh, files, unit):
     first = wh.submit(files["good"], "MOI", received_at=_ts("2024-04-10 09:00:00"))
     second = wh.submit(files["corrected"], "MOI", received_at=_ts("2024-04-20 09:00:00"))
     assert (second.outcome, second.revision, second.supersedes) == ("accepted", 2, first.submission_id)
+    assert [(f["code"], f["message"]) for f in second.findings] == [
+        ("GBV-W003", f"revision 2 of MOI-FV, {unit}, {PERIOD}; replaces submission 1")]
     hist = wh.history("MOI-FV", unit, PERIOD)
     assert list(hist["revision"]) == [1, 2] and list(hist["current"]) == [False, True]
     assert rows(wh, "SELECT count(*) FROM submissions")[0][0] == 2
@@ -137,7 +140,11 @@ def test_a_file_with_errors_is_audited_and_nothing_else_stored(wh, files):
 def test_a_form_of_another_agency_is_refused(wh, files):
     r = wh.submit(files["good"], "GPO")
     assert (r.outcome, r.exit_code) == ("refused_agency", 1)
-    assert rows(wh, "SELECT event, agency FROM audit_log") == [("refused_agency", "GPO")]
+    assert [(f["code"], f["message"]) for f in r.findings] == [
+        ("GBV-W001", "form MOI-FV is reported by MOI, but the file was submitted as GPO; nothing stored")]
+    (event, agency, detail), = rows(wh, "SELECT event, agency, detail FROM audit_log")
+    assert (event, agency) == ("refused_agency", "GPO")
+    assert [f["code"] for f in json.loads(detail)["findings"]] == ["GBV-W001"]
     assert rows(wh, "SELECT count(*) FROM submissions") == [(0,)]
 
 
