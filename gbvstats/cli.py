@@ -179,12 +179,12 @@ def validate(
                            "files: a directory, one <name>.feedback.xlsx per file.")] = None,
 ) -> None:
     """Check filled forms before submitting them. Exit 0: no errors; 1: errors; 2: unreadable."""
-    from .validate import exit_code, validate_file
+    from .validate import exit_code, validate_files
     from .views import print_reports, progress
 
     lang = lang_of(lang)
     reg = registry_or_fail()
-    reports = [validate_file(f, reg) for f in progress(files, as_json, "validate")]
+    reports = validate_files(files, reg, lambda items: progress(items, as_json, "validate"))
     if feedback:
         from .feedback import feedback_paths, write_feedback
 

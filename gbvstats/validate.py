@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -49,12 +50,14 @@ def validate_file(path: Path, reg: Registry | None = None) -> ValidationReport:
     return validate_files([path], reg)[0]
 
 
-def validate_files(paths: list[Path], reg: Registry | None = None) -> list[ValidationReport]:
-    """Read every file, then check the rules of each form version once for all its files."""
+def validate_files(paths: list[Path], reg: Registry | None = None,
+                   progress: Callable[[list[Path]], Iterable[Path]] = iter) -> list[ValidationReport]:
+    """Read every file, then check the rules of each form version once for all its files.
+    `progress` wraps the reading loop (a progress bar in the CLI)."""
     from .rules import check_submissions
 
     reg = reg or registry()
-    reports = [ValidationReport(**read_workbook(Path(p), reg).__dict__) for p in paths]
+    reports = [ValidationReport(**read_workbook(Path(p), reg).__dict__) for p in progress(list(paths))]
     by_form: dict[str, list[int]] = {}
     for i, r in enumerate(reports):
         if r.form is not None and r.cells is not None and len(r.cells):

@@ -31,12 +31,16 @@ def _stderr_console():
 def findings_table(findings: Iterable, lang: str):
     from rich.table import Table
 
+    from .feedback import values_text
+
     table = Table(t("validate.col.severity", lang), t("validate.col.code", lang),
                   t("validate.col.cell", lang), t("validate.col.message", lang),
-                  show_lines=False, expand=False)
+                  t("validate.col.values", lang), show_lines=False, expand=False)
     for f in findings:
         where = "!".join(p for p in (f.sheet, f.cell) if p) or "-"
-        table.add_row(f"[{STYLE[f.severity]}]{f.severity}[/]", f.code, where, f.message(lang))
+        severity = t(f"feedback.severity.{f.severity}", lang)
+        table.add_row(f"[{STYLE[f.severity]}]{severity}[/]", f.code, where, f.message(lang),
+                      values_text(f))
     return table
 
 

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from openpyxl import load_workbook
-from templates_helpers import filled_file, unit_for
+from templates_helpers import filled_file
 
 from gbvstats.schema import FormVersion
 
@@ -153,5 +153,3 @@ def zip_of(path: Path) -> dict[str, bytes]:
     with zipfile.ZipFile(io.BytesIO(path.read_bytes())) as z:
         return {n: z.read(n) for n in z.namelist()}
 
-
-__all__ = ["OBLAST", "unit_for"]
