@@ -12,7 +12,9 @@ Writes into the output directory:
 - `manifest.json`: every file written with its row count, suppressed cells, threshold.
 
 Which columns are counts and which rates derive from which count comes from each
-pipeline's header (`-- counts: a, b`, `-- rates: rate<-count`).
+pipeline's header (`-- counts: a, b`, `-- rates: rate<-count`); columns that add up on
+every row are declared too, so that none can be recovered from the others
+(`-- sums: victims = victims_women + victims_men; expected = received + missing`).
 """
 
 from __future__ import annotations
@@ -54,6 +56,12 @@ def pipeline_meta(path: Path) -> dict[str, Any]:
             rate, count = (x.strip() for x in item.split("<-", 1))
             rates[rate] = count
     meta["rates"] = rates
+    sums = {}
+    for item in meta.get("sums", "").split(";"):
+        if "=" in item:
+            total, parts = item.split("=", 1)
+            sums[total.strip()] = [p.strip() for p in parts.split("+") if p.strip()]
+    meta["sums"] = sums
     return meta
 
 
@@ -108,7 +116,7 @@ def publish(warehouse_path: Path | str, year: int, out_dir: Path | str,
         meta = described[name]
         counts = [c for c in meta["counts"] if c in frame.columns]
         rates = {r: c for r, c in meta["rates"].items() if r in frame.columns and c in counts}
-        protected[name] = (*sdc.protect(frame, counts, rates, threshold), meta)
+        protected[name] = (*sdc.protect(frame, counts, rates, threshold, sums=meta["sums"]), meta)
     files: list[dict[str, Any]] = []
     for name, (frame, flags, _) in protected.items():
         files += write_flat(out, name, year, frame, flags)
@@ -118,7 +126,7 @@ def publish(warehouse_path: Path | str, year: int, out_dir: Path | str,
     manifest.write_text(json.dumps({
         "year": year, "threshold": threshold, "languages": list(langs),
         "tables": {n: {"rows": len(f), "suppressed_cells": int(m.to_numpy().sum()),
-                       "counts": meta["counts"], "rates": meta["rates"]}
+                       "counts": meta["counts"], "rates": meta["rates"], "sums": meta["sums"]}
                    for n, (f, m, meta) in protected.items()},
         "files": files, "skipped": skipped,
     }, ensure_ascii=False, indent=2), encoding="utf-8")

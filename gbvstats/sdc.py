@@ -25,6 +25,8 @@ TOTAL = "_T"
 NOT_DIMENSIONS = ("year", "territory")
 
 Line = tuple[object, list[object]]  # (index of the total row, indexes of its parts)
+Cell = tuple[object, str]  # (row index, column)
+CellLine = tuple[Cell, list[Cell]]
 
 
 def total_code(dim: str, totals: dict[str, str] | None = None) -> str:
@@ -83,51 +85,66 @@ def primary(values: pd.Series, threshold: int = DEFAULT_THRESHOLD) -> pd.Series:
     return values.notna() & (values >= 1) & (values <= threshold)
 
 
-def secondary(values: pd.Series, suppressed: pd.Series, all_lines: list[Line]) -> pd.Series:
+def cell_lines(df: pd.DataFrame, counts: list[str], dims: list[str],
+               totals: dict[str, str] | None = None,
+               sums: dict[str, list[str]] | None = None) -> list[CellLine]:
+    """The additive lines over cells (row, column): every count along the dimensions'
+    totals, and every row's declared sums of columns (`victims = victims_women + ...`)."""
+    out = [((t, c), [(p, c) for p in parts]) for t, parts in lines(df, dims, totals) for c in counts]
+    for total, parts in (sums or {}).items():
+        if total in counts and all(p in counts for p in parts):
+            out += [((i, total), [(i, p) for p in parts]) for i in df.index]
+    return out
+
+
+def secondary(values: dict[Cell, float], suppressed: set[Cell], all_lines: list[CellLine]) -> set[Cell]:
     """Add suppressions until no line with published values has exactly one suppressed cell."""
-    s = suppressed.copy()
+    import math
+
+    hidden = set(suppressed)
     changed = True
     while changed:
         changed = False
         for total, parts in all_lines:
             cells = [total, *parts]
-            if values[cells].isna().any():
+            if any(math.isnan(values[c]) for c in cells):
                 continue  # a line with an unpublished value gives no equation
-            if sum(bool(s[c]) for c in cells) != 1:
+            if sum(c in hidden for c in cells) != 1:
                 continue
-            s[_complement(values, s, total, parts)] = True
+            hidden.add(_complement(values, hidden, total, parts))
             changed = True
-    return s
+    return hidden
 
 
-def _complement(values: pd.Series, s: pd.Series, total, parts: list) -> object:
-    open_parts = [p for p in parts if not s[p]]
+def _complement(values: dict[Cell, float], hidden: set[Cell], total: Cell, parts: list[Cell]) -> Cell:
+    open_parts = [p for p in parts if p not in hidden]
     nonzero = sorted((p for p in open_parts if values[p] > 0), key=lambda p: values[p])
     if nonzero:
         return nonzero[0]
-    if not s[total]:
+    if total not in hidden:
         return total
     return open_parts[0]
 
 
 def protect(df: pd.DataFrame, counts: list[str], rates: dict[str, str] | None = None,
             threshold: int = DEFAULT_THRESHOLD, totals: dict[str, str] | None = None,
-            dims: list[str] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+            dims: list[str] | None = None,
+            sums: dict[str, list[str]] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The table with suppressed cells emptied, and a boolean frame (one column per count
-    and rate) marking them. `rates` maps a rate column to the count it is derived from."""
+    and rate) marking them. `rates` maps a rate column to the count it is derived from;
+    `sums` a count column to the count columns that add up to it on every row."""
+    import pandas as pd
+
     rates = rates or {}
     df = df.reset_index(drop=True)
     measures = [c for c in df.columns if c in counts or c in rates]
     dims = dimensions(df, [*counts, *rates], totals) if dims is None else dims
-    all_lines = lines(df, dims, totals)
-    flags = {}
-    for col in counts:
-        values = df[col].astype("float64")
-        flags[col] = secondary(values, primary(values, threshold), all_lines)
+    values = {(i, c): float(v) for c in counts for i, v in df[c].astype("float64").items()}
+    first = {cell for cell, v in values.items() if 1 <= v <= threshold}
+    hidden = secondary(values, first, cell_lines(df, counts, dims, totals, sums))
+    flags = {c: pd.Series([(i, c) in hidden for i in df.index], index=df.index) for c in counts}
     for rate, count in rates.items():
         flags[rate] = flags[count].copy()
-    import pandas as pd
-
     mask = pd.DataFrame({c: flags[c] for c in measures}, index=df.index)
     out = df.copy()
     for col in measures:

@@ -52,6 +52,13 @@ def test_pipeline_meta_parses_counts_and_rates(tmp_path):
     assert meta["title.ru"] == "Trafficking victims (ру)"
     assert meta["counts"] == ["victims"]
     assert meta["rates"] == {"victims_per_100k": "victims"}
+    sums = tmp_path / "08_dq.sql"
+    sums.write_text("-- id: ind08_dq\n-- counts: expected, received, missing\n"
+                    "-- sums: victims = victims_women + victims_men; expected = received + missing\n"
+                    "SELECT 1\n", encoding="utf-8")
+    assert pipeline_meta(sums)["sums"] == {"victims": ["victims_women", "victims_men"],
+                                           "expected": ["received", "missing"]}
+    assert meta["sums"] == {}
     real = pipeline_meta(ROOT / "pipelines" / "01_family_violence.sql")
     assert "victims_women" in real["counts"]
 

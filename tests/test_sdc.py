@@ -95,3 +95,23 @@ def test_label_columns_are_not_dimensions():
     assert sdc.dimensions(frame, ["victims"]) == ["area", "sex"]
     _, flags = sdc.protect(frame, ["victims"])
     assert attack(frame, "victims", flags["victims"], ["area", "sex"]) == {}
+
+
+def test_columns_that_add_up_on_each_row():
+    frame = oblast_sex_table(SMALL).query("sex == '_T'").drop(columns="sex").reset_index(drop=True)
+    frame["victims_women"] = [s // 3 for s in frame["victims"]]
+    frame.loc[frame["area"] == "KG07", "victims_women"] = 2  # small: primary
+    frame["victims_men"] = frame["victims"] - frame["victims_women"]
+    counts = ["victims", "victims_women", "victims_men"]
+    sums = {"victims": ["victims_women", "victims_men"]}
+    _, naive = sdc.protect(frame, counts)
+    kg07 = frame.index[frame["area"] == "KG07"][0]
+    assert naive.loc[kg07, "victims_women"] and not naive.loc[kg07, "victims_men"]  # women = all - men
+    _, flags = sdc.protect(frame, counts, sums=sums)
+    equations = [(i, "victims", [(i, "victims_women"), (i, "victims_men")]) for i in frame.index]
+    kg = frame.index[frame["area"] == "KG"][0]
+    for col in counts:
+        equations.append((kg, col, [(i, col) for i in frame.index if i != kg]))
+    for row, col, parts in equations:
+        hidden = [flags.loc[r, c] for r, c in [(row, col), *parts]]
+        assert sum(hidden) != 1, (row, col)
