@@ -13,15 +13,16 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from . import paths
 from .periods import Period, parse_period
 
 Labels = dict[str, str]
+CodeText = Annotated[str, BeforeValidator(str)]  # YAML may read a code like 01 or 0101 as a number
 LEVELS = ("district", "oblast", "country")  # reporting levels; `district` covers rayons and towns
 
 
@@ -37,7 +38,7 @@ class Column(_Model):
 
 
 class Line(_Model):
-    code: str
+    code: CodeText
     element: str
     label: Labels
     parent: str | None = None  # line code of the line this one is "of which"
@@ -45,11 +46,6 @@ class Line(_Model):
     offence: str | None = None  # member of the offence_group code list
     dims: dict[str, str] = {}
     greyed: list[int] = []  # column numbers that do not apply: locked, must stay empty
-
-    @field_validator("code", mode="before")
-    @classmethod
-    def _code_as_text(cls, v: object) -> str:
-        return str(v)
 
 
 class Table(_Model):
@@ -169,14 +165,9 @@ class CellSpec:
 
 class Code(_Model):
     model_config = ConfigDict(extra="allow", frozen=True)
-    code: str
+    code: CodeText
     label: Labels = {}
     parent: str | None = None
-
-    @field_validator("code", mode="before")
-    @classmethod
-    def _code_as_text(cls, v: object) -> str:
-        return str(v)
 
 
 class CodeList(_Model):
