@@ -95,38 +95,77 @@ def _items(rule: Rule, resolve) -> list[dict]:
     return rows
 
 
-def _error_row(rule: Rule, reason: str, scope_id: str | None = None) -> dict:
-    return {"scope_id": scope_id, "rule_id": rule.id, "kind": rule.kind,
-            "severity": rule.severity, "status": "error", "reason": reason, "item_no": 0,
-            "item_label": "-", "bind_line": None, "bind_col": None, "left_value": None,
-            "right_value": None, "imbalance": None, "tolerance": None, "cells": []}
+def _error_row(rule: Rule, reason: str) -> dict:
+    return _error_row_meta({"rule_id": rule.id, "kind": rule.kind, "severity": rule.severity},
+                           reason)
 
 
 def evaluate(con: duckdb.DuckDBPyConnection, compiled: Compiled, scopes: pd.DataFrame,
              cells: pd.DataFrame) -> pd.DataFrame:
     """Evaluate compiled rules over `scopes(scope_id, form)` and
     `cells(scope_id, form, tbl, line, col, value, addr)`."""
+    import duckdb
     import pandas as pd
 
     frames = []
     if compiled.items:
-        meta = pd.DataFrame(compiled.meta)
-        items = pd.DataFrame(compiled.items)
-        for name, frame in (("rule_meta", meta), ("rule_items", items), ("scopes", scopes),
-                            ("cells", cells)):
-            con.register(name, frame)
         try:
-            frames.append(con.execute(_sql("evaluate.sql")).df())
-        finally:
-            for name in ("rule_meta", "rule_items", "scopes", "cells"):
-                con.unregister(name)
-    if compiled.errors:
-        frames.append(pd.DataFrame(compiled.errors))
+            frames.append(_run(con, compiled.meta, compiled.items, scopes, cells))
+        except duckdb.Error:
+            # one broken rule must not stop the others: retry rule by rule
+            frames.extend(_run_each(con, compiled, scopes, cells))
+    if compiled.errors:  # a rule that did not compile is an error in every scope
+        sids = scopes["scope_id"].drop_duplicates().tolist() or [None]
+        frames.append(pd.DataFrame([{**row, "scope_id": sid}
+                                    for row in compiled.errors for sid in sids]))
     if not frames:
         return pd.DataFrame(columns=RESULT_COLUMNS)
     result = pd.concat([f for f in frames if len(f)], ignore_index=True) if any(
         len(f) for f in frames) else frames[0]
-    return result.reindex(columns=[*RESULT_COLUMNS, "left_missing", "right_missing"])
+    result = result.reindex(columns=[*RESULT_COLUMNS, "left_missing", "right_missing"])
+    for column in ("left_value", "right_value", "imbalance", "item_no"):
+        result[column] = result[column].astype("Int64")
+    return result
+
+
+def _run(con: duckdb.DuckDBPyConnection, meta: list[dict], items: list[dict],
+         scopes: pd.DataFrame, cells: pd.DataFrame) -> pd.DataFrame:
+    import pandas as pd
+
+    frames = (("rule_meta", pd.DataFrame(meta)), ("rule_items", pd.DataFrame(items)),
+              ("scopes", scopes), ("cells", cells))
+    for name, frame in frames:
+        con.register(name, frame)
+    try:
+        return con.execute(_sql("evaluate.sql")).df()
+    finally:
+        for name, _ in frames:
+            con.unregister(name)
+
+
+def _run_each(con: duckdb.DuckDBPyConnection, compiled: Compiled, scopes: pd.DataFrame,
+              cells: pd.DataFrame) -> list[pd.DataFrame]:
+    import duckdb
+    import pandas as pd
+
+    frames = []
+    for meta in compiled.meta:
+        rule_id = meta["rule_id"]
+        items = [i for i in compiled.items if i["rule_id"] == rule_id]
+        try:
+            frames.append(_run(con, [meta], items, scopes, cells))
+        except duckdb.Error as exc:
+            row = {**_error_row_meta(meta, f"evaluation failed: {exc}".splitlines()[0])}
+            frames.append(pd.DataFrame([{**row, "scope_id": sid}
+                                        for sid in scopes["scope_id"].drop_duplicates()]))
+    return frames
+
+
+def _error_row_meta(meta: dict, reason: str) -> dict:
+    return {"scope_id": None, "rule_id": meta["rule_id"], "kind": meta["kind"],
+            "severity": meta["severity"], "status": "error", "reason": reason, "item_no": 0,
+            "item_label": "-", "bind_line": None, "bind_col": None, "left_value": None,
+            "right_value": None, "imbalance": None, "tolerance": None, "cells": []}
 
 
 def check_submission(form: FormVersion, cells: pd.DataFrame, submission_id: str = "1",

@@ -6,7 +6,7 @@
 SELECT m.target || '|' || CASE WHEN getvariable('period_grain') = 'year'
                                THEN substr(c.period, 1, 4) ELSE c.period END AS scope_id,
        c.form, c.tbl, c.line, c.col,
-       SUM(c.value)::HUGEINT AS value,
+       SUM(c.value)::BIGINT AS value,  -- exact; pandas would turn HUGEINT into float
        min(c.addr) AS addr
 FROM cells_in c JOIN unit_map m ON m.unit = c.unit
 GROUP BY ALL

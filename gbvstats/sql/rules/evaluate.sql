@@ -42,12 +42,16 @@ sides AS (
 measured AS (
     SELECT s.*, m.kind, m.severity, m.op, m.missing,
            left_value - right_value AS imbalance,
-           GREATEST(m.tol_abs::DOUBLE,
-                    m.tol_rel * GREATEST(abs(left_value), abs(right_value))::DOUBLE) AS tolerance
+           -- decimal, not float: 0.29 * 100 must be exactly 29
+           GREATEST(m.tol_abs::DECIMAL(38, 9),
+                    m.tol_rel::DECIMAL(18, 9)
+                    * GREATEST(abs(left_value), abs(right_value))::DECIMAL(28, 0)) AS tolerance
     FROM sides s JOIN rule_meta m USING (rule_id)
 )
 SELECT scope_id, rule_id, kind, severity, item_no, item_label, bind_line, bind_col,
-       left_value, right_value, imbalance, tolerance, cells, left_missing, right_missing,
+       -- exact sums; BIGINT so that pandas keeps them as integers (HUGEINT arrives as float)
+       left_value::BIGINT AS left_value, right_value::BIGINT AS right_value,
+       imbalance::BIGINT AS imbalance, tolerance::DOUBLE AS tolerance, cells, left_missing, right_missing,
        CASE
            WHEN kind = 'completeness' THEN CASE WHEN left_missing > 0 THEN 'fail' ELSE 'pass' END
            WHEN missing = 'not_evaluable' AND left_missing + right_missing > 0 THEN 'not_evaluable'
@@ -61,11 +65,15 @@ SELECT scope_id, rule_id, kind, severity, item_no, item_label, bind_line, bind_c
            WHEN op = '>=' THEN CASE WHEN -imbalance <= tolerance THEN 'pass' ELSE 'fail' END
            WHEN op = '<' THEN CASE WHEN imbalance < GREATEST(tolerance, 0) OR imbalance < 0 THEN 'pass' ELSE 'fail' END
            WHEN op = '>' THEN CASE WHEN -imbalance < GREATEST(tolerance, 0) OR imbalance > 0 THEN 'pass' ELSE 'fail' END
+           ELSE 'error'  -- never silently skipped
        END AS status,
        CASE
            WHEN kind = 'completeness' AND left_missing > 0 THEN 'required cell is blank'
            WHEN missing = 'not_evaluable' AND left_missing + right_missing > 0
                THEN (left_missing + right_missing)::VARCHAR || ' cell(s) blank'
+           WHEN kind NOT IN ('completeness', 'compulsory', 'exclusive')
+                AND op NOT IN ('=', '<=', '>=', '<', '>')
+               THEN 'kind ' || kind || ' with comparison ' || COALESCE(op, 'none') || ' is not supported'
        END AS reason
 FROM measured
 ORDER BY scope_id, rule_id, item_no

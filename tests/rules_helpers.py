@@ -1,0 +1,66 @@
+"""Helpers for rule-engine tests: a consistent MOI-FV v2 return as a cells frame, and
+rules built in code."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from gbvstats.schema import FormVersion, Rule
+from gbvstats.templates import layout
+
+MESSAGE = {"en": "left {left}, right {right}, line {line}, column {column}",
+           "ru": "слева {left}, справа {right}, строка {line}, графа {column}",
+           "ky": "сол {left}, оң {right}, сап {line}, графа {column}"}
+
+# A quarter of one district, consistent with every MOI-FV v2 rule.
+CLEAN_FV2 = {
+    ("T1", "01", 1): 21, ("T1", "02", 1): 10, ("T1", "03", 1): 5, ("T1", "04", 1): 3,
+    ("T1", "05", 1): 1, ("T1", "06", 1): 2,
+    ("T2", "01", 1): 21, ("T2", "01", 2): 12, ("T2", "01", 3): 3, ("T2", "01", 4): 4,
+    ("T2", "01", 5): 2,
+    ("T2", "02", 1): 3, ("T2", "02", 4): 2, ("T2", "02", 5): 1,
+    ("T2", "03", 1): 9, ("T2", "03", 2): 5, ("T2", "03", 3): 1, ("T2", "03", 4): 2,
+    ("T2", "03", 5): 1,
+    ("T2", "04", 1): 17, ("T2", "04", 2): 2, ("T2", "04", 3): 15, ("T2", "04", 4): 0,
+    ("T2", "04", 5): 0,
+    ("T3", "01", 1): 8, ("T3", "02", 1): 3, ("T3", "03", 1): 1,
+    ("T4", "01", 1): 4, ("T4", "02", 1): 2,
+    ("T5", "01", 1): 7, ("T5", "02", 1): 1, ("T5", "03", 1): 2, ("T5", "04", 1): 3,
+    ("T5", "05", 1): 1, ("T5", "06", 1): 0,
+    ("T5", "01", 2): 4, ("T5", "02", 2): 1, ("T5", "03", 2): 1, ("T5", "04", 2): 2,
+    ("T5", "05", 2): 0, ("T5", "06", 2): 0,
+}
+
+
+def cells_frame(form: FormVersion, values: dict) -> pd.DataFrame:
+    """Every input cell of `form` at its template address; a cell missing from `values`
+    (or None) is blank."""
+    where = layout(form)
+    rows = []
+    for spec in form.cells():
+        if not spec.input:
+            continue
+        sheet, addr, _ = where[(spec.table, spec.line, spec.column)]
+        rows.append({"tbl": spec.table, "line": spec.line, "col": spec.column,
+                     "value": values.get((spec.table, spec.line, spec.column)),
+                     "sheet": sheet, "addr": addr})
+    frame = pd.DataFrame(rows)
+    # built from the Python ints directly: through float, 2**53 + 1 would lose its 1
+    frame["value"] = pd.array([r["value"] for r in rows], dtype="Int64")
+    return frame
+
+
+def address(form: FormVersion, tbl: str, line: str, col: int) -> str:
+    sheet, addr, _ = layout(form)[(tbl, line, col)]
+    return f"{sheet}!{addr}"
+
+
+def rule(rule_id: str, kind: str, **fields) -> Rule:
+    return Rule.model_validate({"id": rule_id, "kind": kind, "message": MESSAGE, **fields})
+
+
+def with_rules(form: FormVersion, rules: list[Rule]) -> FormVersion:
+    """The form with its rules replaced (a new schema hash, so nothing cached is reused)."""
+    data = form.model_dump()
+    data["rules"] = [r.model_dump() for r in rules]
+    return FormVersion.model_validate(data)
