@@ -70,14 +70,15 @@ def lines(df: pd.DataFrame, dims: list[str], totals: dict[str, str] | None = Non
 
 def _crossed_lines(keys: pd.DataFrame, dims: list[str], crossed: list[str],
                    totals: dict[str, str] | None) -> list[Line]:
-    is_total = (keys[crossed] == [total_code(d, totals) for d in crossed]).all(axis=1)
-    is_part = (keys[crossed] != [total_code(d, totals) for d in crossed]).all(axis=1)
+    codes = [total_code(d, totals) for d in crossed]
     others = [d for d in dims if d not in crossed]
+    rows = list(zip(keys.index, keys[crossed].itertuples(index=False, name=None),
+                    keys[others].itertuples(index=False, name=None), strict=True))
     parts: dict[tuple, list] = {}
-    for i in keys.index[is_part]:
-        parts.setdefault(tuple(keys.loc[i, others]), []).append(i)
-    return [(i, parts[k]) for i in keys.index[is_total]
-            if (k := tuple(keys.loc[i, others])) in parts]
+    for i, at, rest in rows:
+        if all(a != c for a, c in zip(at, codes, strict=True)):
+            parts.setdefault(rest, []).append(i)
+    return [(i, parts[rest]) for i, at, rest in rows if list(at) == codes and rest in parts]
 
 
 def primary(values: pd.Series, threshold: int = DEFAULT_THRESHOLD) -> pd.Series:
