@@ -348,6 +348,13 @@ def test_dictionary_documents_every_table_and_view(wh, files, tmp_path):
     for (name,) in objects:
         assert f"## `{name}`" in text
     assert "| `value` | BIGINT | The count; NULL when nothing was reported" in text
+    # every column of the warehouse's own tables and views says what it means
+    own = ("submissions", "cells", "findings", "explanations", "audit_log", "dim_territory",
+           "dim_element", "dim_period", "concordance", "current_submissions", "current_cells",
+           "facts", "series_cells", "series_facts", "schema_migrations", "dimension_source")
+    for name in own:
+        section = text.split(f"## `{name}`")[1].split("\n## ")[0]
+        assert "|  |" not in section, name
     assert "as_of(ts)" in text
 
 
