@@ -115,3 +115,35 @@ class Finding:
 
 def has_errors(findings: list[Finding]) -> bool:
     return any(f.severity == "error" for f in findings)
+
+
+RANGES = {"S": "Schemas and code lists", "F": "Files and workbook structure",
+          "V": "Cell values", "R": "Rule results", "W": "Warehouse", "C": "Consolidation"}
+
+
+def catalogue_markdown() -> str:
+    """docs/findings.md: every finding code with its titles, description and message."""
+    out = ["# Finding codes", "",
+           "Generated from `gbvstats/catalogue/*.yaml` by `gbvstats.catalogue.catalogue_markdown()`;",
+           "do not edit by hand. `gbvstats findings list` prints the same catalogue.", ""]
+    types = sorted(catalogue().values(), key=lambda t: t.code)
+    for letter, name in RANGES.items():
+        group = [t for t in types if t.code[4] == letter]
+        if not group:
+            continue
+        out += [f"## GBV-{letter}: {name}", ""]
+        for t in group:
+            out += [f"### {t.code} ({t.severity})", ""]
+            out += [f"- **{lang}**: {t.title.get(lang, '')}. {t.description.get(lang, '')}"
+                    for lang in ("en", "ru", "ky")]
+            out += ["", f"Message: `{t.message.get('en', '')}`", ""]
+    return "\n".join(out)
+
+
+def catalogue_rows(lang: str = "en") -> list[dict[str, str]]:
+    """The catalogue as rows in one language (for `gbvstats findings list`)."""
+    return [{"code": t.code, "severity": t.severity,
+             "title": t.title.get(lang) or t.title["en"],
+             "description": t.description.get(lang) or t.description.get("en", ""),
+             "message": t.message.get(lang) or t.message["en"]}
+            for t in sorted(catalogue().values(), key=lambda t: t.code)]

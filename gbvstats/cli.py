@@ -99,6 +99,19 @@ def schemas_check(as_json: JsonOpt = False, lang: LangOpt = None) -> None:
     raise typer.Exit(1 if findings else 0)
 
 
+@findings_app.command("list")
+def findings_list(as_json: JsonOpt = False, lang: LangOpt = None) -> None:
+    """Print every finding code (all ranges) with its severity and title."""
+    from .catalogue import catalogue_rows
+
+    rows = catalogue_rows(lang_of(lang))
+    if as_json:
+        print_json(rows)
+        return
+    for row in rows:
+        typer.echo(f"{row['code']}  {row['severity']:<7}  {row['title']}")
+
+
 @forms_app.command("list")
 def forms_list(as_json: JsonOpt = False, lang: LangOpt = None) -> None:
     """List every form version: code, agency, periodicity, level, validity."""
