@@ -85,7 +85,8 @@ def read_tables(warehouse_path: Path, year: int) -> dict[str, pd.DataFrame]:
 
     with Warehouse(warehouse_path).reader() as con:
         names = [r[0] for r in con.execute(
-            "SELECT table_name FROM information_schema.tables ORDER BY table_name").fetchall()]
+            "SELECT DISTINCT table_name FROM information_schema.columns WHERE column_name = 'year' "
+            "ORDER BY table_name").fetchall()]
         # the name is checked against a fixed pattern before it reaches SQL
         return {n: con.execute(f"SELECT * FROM {n} WHERE year = ?", [year]).df()
                 for n in names if _TABLE.match(n)}
