@@ -212,3 +212,35 @@ def test_cli(tmp_path):
     assert missing.returncode == 2 and "Traceback" not in missing.stderr
     bad = run_cli("publish", "--year", "2024", "--out", str(out), "--warehouse", str(db), "--lang", "fr", home=home)
     assert bad.returncode == 2 and bad.stderr.startswith("error: ")
+
+
+@pytest.mark.slow
+def test_real_pipelines_on_demo_returns(tmp_path, registry):
+    """Demo returns of two oblasts, consolidated by the real pipelines, then published:
+    every declared count of every table withstands the attacker."""
+    from datetime import datetime
+
+    from gbvstats.consolidate import consolidate
+    from gbvstats.demo import generate
+    from gbvstats.publish import metas, read_tables
+    from gbvstats.store import Warehouse
+
+    entries = generate([2019], tmp_path / "demo", 7, registry,
+                       oblasts=["41707000000000", "41706000000000"], defects=False)
+    wh = Warehouse(tmp_path / "wh" / "w.duckdb", registry)
+    wh.submit_many([(tmp_path / "demo" / e.file, e.agency, "test", datetime.fromisoformat(e.submitted_at))
+                    for e in entries])
+    consolidate(wh, 2019)
+    out = tmp_path / "out"
+    publish(wh.path, 2019, out, ("en",))
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    assert set(manifest["tables"]) == set(metas())
+    assert sum(t["suppressed_cells"] for t in manifest["tables"].values()) > 0
+    for name, real in read_tables(wh.path, 2019).items():
+        meta = metas()[name]
+        flat = pd.read_csv(out / f"{name}_2019.csv")
+        dims = sdc.dimensions(real, [*meta["counts"], *meta["rates"]])
+        for col in meta["counts"]:
+            hidden = flat[f"{col}_OBS_STATUS"] == "C"
+            assert flat.loc[hidden, col].isna().all()
+            assert attack(real, col, hidden, dims) == {}, (name, col)
