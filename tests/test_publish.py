@@ -187,6 +187,9 @@ def test_threshold_and_unknown_table(tmp_path):
     with pytest.raises(PublishError) as err:
         publish(db, 1999, tmp_path / "none", pipelines_root=pipes, lang="ru")
     assert "1999" in str(err.value) and "gbvstats consolidate" in str(err.value)
+    with pytest.raises(PublishError) as err:
+        publish(db, 2024, tmp_path / "neg", threshold=-1, pipelines_root=pipes)
+    assert err.value.code == 2 and "--threshold" in str(err.value)
 
 
 def run_cli(*args, home: Path) -> subprocess.CompletedProcess:
