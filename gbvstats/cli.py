@@ -324,7 +324,7 @@ def rebuild(out: Annotated[Path, typer.Option("--out", help="The new warehouse f
 
 @app.command("checksum")
 def checksum(as_json: JsonOpt = False, warehouse: WarehouseOpt = None) -> None:
-    """Content checksum of every table (rows:md5), order-independent."""
+    """Content checksum (rows:md5, order-independent) of every recorded table; equal after a rebuild."""
     with store_errors():
         sums = open_warehouse(warehouse).checksum()
     if as_json:

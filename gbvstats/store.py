@@ -34,6 +34,7 @@ BATCH = 100  # files validated together in a batch load: one rule query per form
 DIM_COLUMNS = ("sex", "age", "violence_form", "exploitation", "relationship", "citizenship",
                "place", "offence", "stage", "service", "sanction")
 DIMENSION_TABLES = ("dim_territory", "dim_element", "concordance", "dim_period")
+DERIVED_TABLES = ("rule_results", "consolidation_runs", "completeness_results", "rule_agencies")
 GLOSSARY_TABLES = ("submissions", "cells", "dim_element", "dim_territory", "dim_period")
 
 
@@ -391,13 +392,17 @@ class Warehouse:
         return self.query(_sql("status.sql"))
 
     def checksum(self) -> dict[str, str]:
-        """An order-independent content checksum of every base table."""
+        """An order-independent content checksum (rows:md5) of every recorded table.
+
+        Left out: `schema_migrations` (its applied_at is when this file was migrated) and
+        the consolidation outputs (DERIVED_TABLES, `ind_*`), which are recomputed by
+        `gbvstats consolidate` rather than recorded, so a rebuild does not replay them."""
         with self.reader() as con:
             tables = [t for (t,) in con.execute(
                 "SELECT table_name FROM duckdb_tables() WHERE NOT internal ORDER BY 1").fetchall()]
             out = {}
             for table in tables:
-                if table == "schema_migrations":  # applied_at differs by construction
+                if table == "schema_migrations" or table in DERIVED_TABLES or table.startswith("ind_"):
                     continue
                 sql = _sql("checksum.sql").replace("{table}", table)  # from the catalog
                 count, digest = con.execute(sql).fetchall()[0]
@@ -405,9 +410,9 @@ class Warehouse:
             return out
 
     def rebuild(self, target: Path) -> int:
-        """A new warehouse from the archive and the audit log, replaying in order."""
-        from .validate import validate_file
-
+        """A new warehouse from the archive and the audit log, replaying every event in its
+        original order. Written under a temporary name and renamed when complete, so an
+        interrupted rebuild leaves no half warehouse at `target`."""
         target = Path(target)
         if target.exists():
             raise StoreError(f"{target} exists; rebuild writes a new warehouse", 2)
@@ -415,35 +420,39 @@ class Warehouse:
         events = events.astype(object).where(events.notna(), None)  # NULLs stay NULL
         files = self.query("SELECT sha256, archive_path, file_name FROM submissions")
         by_sha = {r.sha256: (r.archive_path, r.file_name) for r in files.itertuples()}
-        new = Warehouse(target, self.reg, self.lock_timeout)
-        replayed = 0
-        for ev in events.itertuples():
-            with new.writer() as con:
-                if ev.event in ("accepted", "accepted_with_warnings"):
-                    rel, name = by_sha[ev.sha256]
-                    original = self.archive / rel
-                    report = validate_file(original, self.reg)
-                    staged = new.archive / rel
-                    if not staged.exists():
-                        new._archive(original, ev.sha256)
-                    receipt = Receipt(file=name, outcome="")
-                    new._store(con, report, ev.agency, ev.actor, name, rel,
-                               ev.event_at.to_pydatetime(), receipt)
-                    replayed += 1
-                elif ev.event == "explanation":
-                    d = json.loads(ev.detail)
-                    con.execute("BEGIN")
-                    eid = con.execute("SELECT nextval('explanation_seq')").fetchall()[0][0]
-                    con.execute("INSERT INTO explanations VALUES (?, ?, ?, ?, ?, ?)",
-                                [eid, _none(ev.submission_id), d["rule_id"], d["text"], ev.actor,
-                                 ev.event_at.to_pydatetime()])
-                    new._audit(con, ev.event_at.to_pydatetime(), ev.event, ev.agency, ev.actor,
-                               ev.file_name, ev.sha256, _none(ev.submission_id), d)
-                    con.execute("COMMIT")
-                else:
-                    new._audit(con, ev.event_at.to_pydatetime(), ev.event, ev.agency, ev.actor,
-                               ev.file_name, ev.sha256, _none(ev.submission_id), json.loads(ev.detail))
+        for rel, _ in by_sha.values():
+            if not (self.archive / rel).is_file():
+                raise StoreError(f"the archive lacks {self.archive / rel}; cannot rebuild")
+        building = target.with_name(f".{target.name}.building")
+        for leftover in (building, building.with_name(building.name + ".wal")):
+            leftover.unlink(missing_ok=True)
+        new = Warehouse(building, self.reg, self.lock_timeout)
+        with new.writer() as con:
+            replayed = sum(new._replay(con, ev, self.archive, by_sha) for ev in events.itertuples())
+        os.replace(building, target)
+        building.with_name(building.name + ".lock").unlink(missing_ok=True)
         return replayed
+
+    def _replay(self, con, ev, archive: Path, by_sha: dict) -> int:
+        from .validate import validate_file
+
+        when = ev.event_at.to_pydatetime()
+        detail = json.loads(ev.detail) if ev.detail else None
+        if ev.event in ("accepted", "accepted_with_warnings"):
+            rel, name = by_sha[ev.sha256]
+            report = validate_file(archive / rel, self.reg)
+            self._archive(archive / rel, ev.sha256)
+            self._store(con, report, ev.agency, ev.actor, name, rel, when, Receipt(file=name, outcome=""))
+            return 1
+        con.execute("BEGIN")
+        if ev.event == "explanation":
+            eid = con.execute("SELECT nextval('explanation_seq')").fetchall()[0][0]
+            con.execute("INSERT INTO explanations VALUES (?, ?, ?, ?, ?, ?)",
+                        [eid, _none(ev.submission_id), detail["rule_id"], detail["text"], ev.actor, when])
+        self._audit(con, when, ev.event, ev.agency, ev.actor, ev.file_name, ev.sha256,
+                    _none(ev.submission_id), detail)
+        con.execute("COMMIT")
+        return 0
 
     def dictionary(self) -> str:
         """The data dictionary as Markdown, from the live catalog and the DDL comments."""

@@ -309,6 +309,8 @@ def test_rebuild_from_archive_and_audit_log_gives_the_same_checksums(wh, files, 
         wh.submit(files[name], "MOI")
     wh.submit(files["q2"], "JD")
     wh.explain(2, "MOI-FV2-09", "cases of 2023", "Исаков")
+    with wh.writer() as con:  # consolidation outputs are derived: recomputed, not replayed
+        con.execute("INSERT INTO consolidation_runs VALUES (1, 2024, now(), now(), '{}')")
     out = tmp_path / "rebuilt" / "gbvstats.duckdb"
     result = CliRunner().invoke(app, ["rebuild", "--out", str(out), "--warehouse", str(wh.path),
                                       "--lang", "en"])
@@ -319,8 +321,19 @@ def test_rebuild_from_archive_and_audit_log_gives_the_same_checksums(wh, files, 
     assert original["cells"].split(":")[0] == str(
         sum(input_cells(wh.reg.get("MOI-FV", v)) for v in (2, 2, 2, 2, 1)))
     assert original["audit_log"].startswith("9:")  # 5 accepted, 3 refused, 1 explanation; duplicates change nothing
+    assert "consolidation_runs" not in original
+    assert not [p for p in out.parent.iterdir() if ".building" in p.name]
     again = CliRunner().invoke(app, ["rebuild", "--out", str(out), "--warehouse", str(wh.path)])
     assert again.exit_code == 2 and "exists" in again.stderr
+
+
+def test_rebuild_refuses_when_an_archived_file_is_missing(wh, files, tmp_path):
+    r = wh.submit(files["good"], "MOI")
+    (wh.archive / r.sha256[:2] / f"{r.sha256}.xlsx").unlink()
+    out = tmp_path / "rebuilt.duckdb"
+    with pytest.raises(StoreError, match=f"the archive lacks .*{r.sha256}.xlsx"):
+        wh.rebuild(out)
+    assert not out.exists()
 
 
 def test_checksum_ignores_row_order_but_not_content(wh, files):
