@@ -292,7 +292,9 @@ def evaluate_cross(con: duckdb.DuckDBPyConnection, rules: list[Rule], reg: Regis
                    cells_in: pd.DataFrame) -> pd.DataFrame:
     """Cross-unit rules (cross_form, reconciliation, hierarchy, temporal) over warehouse
     cells `cells_in(form, unit, period, tbl, line, col, value, addr)`: units are summed to
-    the rule's territorial level and periods to its period before comparing."""
+    the rule's territorial level and periods to its period before comparing.
+    hierarchy: the lower units' sum against the value the upper unit reports itself;
+    temporal: the quarters' (months') sum against the annual return of the same unit."""
     import pandas as pd
 
     frames = []
@@ -301,6 +303,8 @@ def evaluate_cross(con: duckdb.DuckDBPyConnection, rules: list[Rule], reg: Regis
         if compiled.errors:
             frames.append(pd.DataFrame(compiled.errors))
             continue
+        if rule.kind in ("hierarchy", "temporal"):
+            compiled = _upper_vs_lower(compiled, "^upper" if rule.kind == "hierarchy" else "^annual")
         grouped = _grouped_cells(con, reg, rule, cells_in)
         scopes = grouped[["scope_id", "form"]].drop_duplicates()
         frames.append(evaluate(con, compiled, scopes, grouped))
@@ -308,17 +312,32 @@ def evaluate_cross(con: duckdb.DuckDBPyConnection, rules: list[Rule], reg: Regis
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=RESULT_COLUMNS)
 
 
-def _grouped_cells(con, reg: Registry, rule: Rule, cells_in: pd.DataFrame) -> pd.DataFrame:
-    import pandas as pd
+def evaluate_rules(con: duckdb.DuckDBPyConnection, rules: list[Rule], reg: Registry,
+                   cells_view: str, year: int | None = None) -> pd.DataFrame:
+    """`evaluate_cross` over a relation or view of `con` holding
+    (form, unit, period, tbl, line, col, value, addr), optionally one year only."""
+    rel = con.table(cells_view)  # a relation name, never spliced into SQL text
+    cells = rel.df()
+    if year is not None:
+        cells = cells[cells["period"].astype(str).str[:4] == str(year)]
+    return evaluate_cross(con, rules, reg, cells.reset_index(drop=True))
 
-    level = rule.level or "oblast"
-    units = cells_in["unit"].drop_duplicates()
-    target = {u: _ancestor(reg, u, level) for u in units}
-    unit_map = pd.DataFrame({"unit": list(target), "target": list(target.values())})
-    unit_map = unit_map[unit_map["target"].notna()]
+
+def _upper_vs_lower(compiled: Compiled, suffix: str) -> Compiled:
+    """A `cells`-only rule as `lower sum = upper value`: every item's cells once on the
+    left (the form as summed) and once on the right (the pseudo-form `<form><suffix>`)."""
+    right = [{**row, "side": "right", "form": row["form"] + suffix} for row in compiled.items]
+    meta = [{**m, "op": "="} for m in compiled.meta]
+    return Compiled(meta, compiled.items + right, compiled.errors)
+
+
+def _grouped_cells(con, reg: Registry, rule: Rule, cells_in: pd.DataFrame) -> pd.DataFrame:
+    unit_map = _unit_map(reg, rule, cells_in["unit"].drop_duplicates().tolist())
     con.register("cells_in", cells_in)
     con.register("unit_map", unit_map)
-    con.execute("SET VARIABLE period_grain = ?", [rule.period or "quarter"])
+    grain = "year" if rule.kind == "temporal" else rule.period or "quarter"
+    con.execute("SET VARIABLE period_grain = ?", [grain])
+    con.execute("SET VARIABLE split_annual = ?", [rule.kind == "temporal"])
     try:
         return con.execute(_sql("aggregate_scopes.sql")).df()
     finally:
@@ -326,13 +345,41 @@ def _grouped_cells(con, reg: Registry, rule: Rule, cells_in: pd.DataFrame) -> pd
         con.unregister("unit_map")
 
 
+def _unit_map(reg: Registry, rule: Rule, units: list[str]) -> pd.DataFrame:
+    """unit -> (target, role). Temporal rules compare each unit with itself unless a level
+    is given; hierarchy rules keep the upper unit apart and sum only the next level below
+    it that reports (so districts are not added to oblasts already summing them)."""
+    import pandas as pd
+
+    ranks = _ranks(reg)
+    if rule.kind == "temporal" and not rule.level:
+        rows = [(u, u, "") for u in units]
+    else:
+        level = rule.level or ("country" if rule.kind == "hierarchy" else "oblast")
+        rows = [(u, t, "") for u in units if (t := _ancestor(reg, u, level)) is not None]
+    if rule.kind == "hierarchy":
+        lower_rank = {}
+        for u, t, _ in rows:
+            if u != t:
+                lower_rank[t] = max(lower_rank.get(t, -1), ranks.get(u, 0))
+        rows = [(u, t, "^upper") if u == t else (u, t, "") for u, t, _ in rows
+                if u == t or ranks.get(u, 0) == lower_rank[t]]
+    return pd.DataFrame(rows, columns=["unit", "target", "role"])
+
+
+_RANK = {"district": 0, "city": 0, "oblast": 1, "country": 2}
+
+
+def _ranks(reg: Registry) -> dict[str, int]:
+    return {c.code: _RANK.get(getattr(c, "level", ""), 0) for c in reg.territories().codes}
+
+
 def _ancestor(reg: Registry, soate: str, level: str) -> str | None:
     codes = {c.code: c for c in reg.territories().codes}
-    rank = {"district": 0, "city": 0, "oblast": 1, "country": 2}
     want = {"district": 0, "oblast": 1, "country": 2}[level]
     code = codes.get(soate)
-    while code is not None and rank.get(getattr(code, "level", ""), 0) < want:
+    while code is not None and _RANK.get(getattr(code, "level", ""), 0) < want:
         code = codes.get(code.parent)
-    if code is None or rank.get(getattr(code, "level", ""), 0) != want:
+    if code is None or _RANK.get(getattr(code, "level", ""), 0) != want:
         return None
     return code.code

@@ -64,3 +64,13 @@ def with_rules(form: FormVersion, rules: list[Rule]) -> FormVersion:
     data = form.model_dump()
     data["rules"] = [r.model_dump() for r in rules]
     return FormVersion.model_validate(data)
+
+
+def warehouse_cells(rows: list[tuple]) -> pd.DataFrame:
+    """Warehouse cells from (form, unit, period, tbl, line, col, value) tuples; addresses
+    like the series view's `FORM:T/L/C`."""
+    frame = pd.DataFrame([r[:6] for r in rows],
+                         columns=["form", "unit", "period", "tbl", "line", "col"])
+    frame["value"] = pd.array([r[6] for r in rows], dtype="Int64")
+    frame["addr"] = [f"{r[0]}:{r[3]}/{r[4]}/{r[5]}@{r[1]}/{r[2]}" for r in rows]
+    return frame
