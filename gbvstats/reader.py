@@ -69,7 +69,10 @@ def max_file_bytes() -> int:
         return MAX_FILE_BYTES
 
 
-def read_workbook(path: Path, reg: Registry, max_bytes: int | None = None) -> ReadResult:
+def read_workbook(path: Path, reg: Registry, max_bytes: int | None = None,
+                  typed: bool = True) -> ReadResult:
+    """Read one workbook. `typed=False` leaves the pandera typing to a later
+    `type_results` over many files at once (one validation per form version is faster)."""
     path = Path(path)
     max_bytes = max_file_bytes() if max_bytes is None else max_bytes
     result = ReadResult(path=path)
@@ -99,8 +102,8 @@ def read_workbook(path: Path, reg: Registry, max_bytes: int | None = None) -> Re
     cells = _read_tables(book, sheets, form, parts.get("special", {}), add)
     _extra_sheets(book, form, add)
     result.cells = cells
-    if cells is not None:
-        _type_cells(cells, form, add)
+    if typed:
+        type_results([result])
     return result
 
 
@@ -503,8 +506,35 @@ def _extra_sheets(book, form: FormVersion, add) -> None:
             add("GBV-F016", sheet=sheet, params={"sheet": sheet})
 
 
-def _type_cells(cells: pd.DataFrame, form: FormVersion, add) -> None:
-    """Structural typing with pandera; its failure cases become catalogued findings."""
+def type_results(results: list[ReadResult]) -> None:
+    """Structural typing with pandera, one validation per form version for all its files;
+    failure cases become catalogued findings of the file they came from."""
+    import pandas as pd
+
+    groups: dict[str, list[ReadResult]] = {}
+    for r in results:
+        if r.form is not None and r.cells is not None:
+            groups.setdefault(r.form.key, []).append(r)
+    for group in groups.values():
+        form = group[0].form
+        frame = pd.concat([r.cells.assign(_file=i) for i, r in enumerate(group)], ignore_index=True)
+        for index, column, check, value in _failure_cases(frame, form):
+            if index is None:
+                for r in group:
+                    r.findings.append(Finding("GBV-V010", file=r.path.name,
+                                              params={"column": column, "check": check, "value": value}))
+                continue
+            row = frame.loc[index]
+            r = group[int(row["_file"])]
+            r.findings.append(Finding("GBV-V010", file=r.path.name, sheet=row["sheet"], cell=row["addr"],
+                                      table=row["tbl"], line=row["line"], column=int(row["col"]),
+                                      params={"column": column, "check": check, "value": value}))
+        for r in group:
+            _missing_cells(r, form)
+
+
+def _failure_cases(frame: pd.DataFrame, form: FormVersion) -> list[tuple[Any, str, str, str]]:
+    import pandas as pd
     import pandera.pandas as pa
 
     expected = {(c.table, c.line, c.column) for c in form.cells() if c.input}
@@ -515,19 +545,36 @@ def _type_cells(cells: pd.DataFrame, form: FormVersion, add) -> None:
             "col": pa.Column("int32", pa.Check.ge(1)),
             "value": pa.Column("Int64", pa.Check.ge(0), nullable=True),
         },
-        unique=["tbl", "line", "col"],
+        unique=["_file", "tbl", "line", "col"],
         strict=False,
     )
     try:
-        schema.validate(cells, lazy=True)
+        schema.validate(frame, lazy=True)
     except pa.errors.SchemaErrors as exc:
-        for case in exc.failure_cases.itertuples():
-            add("GBV-V010", params={"column": case.column, "check": str(case.check),
-                                    "value": str(case.failure_case)})
+        cases = exc.failure_cases
+    else:
+        return []
+    out: dict[tuple[Any, str], tuple[Any, str, str, str]] = {}
+    for case in cases.itertuples():
+        index = None if pd.isna(case.index) else case.index
+        if case.check == "multiple_fields_uniqueness" and index is not None:
+            # one case per key column of a repeated row: report the row once, as its key
+            row = frame.loc[index]
+            out[(index, case.check)] = (index, "tbl, line, col", case.check,
+                                        f"{row['tbl']}/{row['line']}/{row['col']}")
+        else:
+            out.setdefault((index, f"{case.column} {case.check}"),
+                           (index, str(case.column), str(case.check), str(case.failure_case)))
+    return list(out.values())
+
+
+def _missing_cells(result: ReadResult, form: FormVersion) -> None:
+    expected = {(c.table, c.line, c.column) for c in form.cells() if c.input}
+    cells = result.cells
     present = set(zip(cells["tbl"], cells["line"], cells["col"].astype(int), strict=True))
     for tbl, line, col in sorted(expected - present):
-        add("GBV-V011", sheet=tbl, line=line, column=col,
-            params={"table": tbl, "line": line, "column": col})
+        result.findings.append(Finding("GBV-V011", file=result.path.name, sheet=tbl, line=line, column=col,
+                                       params={"table": tbl, "line": line, "column": col}))
 
 
 # --- small helpers ---------------------------------------------------------------------

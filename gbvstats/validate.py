@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .catalogue import has_errors
-from .reader import ReadResult, read_workbook
+from .reader import ReadResult, read_workbook, type_results
 from .schema import Registry, registry
 
 if TYPE_CHECKING:
@@ -57,7 +57,9 @@ def validate_files(paths: list[Path], reg: Registry | None = None,
     from .rules import check_submissions
 
     reg = reg or registry()
-    reports = [ValidationReport(**read_workbook(Path(p), reg).__dict__) for p in progress(list(paths))]
+    reports = [ValidationReport(**read_workbook(Path(p), reg, typed=False).__dict__)
+               for p in progress(list(paths))]
+    type_results(reports)
     by_form: dict[str, list[int]] = {}
     for i, r in enumerate(reports):
         if r.form is not None and r.cells is not None and len(r.cells):

@@ -116,3 +116,22 @@ def test_cli_feedback_for_several_files_goes_to_a_directory(files: dict[str, Pat
     result = CliRunner().invoke(app, ["validate", "--feedback", str(out), str(files["good"]), str(files["rule"])])
     assert result.exit_code == 1
     assert sorted(p.name for p in out.iterdir()) == ["good.feedback.xlsx", "rule.feedback.xlsx"]
+
+
+def test_typing_of_many_files_blames_the_right_file(files: dict[str, Path], registry: Registry) -> None:
+    from gbvstats.reader import type_results
+
+    results = [read_workbook(files["good"], registry, typed=False) for _ in range(3)]
+    results[1].cells.loc[0, "value"] = -5  # what the reader itself never lets through
+    results[2].cells = pd.concat([results[2].cells, results[2].cells.iloc[[3]]], ignore_index=True)
+    results[2].cells = results[2].cells.drop(index=7).reset_index(drop=True)
+    type_results(results)
+    assert [f.code for f in results[0].findings] == []
+    first = results[1].cells.iloc[0]
+    assert [(f.code, f.sheet, f.cell, f.params["column"], f.params["value"]) for f in results[1].findings] == [
+        ("GBV-V010", first.sheet, first.addr, "value", "-5")]
+    copied, dropped = results[0].cells.iloc[3], results[0].cells.iloc[7]
+    key = f"{copied.tbl}/{copied.line}/{copied.col}"
+    assert sorted((f.code, f.cell, f.params.get("value")) for f in results[2].findings) == [
+        ("GBV-V010", copied.addr, key), ("GBV-V010", copied.addr, key), ("GBV-V011", None, None)]
+    assert (results[2].findings[-1].line, results[2].findings[-1].column) == (dropped.line, dropped.col)

@@ -1,0 +1,196 @@
+"""Validation speed against a bare python-calamine read of the same files (not a test).
+
+Run as `python -m bench.bench_validate`. Workbooks are filled templates of the real forms
+(bench/out/validate, generated once). Measures a cold `gbvstats validate` of one file
+against a bare `python -c` that only reads it with calamine (target <= 3x), and validating
+200 files in one call against bare calamine reading throughput (target >= 50%). Prints the
+figures, profiles what dominates, and writes them into the validate section of
+bench/RESULTS.md (the rest of the file is left as it is).
+"""
+
+from __future__ import annotations
+
+import cProfile
+import io
+import os
+import platform
+import pstats
+import re
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "bench" / "out" / "validate"
+RESULTS = ROOT / "bench" / "RESULTS.md"
+PY = sys.executable
+GBV = str(Path(PY).parent / "gbvstats")
+START, END = "<!-- validate:start -->", "<!-- validate:end -->"
+BARE = ("import sys, python_calamine as pc\n"
+        "for p in sys.argv[1:]:\n"
+        "    b = pc.load_workbook(p)\n"
+        "    [b.get_sheet_by_name(s).to_python() for s in b.sheet_names]\n")
+
+
+def workbooks(n: int = 200) -> list[Path]:
+    """n filled returns, cycling over every form version, each with its own values."""
+    from gbvstats.schema import load_registry
+    from gbvstats.templates import fill_template, save
+
+    reg = load_registry()
+    forms = [f for f in reg.versions() if any(c.input for c in f.cells())]
+    paths = []
+    for i in range(n):
+        form = forms[i % len(forms)]
+        path = OUT / f"{i:03d}_{form.form}_v{form.version}.xlsx"
+        if not path.exists():
+            unit = "41711201000000" if form.level == "district" else "41706000000000"
+            year = int(form.valid_from[:4])
+            period = str(year) if form.periodicity == "year" else f"{year}-Q{1 + i % 4}"
+            values = {(c.table, c.line, c.column): (i * 7 + k) % 97
+                      for k, c in enumerate(c for c in form.cells() if c.input)}
+            save(fill_template(form, values, unit, period, reg=reg), path)
+        paths.append(path)
+    return paths
+
+
+def timed(cmd: list[str], repeat: int = 7) -> float:
+    """Median wall time of a command in a fresh process, in seconds."""
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        subprocess.run(cmd, capture_output=True, check=False)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def in_process_share(paths: list[Path]) -> tuple[float, float, str]:
+    """(validate s, bare calamine s, top of the profile) for all files in one process,
+    after imports, so the comparison is of the work per file only."""
+    import python_calamine as pc
+
+    from gbvstats.schema import load_registry
+    from gbvstats.validate import validate_files
+
+    reg = load_registry()
+    validate_files(paths[:2], reg)  # warm imports and compiled rules
+    start = time.perf_counter()
+    for p in paths:
+        book = pc.load_workbook(p)
+        for name in book.sheet_names:
+            book.get_sheet_by_name(name).to_python()
+    bare = time.perf_counter() - start
+    profile = cProfile.Profile()
+    start = time.perf_counter()
+    profile.enable()
+    validate_files(paths, reg)
+    profile.disable()
+    full = time.perf_counter() - start
+    text = io.StringIO()
+    pstats.Stats(profile, stream=text).sort_stats("cumulative").print_stats(18)
+    return full, bare, _compact_profile(text.getvalue())
+
+
+def _compact_profile(text: str) -> str:
+    lines = [ln for ln in text.splitlines() if re.match(r"\s+\d", ln)]
+    return "\n".join(ln.replace(str(ROOT) + "/", "") for ln in lines[:18])
+
+
+def import_time() -> str:
+    """The slowest imports of a cold `gbvstats validate` (python -X importtime)."""
+    proc = subprocess.run([PY, "-X", "importtime", "-c",
+                           "from gbvstats.validate import validate_file; import pandas, pandera.pandas, duckdb"],
+                          capture_output=True, text=True, check=False)
+    rows = []
+    for ln in proc.stderr.splitlines():
+        m = re.match(r"import time:\s+(\d+) \|\s+(\d+) \|(\s*)(\S+)", ln)
+        if m and len(m[3]) <= 2:  # top-level imports only
+            rows.append((int(m[2]), m[4]))
+    rows.sort(reverse=True)
+    return "\n".join(f"{us / 1000:8.1f} ms  {name}" for us, name in rows[:8])
+
+
+def machine() -> str:
+    import duckdb
+    import openpyxl
+    import pandas
+    import pandera
+    from importlib.metadata import version
+
+    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 1024 ** 3
+    return (f"{platform.machine()}, {os.cpu_count()} CPUs (nproc), {mem:.0f} GB memory, "
+            f"{platform.system()} {platform.release()}; Python {platform.python_version()}; "
+            f"python-calamine {version('python-calamine')}, pandas {pandas.__version__}, "
+            f"pandera {pandera.__version__}, duckdb {duckdb.__version__}, openpyxl {openpyxl.__version__}")
+
+
+def main() -> int:
+    paths = workbooks(200)
+    one = next(p for p in paths if "MOI-FV_v2" in p.name)
+    r: dict[str, float] = {}
+    r["bare_one_s"] = timed([PY, "-c", BARE, str(one)])
+    r["validate_one_s"] = timed([GBV, "validate", str(one)])
+    r["one_ratio"] = r["validate_one_s"] / r["bare_one_s"]
+    r["help_s"] = timed([GBV, "--help"])
+    r["bare_200_s"] = timed([PY, "-c", BARE, *map(str, paths)], repeat=3)
+    r["validate_200_s"] = timed([GBV, "validate", "--json", *map(str, paths)], repeat=3)
+    r["bare_200_fps"] = len(paths) / r["bare_200_s"]
+    r["validate_200_fps"] = len(paths) / r["validate_200_s"]
+    r["share_200"] = r["validate_200_fps"] / r["bare_200_fps"]
+    full, bare, profile = in_process_share(paths)
+    r["warm_share"] = bare / full
+    r["warm_ms_per_file"] = 1000 * full / len(paths)
+    r["warm_bare_ms_per_file"] = 1000 * bare / len(paths)
+    imports = import_time()
+    text = report(r, profile, imports)
+    print(text)
+    write(text)
+    return 0
+
+
+def report(r: dict[str, float], profile: str, imports: str) -> str:
+    ok1 = "met" if r["one_ratio"] <= 3 else "MISSED"
+    ok2 = "met" if r["share_200"] >= 0.5 else "MISSED"
+    return f"""{START}
+## validate (`python -m bench.bench_validate`)
+
+Machine: {machine()}.
+Workload: 200 filled templates of every form version with input cells (bench/out/validate),
+one MOI-FV v2 return for the cold start. Wall times are medians of fresh processes.
+
+| measure | figure | target |
+|---|---|---|
+| bare `python -c` calamine read of one file | {r['bare_one_s'] * 1000:.0f} ms | |
+| cold `gbvstats validate` of one file | {r['validate_one_s'] * 1000:.0f} ms | |
+| ratio | {r['one_ratio']:.2f}x | <= 3x ({ok1}) |
+| `gbvstats --help` | {r['help_s'] * 1000:.0f} ms | |
+| bare calamine, 200 files in one process | {r['bare_200_fps']:.0f} files/s | |
+| `gbvstats validate --json` of 200 files in one call | {r['validate_200_fps']:.0f} files/s | |
+| share of bare throughput | {r['share_200'] * 100:.0f}% | >= 50% ({ok2}) |
+| warm, in-process: validate per file / bare read per file | {r['warm_ms_per_file']:.1f} ms / {r['warm_bare_ms_per_file']:.1f} ms ({r['warm_share'] * 100:.0f}%) | |
+
+Slowest top-level imports of a cold validate (`python -X importtime`):
+```
+{imports}
+```
+Where warm validation time goes (cProfile, cumulative, 200 files):
+```
+{profile}
+```
+{END}
+"""
+
+
+def write(section: str) -> None:
+    old = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else "# Benchmark results\n"
+    if START in old and END in old:
+        new = old[: old.index(START)] + section.strip() + old[old.index(END) + len(END):]
+    else:
+        new = old.rstrip() + "\n\n" + section.strip() + "\n"
+    RESULTS.write_text(new, encoding="utf-8")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
