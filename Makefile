@@ -32,6 +32,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check gbvstats tests bench
 
 bench: $(STAMP)
+	$(BIN)/python -m bench.bench_validate
 	$(BIN)/python -m bench.run
 
 clean-demo:

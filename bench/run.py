@@ -128,7 +128,9 @@ print(json.dumps({{"submit_year_files_per_s": len(year) / submit_year, "consolid
                   "consolidate_ten_years_s": ten, "peak_rss_mb": peak / 1024,
                   "rss_before_consolidation_mb": before / 1024}}))
 """
-    run = subprocess.run([PY, "-c", code], capture_output=True, text=True, check=True)
+    run = subprocess.run([PY, "-c", code], capture_output=True, text=True, check=False)
+    if run.returncode:
+        raise SystemExit(f"the submit/consolidate benchmark failed:\n{run.stderr[-3000:]}")
     return json.loads(run.stdout.strip().splitlines()[-1])
 
 
@@ -172,9 +174,18 @@ def write_results(r: dict[str, float]) -> None:
     notes = ROOT / "bench" / "NOTES.md"
     if notes.exists():
         lines += ["", notes.read_text(encoding="utf-8").strip()]
-    text = "\n".join(lines) + "\n"
-    (ROOT / "bench" / "RESULTS.md").write_text(text, encoding="utf-8")
-    print(text)
+    section = "\n".join(lines[2:])
+    print(section)
+    # our section sits between markers; bench_validate.py keeps its own the same way
+    path = ROOT / "bench" / "RESULTS.md"
+    old = path.read_text(encoding="utf-8") if path.exists() else "# Benchmark results\n"
+    start, end = "<!-- run:start -->", "<!-- run:end -->"
+    block = f"{start}\n## Pipeline (`make bench`, bench/run.py)\n\n{section}\n{end}"
+    if start in old:
+        new_text = old[:old.index(start)] + block + old[old.index(end) + len(end):]
+    else:
+        new_text = old.rstrip("\n") + "\n\n" + block + "\n"
+    path.write_text(new_text, encoding="utf-8")
 
 
 if __name__ == "__main__":

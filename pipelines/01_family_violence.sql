@@ -11,6 +11,7 @@
 -- notes.ky: Жабырлануучулар жынысы жана жашы боюнча 2019-жылдан (v2 формасы); буга чейин бардыгы гана.
 -- counts: reports, victims, victims_women, victims_men, victims_girls, victims_boys
 -- rates: reports_per_100k<-reports, victims_per_100k<-victims, women_victims_per_100k_women<-victims_women
+-- sums: victims = victims_women + victims_men + victims_girls + victims_boys
 -- elements: MOI-FV:fv_reports, MOI-FV:fv_victims, NSC-POP:pop
 WITH f AS (SELECT * FROM series_facts WHERE year = getvariable('year')),
 fv AS (

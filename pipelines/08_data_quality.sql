@@ -6,10 +6,9 @@
 -- unit.ru: отчётов; процент; расхождений
 -- unit.ky: отчеттор; пайыз; дал келбестиктер
 -- sources: completeness and reconciliation of the consolidation run
--- notes.en: A discrepancy is open when it failed and no agency explanation is recorded for it.
+-- notes.en: A discrepancy is open when it failed and no agency explanation is recorded for it. Counts of returns, not of people: no disclosure control applies.
 -- notes.ru: Расхождение считается открытым, если оно не устранено и ведомство его не пояснило.
 -- notes.ky: Дал келбестик оңдолбосо жана мекеме түшүндүрбөсө ачык деп эсептелет.
--- counts: expected, received, accepted, on_time, missing, open_discrepancies
 -- elements: (none: computed from completeness_results and rule_results)
 WITH c AS (
     SELECT agency, count(*) AS expected,
