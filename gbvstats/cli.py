@@ -227,14 +227,14 @@ def open_warehouse(path: Path | None, lang: str = "en"):
 
 
 @contextmanager
-def store_errors():
+def store_errors(lang: str | None = None):
     """Warehouse problems reach the user as one line and an exit code, never a traceback."""
     from .store import StoreError
 
     try:
         yield
     except StoreError as exc:
-        fail(str(exc), code=exc.code)
+        fail(exc.message(lang_of(lang)), code=exc.code)
 
 
 @app.command("submit")
@@ -250,7 +250,7 @@ def submit(
     lang = lang_of(lang)
     wh = open_warehouse(warehouse, lang)
     receipts = []
-    with store_errors():
+    with store_errors(lang):
         for f in progress(files, as_json, "submit"):
             receipts.append(wh.submit(f, agency.upper(), by))
             if not as_json:
@@ -272,7 +272,7 @@ def explain(
     from .i18n import t
 
     lang = lang_of(lang)
-    with store_errors():
+    with store_errors(lang):
         eid = open_warehouse(warehouse, lang).explain(submission, rule_id, text, by)
     typer.echo(t("store.explained", lang, id=eid))
 
@@ -281,17 +281,17 @@ def explain(
 def history(
     form: Annotated[str, typer.Option("--form")], unit: Annotated[str, typer.Option("--unit")],
     period: Annotated[str, typer.Option("--period")],
-    as_json: JsonOpt = False, warehouse: WarehouseOpt = None,
+    as_json: JsonOpt = False, warehouse: WarehouseOpt = None, lang: LangOpt = None,
 ) -> None:
     """Every revision of one form, unit and period."""
-    with store_errors():
+    with store_errors(lang):
         show_frame(open_warehouse(warehouse).history(form, unit, period), as_json)
 
 
 @app.command("status")
-def status(as_json: JsonOpt = False, warehouse: WarehouseOpt = None) -> None:
+def status(as_json: JsonOpt = False, warehouse: WarehouseOpt = None, lang: LangOpt = None) -> None:
     """Submissions by agency, form, period and status."""
-    with store_errors():
+    with store_errors(lang):
         show_frame(open_warehouse(warehouse).status(), as_json)
 
 
@@ -300,10 +300,10 @@ def sql(
     query: Annotated[str, typer.Argument(help="SQL to run (read-only).")],
     as_json: JsonOpt = False,
     as_csv: Annotated[bool, typer.Option("--csv", help="Print CSV.")] = False,
-    warehouse: WarehouseOpt = None,
+    warehouse: WarehouseOpt = None, lang: LangOpt = None,
 ) -> None:
     """Run read-only SQL on the warehouse (tables, views, as_of(ts))."""
-    with store_errors():
+    with store_errors(lang):
         frame = open_warehouse(warehouse).query(query)
     if as_csv:
         sys.stdout.write(frame.to_csv(index=False))
@@ -317,15 +317,15 @@ def rebuild(out: Annotated[Path, typer.Option("--out", help="The new warehouse f
     """Rebuild a warehouse from the archive and the audit log."""
     from .i18n import t
 
-    with store_errors():
+    with store_errors(lang):
         count = open_warehouse(warehouse).rebuild(out)
     typer.echo(t("store.rebuilt", lang_of(lang), path=out, count=count))
 
 
 @app.command("checksum")
-def checksum(as_json: JsonOpt = False, warehouse: WarehouseOpt = None) -> None:
+def checksum(as_json: JsonOpt = False, warehouse: WarehouseOpt = None, lang: LangOpt = None) -> None:
     """Content checksum (rows:md5, order-independent) of every recorded table; equal after a rebuild."""
-    with store_errors():
+    with store_errors(lang):
         sums = open_warehouse(warehouse).checksum()
     if as_json:
         return print_json(sums)
@@ -335,9 +335,9 @@ def checksum(as_json: JsonOpt = False, warehouse: WarehouseOpt = None) -> None:
 
 @app.command("dictionary")
 def dictionary(out: Annotated[Path | None, typer.Option("--out", help="Write Markdown here.")] = None,
-               warehouse: WarehouseOpt = None) -> None:
+               warehouse: WarehouseOpt = None, lang: LangOpt = None) -> None:
     """The data dictionary of the warehouse's tables and views."""
-    with store_errors():
+    with store_errors(lang):
         text = open_warehouse(warehouse).dictionary()
     if out:
         out.write_text(text, encoding="utf-8")

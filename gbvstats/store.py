@@ -39,11 +39,17 @@ GLOSSARY_TABLES = ("submissions", "cells", "dim_element", "dim_territory", "dim_
 
 
 class StoreError(Exception):
-    """A user-facing warehouse problem; `code` is the CLI exit code."""
+    """A user-facing warehouse problem: a message key of messages/store.yaml with its
+    params (shown in the user's language by the CLI); `code` is the CLI exit code."""
 
-    def __init__(self, message: str, code: int = 1):
-        super().__init__(message)
-        self.code = code
+    def __init__(self, key: str, code: int = 1, **params: object):
+        self.key, self.code, self.params = key, code, params
+        super().__init__(self.message("en"))
+
+    def message(self, lang: str = "en") -> str:
+        from .i18n import t
+
+        return t(f"store.error.{self.key}", lang, **self.params)
 
 
 @cache
@@ -104,8 +110,7 @@ class Warehouse:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise StoreError(f"cannot create the warehouse directory {self.path.parent}: "
-                             f"{exc.strerror or exc}", 2) from None
+            raise StoreError("mkdir", 2, path=self.path.parent, reason=exc.strerror or exc) from None
         with self._lock():
             con = self._connect(read_only=False)
             try:
@@ -118,7 +123,7 @@ class Warehouse:
     def reader(self) -> Iterator[duckdb.DuckDBPyConnection]:
         """A read-only connection: no statement through it can change data."""
         if not self.path.exists():
-            raise StoreError(f"no warehouse at {self.path}; submit a file first or pass --warehouse", 2)
+            raise StoreError("missing", 2, path=self.path)
         with self._lock(shared=True):
             con = self._connect(read_only=True)
         try:
@@ -141,9 +146,8 @@ class Warehouse:
                     break
                 except BlockingIOError:
                     if time.monotonic() > deadline:
-                        raise StoreError(
-                            f"the warehouse {self.path} is busy: another submission held it for "
-                            f"more than {self.lock_timeout:.0f} s; try again later") from None
+                        raise StoreError("busy", path=self.path,
+                                         seconds=f"{self.lock_timeout:g}") from None
                     if not warned and time.monotonic() > deadline - self.lock_timeout + 1:
                         self.on_wait()
                         warned = True
@@ -162,7 +166,7 @@ class Warehouse:
             except duckdb.IOException as exc:
                 # another process (e.g. an analyst's DuckDB shell) has the file open
                 if "lock" not in str(exc).lower() or time.monotonic() > deadline:
-                    raise StoreError(f"cannot open the warehouse {self.path}: {exc}") from None
+                    raise StoreError("open", path=self.path, reason=exc) from None
                 time.sleep(0.1)
 
     def _migrate(self, con) -> None:
@@ -186,8 +190,7 @@ class Warehouse:
         except Exception:  # a brand-new file: nothing applied yet
             return
         if found is not None and found > known:
-            raise StoreError(f"the warehouse {self.path} was written by a newer gbvstats "
-                             f"(migration {found}, this one knows up to {known}); upgrade gbvstats", 2)
+            raise StoreError("newer", 2, path=self.path, found=found, known=known)
 
     def _refresh_dimensions(self, con) -> None:
         """Territories, periods, cells of every form version and concordances, from the
@@ -315,9 +318,9 @@ class Warehouse:
         except OSError as exc:
             with suppress(OSError):
                 tmp.unlink()
-            reason = "the disk is full" if exc.errno == errno.ENOSPC else exc.strerror or str(exc)
-            raise StoreError(f"cannot write to the archive {self.archive}: {reason}; "
-                             "nothing was stored") from None
+            if exc.errno == errno.ENOSPC:
+                raise StoreError("disk_full", path=self.archive) from None
+            raise StoreError("archive", path=self.archive, reason=exc.strerror or exc) from None
         return relative
 
     def _store(self, con, report: ValidationReport, agency, by, file_name, archived, when,
@@ -361,7 +364,7 @@ class Warehouse:
         with self.writer() as con:
             if not con.execute("SELECT 1 FROM submissions WHERE submission_id = ?",
                                [submission_id]).fetchall():
-                raise StoreError(f"no submission {submission_id}")
+                raise StoreError("no_submission", id=submission_id)
             when = _now()
             con.execute("BEGIN")
             eid = con.execute("SELECT nextval('explanation_seq')").fetchall()[0][0]
@@ -383,7 +386,7 @@ class Warehouse:
             try:
                 return con.execute(sql, params or []).df()
             except duckdb.Error as exc:
-                raise StoreError(f"query failed: {exc}") from None
+                raise StoreError("query", reason=exc) from None
 
     def history(self, form: str, unit: str, period: str):
         return self.query(_sql("history.sql"), [form, unit, period])
@@ -415,14 +418,14 @@ class Warehouse:
         interrupted rebuild leaves no half warehouse at `target`."""
         target = Path(target)
         if target.exists():
-            raise StoreError(f"{target} exists; rebuild writes a new warehouse", 2)
+            raise StoreError("exists", 2, path=target)
         events = self.query("SELECT * FROM audit_log ORDER BY event_id")
         events = events.astype(object).where(events.notna(), None)  # NULLs stay NULL
         files = self.query("SELECT sha256, archive_path, file_name FROM submissions")
         by_sha = {r.sha256: (r.archive_path, r.file_name) for r in files.itertuples()}
         for rel, _ in by_sha.values():
             if not (self.archive / rel).is_file():
-                raise StoreError(f"the archive lacks {self.archive / rel}; cannot rebuild")
+                raise StoreError("archive_lacks", path=self.archive / rel)
         building = target.with_name(f".{target.name}.building")
         for leftover in (building, building.with_name(building.name + ".wal")):
             leftover.unlink(missing_ok=True)

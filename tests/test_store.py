@@ -457,3 +457,37 @@ def test_environment_default_warehouse(tmp_path, files, monkeypatch):
     result = CliRunner().invoke(app, ["submit", str(files["good"]), "--agency", "MOI"])
     assert result.exit_code == 0
     assert (tmp_path / "env" / "w.duckdb").exists() and os.path.isdir(tmp_path / "env" / "archive")
+
+
+def test_cli_explain_history_and_status(wh, files, unit):
+    runner = CliRunner()
+    w = ["--warehouse", str(wh.path)]
+    wh.submit(files["good"], "MOI")
+    wh.submit(files["corrected"], "MOI")
+    out = runner.invoke(app, ["explain", "2", "MOI-FV2-09", "--text", "Дела прошлых лет", "--by",
+                              "Исаков", "--lang", "ky", *w])
+    assert out.exit_code == 0 and out.stdout.strip() == "№ 1 түшүндүрмө жазылды"
+    hist = runner.invoke(app, ["history", "--form", "MOI-FV", "--unit", unit, "--period", PERIOD,
+                               "--json", *w])
+    assert [(h["submission_id"], h["revision"], h["supersedes"], h["current"])
+            for h in json.loads(hist.stdout)] == [(1, 1, None, False), (2, 2, 1, True)]
+    status = runner.invoke(app, ["status", "--json", *w])
+    assert [(s["form"], s["period"], s["files"], s["max_revision"]) for s in json.loads(status.stdout)] == [
+        ("MOI-FV", PERIOD, 2, 2)]
+    missing = runner.invoke(app, ["explain", "7", "MOI-FV2-09", "--text", "x", "--lang", "ru", *w])
+    assert missing.exit_code == 1
+    assert missing.stderr.strip() == ("error: в хранилище нет отправки № 7; номера отправок "
+                                      "показывает `gbvstats history`")
+
+
+def test_warehouse_errors_speak_the_users_language(wh, files):
+    wh.submit(files["good"], "MOI")
+    runner = CliRunner()
+    bad = runner.invoke(app, ["sql", "DROP TABLE cells", "--lang", "ky", "--warehouse", str(wh.path)])
+    assert bad.exit_code == 1 and bad.stderr.startswith("error: суроо аткарылган жок: ")
+    with wh.writer() as con:
+        con.execute("INSERT INTO schema_migrations VALUES (999, '999_future', now())")
+    newer = runner.invoke(app, ["submit", str(files["q2"]), "--agency", "MOI", "--lang", "ru",
+                                "--warehouse", str(wh.path)])
+    assert newer.exit_code == 2
+    assert "записано более новой версией gbvstats (миграция 999" in newer.stderr
