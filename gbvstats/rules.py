@@ -293,8 +293,9 @@ def evaluate_cross(con: duckdb.DuckDBPyConnection, rules: list[Rule], reg: Regis
     """Cross-unit rules (cross_form, reconciliation, hierarchy, temporal) over warehouse
     cells `cells_in(form, unit, period, tbl, line, col, value, addr)`: units are summed to
     the rule's territorial level and periods to its period before comparing.
-    hierarchy: the lower units' sum against the value the upper unit reports itself;
-    temporal: the quarters' (months') sum against the annual return of the same unit."""
+    hierarchy with `cells`: the lower units' sum against the upper unit's own return;
+    temporal with `cells`: the quarters' (months') sum against the unit's annual return;
+    with an `expr` both compare two forms like cross_form (e.g. district against oblast)."""
     import pandas as pd
 
     frames = []
@@ -303,7 +304,7 @@ def evaluate_cross(con: duckdb.DuckDBPyConnection, rules: list[Rule], reg: Regis
         if compiled.errors:
             frames.append(pd.DataFrame(compiled.errors))
             continue
-        if rule.kind in ("hierarchy", "temporal"):
+        if _split(rule):
             compiled = _upper_vs_lower(compiled, "^upper" if rule.kind == "hierarchy" else "^annual")
         grouped = _grouped_cells(con, reg, rule, cells_in)
         scopes = grouped[["scope_id", "form"]].drop_duplicates()
@@ -323,6 +324,13 @@ def evaluate_rules(con: duckdb.DuckDBPyConnection, rules: list[Rule], reg: Regis
     return evaluate_cross(con, rules, reg, cells.reset_index(drop=True))
 
 
+def _split(rule: Rule) -> bool:
+    """hierarchy / temporal rules naming only `cells` compare one form with itself (lower
+    units or quarters against the upper unit or the year); with an `expr` they compare
+    two forms reported at different levels, summed like cross_form rules."""
+    return rule.kind in ("hierarchy", "temporal") and not rule.expr
+
+
 def _upper_vs_lower(compiled: Compiled, suffix: str) -> Compiled:
     """A `cells`-only rule as `lower sum = upper value`: every item's cells once on the
     left (the form as summed) and once on the right (the pseudo-form `<form><suffix>`)."""
@@ -337,7 +345,7 @@ def _grouped_cells(con, reg: Registry, rule: Rule, cells_in: pd.DataFrame) -> pd
     con.register("unit_map", unit_map)
     grain = "year" if rule.kind == "temporal" else rule.period or "quarter"
     con.execute("SET VARIABLE period_grain = ?", [grain])
-    con.execute("SET VARIABLE split_annual = ?", [rule.kind == "temporal"])
+    con.execute("SET VARIABLE split_annual = ?", [rule.kind == "temporal" and _split(rule)])
     try:
         return con.execute(_sql("aggregate_scopes.sql")).df()
     finally:
@@ -352,12 +360,12 @@ def _unit_map(reg: Registry, rule: Rule, units: list[str]) -> pd.DataFrame:
     import pandas as pd
 
     ranks = _ranks(reg)
-    if rule.kind == "temporal" and not rule.level:
+    if rule.kind == "temporal" and _split(rule) and not rule.level:
         rows = [(u, u, "") for u in units]
     else:
         level = rule.level or ("country" if rule.kind == "hierarchy" else "oblast")
         rows = [(u, t, "") for u in units if (t := _ancestor(reg, u, level)) is not None]
-    if rule.kind == "hierarchy":
+    if rule.kind == "hierarchy" and _split(rule):
         lower_rank = {}
         for u, t, _ in rows:
             if u != t:

@@ -178,3 +178,14 @@ def test_evaluate_rules_over_a_view_and_one_year(con, registry):
     row = _only(evaluate_rules(con, [rec], registry, "series", year=2024))
     assert (row.scope_id, row.status, row.left_value) == (f"{TALAS}|2024", "fail", 44)
     assert len(evaluate_rules(con, [rec], registry, "series")) == 2
+
+
+def test_hierarchy_across_two_forms_reported_at_different_levels(con, registry):
+    # MOI-FV comes from districts, MOI-GBV from the oblast: compared summed to the oblast
+    rows = _fv(D1, "2024-Q1", 0, 0) + _fv(D2, "2024-Q1", 0, 0)
+    rows += [("MOI-FV", D1, "2024-Q1", "T5", "02", 1, 4), ("MOI-FV", D2, "2024-Q1", "T5", "02", 1, 3),
+             ("MOI-GBV", TALAS, "2024-Q1", "T1", "02", 1, 6)]
+    hier = rule("X-H2", "hierarchy", expr="MOI-FV:T5/02/1 <= MOI-GBV:T1/02/1", level="oblast",
+                period="year")
+    row = _only(evaluate_cross(con, [hier], registry, warehouse_cells(rows)))
+    assert (row.status, row.left_value, row.right_value, row.imbalance) == ("fail", 7, 6, 1)
