@@ -87,7 +87,7 @@ def read_workbook(path: Path, reg: Registry, max_bytes: int | None = None,
         parts = _inspect_zip(path, data) if data[:2] == b"PK" else {}
         for code, params in parts.get("suspicious", []):
             add(code, params=params)
-        book = _open_book(path, data)
+        book = _open_book(data)
     except Unreadable as exc:
         exc.finding.file = name
         result.findings.append(exc.finding)
@@ -183,7 +183,11 @@ def _special_cells(zf: zipfile.ZipFile) -> dict[str, dict[str, str]]:
         if part not in zf.namelist():
             continue
         found: dict[str, str] = {}
-        for attrs, body in _CELL.findall(zf.read(part)):
+        xml = zf.read(part)
+        if b"<f" not in xml and b't="e"' not in xml:  # most sheets: no formula, no error cell
+            special[html.unescape(name.decode())] = found
+            continue
+        for attrs, body in _CELL.findall(xml):
             body = body or b""
             ctype = (_TYPE.search(attrs) or [None, b""])[1]
             has_formula = b"<f" in body
@@ -203,11 +207,13 @@ def _special_cells(zf: zipfile.ZipFile) -> dict[str, dict[str, str]]:
     return special
 
 
-def _open_book(path: Path, data: bytes):
+def _open_book(data: bytes):
+    import io
+
     import python_calamine as pc
 
     try:
-        return pc.load_workbook(path)
+        return pc.load_workbook(io.BytesIO(data))  # the bytes already read and checked
     except Exception as exc:  # calamine raises several types for broken files
         raise Unreadable(Finding("GBV-F005", params={"detail": f"{type(exc).__name__}: {exc}"})) from None
 
