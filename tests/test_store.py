@@ -491,3 +491,9 @@ def test_warehouse_errors_speak_the_users_language(wh, files):
                                 "--warehouse", str(wh.path)])
     assert newer.exit_code == 2
     assert "записано более новой версией gbvstats (миграция 999" in newer.stderr
+
+
+def test_docs_warehouse_md_is_the_dictionary_of_a_fresh_warehouse(wh, files):
+    wh.submit(files["good"], "MOI")
+    committed = (Path(__file__).resolve().parent.parent / "docs" / "warehouse.md").read_text(encoding="utf-8")
+    assert wh.dictionary() == committed, "regenerate: gbvstats dictionary --out docs/warehouse.md"

@@ -62,7 +62,7 @@ def four_writers(files: list[Path], warehouse: Path, registry) -> None:
 
 
 def test_four_writers_store_every_file_exactly_once(returns, tmp_path, registry):
-    four_writers(returns(4 * 6), tmp_path / "w.duckdb", registry)
+    four_writers(returns(4 * 4), tmp_path / "w.duckdb", registry)
 
 
 @pytest.mark.slow
@@ -124,7 +124,7 @@ def kill_loop(files: list[Path], warehouse: Path, kills: int, registry, seed: in
 
 
 def test_killed_submissions_are_whole_or_absent(returns, tmp_path, registry):
-    kill_loop(returns(12), tmp_path / "w.duckdb", kills=5, registry=registry, seed=1)
+    kill_loop(returns(10), tmp_path / "w.duckdb", kills=5, registry=registry, seed=1)
 
 
 @pytest.mark.slow
