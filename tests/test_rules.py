@@ -228,3 +228,13 @@ def test_many_submissions_in_one_query_and_summary(fv2):
     assert counts.loc["MOI-FV2-05"].tolist() == [1, 0, 1, 0, 0]
     assert counts.loc["MOI-FV2-02"].tolist() == [4, 4, 0, 0, 0]
     assert counts["items"].sum() == len(out["b"][0])
+
+
+def test_a_thousand_submissions_by_the_same_query(fv2):
+    clean = cells_frame(fv2, CLEAN_FV2)
+    bad = cells_frame(fv2, {**CLEAN_FV2, ("T4", "02", 1): 5})
+    batch = [(f"s{i}", bad if i == 637 else clean, None) for i in range(1000)]
+    out = check_submissions(fv2, batch)
+    failing = {sid: [f.rule_id for f in findings] for sid, (_, findings) in out.items() if findings}
+    assert failing == {"s637": ["MOI-FV2-07"]}
+    assert all(len(results) == 26 for results, _ in out.values())
