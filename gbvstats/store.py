@@ -159,14 +159,21 @@ class Warehouse:
     def _connect(self, read_only: bool) -> duckdb.DuckDBPyConnection:
         import duckdb
 
-        deadline = time.monotonic() + self.lock_timeout
+        started = time.monotonic()
+        warned = False
         while True:
             try:
                 return duckdb.connect(str(self.path), read_only=read_only)
             except duckdb.IOException as exc:
                 # another process (e.g. an analyst's DuckDB shell) has the file open
-                if "lock" not in str(exc).lower() or time.monotonic() > deadline:
+                if "lock" not in str(exc).lower():
                     raise StoreError("open", path=self.path, reason=exc) from None
+                waited = time.monotonic() - started
+                if waited > self.lock_timeout:
+                    raise StoreError("busy", path=self.path, seconds=f"{self.lock_timeout:g}") from None
+                if not warned and waited > 1:
+                    self.on_wait()
+                    warned = True
                 time.sleep(0.1)
 
     def _migrate(self, con) -> None:

@@ -94,6 +94,23 @@ def test_a_duckdb_session_holding_the_file_delays_but_does_not_break_submit(retu
     assert "Could not set lock" not in err and "Traceback" not in err
     assert time.monotonic() - started >= 2.0
     assert "accepted as submission 2" in out
+    assert "waiting for another submission" in err
+
+
+def test_a_duckdb_session_holding_the_file_too_long_is_a_busy_error(returns, tmp_path, registry):
+    warehouse = tmp_path / "w.duckdb"
+    first, second = returns(2)
+    Warehouse(warehouse, registry).submit(first, "MOI")
+    holder = subprocess.Popen([PYTHON, "-c", HOLDER, str(warehouse), "6"],
+                              stdout=subprocess.PIPE, text=True)
+    assert holder.stdout.readline().strip() == "holding"
+    proc = submit_process([second], warehouse, env={"GBVSTATS_LOCK_TIMEOUT": "1.5"})
+    out, err = proc.communicate(timeout=60)
+    holder.kill()
+    holder.wait(10)
+    assert proc.returncode == 1
+    assert "error: the warehouse" in err and "is busy" in err
+    assert "Could not set lock" not in err and "Traceback" not in err
 
 
 def kill_loop(files: list[Path], warehouse: Path, kills: int, registry, seed: int) -> None:
