@@ -71,43 +71,44 @@ def test_four_writers_store_all_hundred_files_exactly_once(returns, tmp_path, re
 
 
 HOLDER = """
-import sys, time, duckdb
+import sys, duckdb
 con = duckdb.connect(sys.argv[1])
 print("holding", flush=True)
-time.sleep(float(sys.argv[2]))
+sys.stdin.readline()  # until the test says so
 con.close()
 """
+
+
+def holder(warehouse: Path) -> subprocess.Popen:
+    """A process holding the warehouse file open read-write: an analyst's DuckDB shell, say."""
+    proc = subprocess.Popen([PYTHON, "-c", HOLDER, str(warehouse)], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().strip() == "holding"
+    return proc
 
 
 def test_a_duckdb_session_holding_the_file_delays_but_does_not_break_submit(returns, tmp_path, registry):
     warehouse = tmp_path / "w.duckdb"
     first, second = returns(2)
     Warehouse(warehouse, registry).submit(first, "MOI")
-    holder = subprocess.Popen([PYTHON, "-c", HOLDER, str(warehouse), "2.5"],
-                              stdout=subprocess.PIPE, text=True)
-    assert holder.stdout.readline().strip() == "holding"  # an analyst's DuckDB shell, say
-    started = time.monotonic()
+    shell = holder(warehouse)
     proc = submit_process([second], warehouse)
+    assert "waiting for another submission" in proc.stderr.readline()
+    shell.communicate("done\n", timeout=10)  # the analyst closes the session
     out, err = proc.communicate(timeout=60)
-    holder.wait(10)
     assert proc.returncode == 0, err
     assert "Could not set lock" not in err and "Traceback" not in err
-    assert time.monotonic() - started >= 2.0
     assert "accepted as submission 2" in out
-    assert "waiting for another submission" in err
 
 
 def test_a_duckdb_session_holding_the_file_too_long_is_a_busy_error(returns, tmp_path, registry):
     warehouse = tmp_path / "w.duckdb"
     first, second = returns(2)
     Warehouse(warehouse, registry).submit(first, "MOI")
-    holder = subprocess.Popen([PYTHON, "-c", HOLDER, str(warehouse), "6"],
-                              stdout=subprocess.PIPE, text=True)
-    assert holder.stdout.readline().strip() == "holding"
+    shell = holder(warehouse)
     proc = submit_process([second], warehouse, env={"GBVSTATS_LOCK_TIMEOUT": "1.5"})
     out, err = proc.communicate(timeout=60)
-    holder.kill()
-    holder.wait(10)
+    shell.communicate("done\n", timeout=10)
     assert proc.returncode == 1
     assert "error: the warehouse" in err and "is busy" in err
     assert "Could not set lock" not in err and "Traceback" not in err
