@@ -321,7 +321,7 @@ def _check_period(header, cells, form: FormVersion, sheet: str, add) -> None:
         add("GBV-F020", sheet=sheet, cell=cell, params={"field": "period"})
         return
     try:
-        period = parse_period(raw.replace(" ", "").upper().replace("К", "Q"))
+        period = parse_period(_period_text(raw))
     except ValueError:
         add("GBV-F023", sheet=sheet, cell=cell, params={"value": raw})
         header.pop("period")
@@ -332,6 +332,24 @@ def _check_period(header, cells, form: FormVersion, sheet: str, add) -> None:
             params={"value": raw, "form": form.key, "periodicity": form.periodicity,
                     "valid": f"{form.valid_from} .. {form.valid_to or ''}"})
         header.pop("period")
+
+
+_QUARTER_FIRST = re.compile(r"^([1-4])\s*[-.]?\s*(?:Q|К|КВ|КВАРТАЛ|ЧЕЙРЕК)\.?\s*[-,]?\s*(\d{4})\s*-?\s*(?:Г\.?|ГОДА?|Ж\.?|ЖЫЛ)?$")
+_QUARTER_LAST = re.compile(r"^(\d{4})\s*[-/ ]?\s*(?:Q|К|КВ\.?)\s*([1-4])$")
+_ROMAN = {"I": "1", "II": "2", "III": "3", "IV": "4"}
+
+
+def _period_text(raw: str) -> str:
+    """Unambiguous ways of writing a quarter: "1 кв. 2024", "I квартал 2024 г.", "2024 Q1"."""
+    text = SPACES.sub(" ", raw).strip().upper()
+    roman = re.match(r"^(IV|I{1,3})\b\s*(.*)$", text)
+    if roman:
+        text = f"{_ROMAN[roman[1]]} {roman[2]}"
+    if m := _QUARTER_FIRST.match(text):
+        return f"{m[2]}-Q{m[1]}"
+    if m := _QUARTER_LAST.match(text):
+        return f"{m[1]}-Q{m[2]}"
+    return text.replace(" ", "")
 
 
 # --- the tables ------------------------------------------------------------------------

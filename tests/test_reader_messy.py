@@ -147,6 +147,10 @@ CASES: list[tuple[str, Damage, list[tuple[str, str | None, str | None]], int]] =
      [("GBV-F024", "Title", "C5")], 1),
     ("year for a quarterly form", lambda g, d: edit(g, d / "a.xlsx", setter("Title", C5="2024")),
      [("GBV-F024", "Title", "C5")], 1),
+    ("quarter written out in Russian", lambda g, d: edit(g, d / "a.xlsx", setter("Title", C5="I квартал 2019 г.")),
+     [], 0),
+    ("quarter written out in Kyrgyz", lambda g, d: edit(g, d / "a.xlsx", setter("Title", C5="1-чейрек 2019-ж.")),
+     [], 0),
     ("period gibberish", lambda g, d: edit(g, d / "a.xlsx", setter("Title", C5="весна")),
      [("GBV-F023", "Title", "C5")], 1),
     ("_meta deleted", lambda g, d: edit(g, d / "a.xlsx", _drop_meta), [("GBV-F015", None, None)], 0),
@@ -180,6 +184,11 @@ def test_messy_input(name: str, damage: Damage, expected: list, code: int, good:
 
 def test_the_corpus_is_large_enough() -> None:
     assert len(CASES) >= 25
+
+
+def test_quarter_written_out_is_read_as_the_quarter(good: Path, tmp_path: Path) -> None:
+    _, reports = run_cli([str(edit(good, tmp_path / "a.xlsx", setter("Title", C5="2 кв. 2019")))])
+    assert (reports[0]["period"], reports[0]["verdict"]) == ("2019-Q2", "ok")
 
 
 def test_good_file_is_ok(good: Path) -> None:
