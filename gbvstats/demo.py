@@ -392,9 +392,17 @@ def generate(years: list[int], out: Path, seed: int = 2018, reg: Registry | None
         chunks = [_write_returns(task, reg) for task in tasks]
     entries = sorted((e for chunk in chunks for e in chunk), key=lambda e: (e.submitted_at, e.file))
     (out / "manifest.json").write_text(json.dumps(
-        {"seed": seed, "years": years, "oblasts": oblasts, "missing": missing,
+        {"seed": seed, "years": years, "oblasts": oblasts, "schemas": schemas_fingerprint(reg),
+         "missing": missing,
          "files": [asdict(e) for e in entries]}, ensure_ascii=False, indent=1), encoding="utf-8")
     return entries
+
+
+def schemas_fingerprint(reg: Registry) -> str:
+    """Changes whenever any form version changes: demo data of older schemas is stale."""
+    import hashlib
+
+    return hashlib.sha256("".join(f.schema_hash for f in reg.versions()).encode()).hexdigest()[:16]
 
 
 def _write_returns(task, reg: Registry | None = None) -> list[Entry]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sys
 import time
 from datetime import datetime
@@ -16,7 +17,7 @@ from pathlib import Path
 from rich.console import Console
 
 from . import paths
-from .demo import generate
+from .demo import generate, schemas_fingerprint
 from .i18n import choose_lang, t
 from .schema import registry
 
@@ -42,9 +43,12 @@ def _ensure_data(console, out: Path, lang: str) -> dict:
     path = out / "manifest.json"
     if path.exists():
         manifest = json.loads(path.read_text(encoding="utf-8"))
-        if manifest.get("seed") == SEED and manifest.get("years") == YEARS:
+        current = (manifest.get("seed"), manifest.get("years"), manifest.get("schemas"))
+        if current == (SEED, YEARS, schemas_fingerprint(registry())):
             console.print(t("demo.reuse", lang, path=out, files=len(manifest["files"])))
             return manifest
+    if out.exists():
+        shutil.rmtree(out)  # data of another seed, years or schema version
     started = time.perf_counter()
     console.print(t("demo.generating", lang, years=f"{YEARS[0]}-{YEARS[-1]}", path=out))
     entries = generate(YEARS, out, SEED)
