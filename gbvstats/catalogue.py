@@ -18,7 +18,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import yaml
+from .paths import load_yaml
 
 CATALOGUE_DIR = Path(__file__).resolve().parent / "catalogue"
 SEVERITIES = ("error", "warning", "info")
@@ -44,7 +44,7 @@ class FindingType:
 def catalogue() -> dict[str, FindingType]:
     types: dict[str, FindingType] = {}
     for path in sorted(CATALOGUE_DIR.glob("*.yaml")):
-        for code, entry in (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).items():
+        for code, entry in (load_yaml(path.read_text(encoding="utf-8")) or {}).items():
             if code in types:
                 raise ValueError(f"{path.name}: finding code {code} defined twice")
             if not CODE_PATTERN.match(code):

@@ -5,9 +5,7 @@ from __future__ import annotations
 from functools import cache
 from typing import TYPE_CHECKING
 
-import yaml
-
-from .paths import schemas_dir, sql_dir
+from .paths import load_yaml, schemas_dir, sql_dir
 from .periods import periods_of_year
 from .schema import Registry
 
@@ -22,7 +20,7 @@ def _sql(name: str) -> str:
 
 def due_days() -> dict[str, int]:
     path = schemas_dir() / "reporting.yaml"
-    config = yaml.safe_load(path.read_text(encoding="utf-8")) if path.exists() else {}
+    config = load_yaml(path.read_text(encoding="utf-8")) if path.exists() else {}
     return {"month": 15, "quarter": 15, "year": 15, **(config or {}).get("due_days", {})}
 
 

@@ -11,7 +11,7 @@ import os
 from functools import cache
 from pathlib import Path
 
-import yaml
+from .paths import load_yaml
 
 LANGS = ("en", "ru", "ky")
 MESSAGES_DIR = Path(__file__).resolve().parent / "messages"
@@ -36,7 +36,7 @@ def choose_lang(explicit: str | None = None) -> str:
 def _messages() -> dict[str, dict[str, str]]:
     merged: dict[str, dict[str, str]] = {}
     for path in sorted(MESSAGES_DIR.glob("*.yaml")):
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        data = load_yaml(path.read_text(encoding="utf-8")) or {}
         for key, texts in data.items():
             if key in merged:
                 raise ValueError(f"{path.name}: message key {key!r} defined twice")

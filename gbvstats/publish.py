@@ -232,12 +232,11 @@ def _plain(value):
 
 
 def sdmx_series(path: Path | None = None) -> list[dict[str, Any]]:
-    import yaml
 
-    from .paths import pipelines_dir
+    from .paths import load_yaml, pipelines_dir
 
     path = path or pipelines_dir() / "sdmx.yaml"
-    return (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("series", [])
+    return (load_yaml(path.read_text(encoding="utf-8")) or {}).get("series", [])
 
 
 def write_sdmx(out: Path, year: int, protected: dict, sdmx_path: Path | None) -> list[dict[str, Any]]:

@@ -6,9 +6,7 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import yaml
-
-from .paths import rules_dir, sql_dir
+from .paths import load_yaml, rules_dir, sql_dir
 from .rulelang import rule_terms
 from .schema import Registry, Rule, SchemaLoadError
 
@@ -26,7 +24,7 @@ def load_rules(root: Path | None = None) -> list[Rule]:
 
     rules = []
     for path in sorted((root or rules_dir()).glob("*.yaml")):
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        data = load_yaml(path.read_text(encoding="utf-8")) or {}
         for i, item in enumerate(data.get("rules", [])):
             try:
                 rules.append(Rule.model_validate(item))
