@@ -73,7 +73,7 @@ def frame_table(frame, max_rows: int = 200):
 
     table = Table(*[str(c) for c in frame.columns])
     for row in frame.head(max_rows).itertuples(index=False):
-        table.add_row(*["" if v is None or (isinstance(v, float) and v != v) else str(v) for v in row])
+        table.add_row(*[_cell(v) for v in row])
     if len(frame) > max_rows:
         table.caption = f"{len(frame)} rows; first {max_rows} shown (use --json or --csv for all)"
     return table
@@ -101,3 +101,14 @@ def _num(v) -> str:
     if v is None or v != v:
         return ""
     return str(int(v)) if float(v).is_integer() else f"{float(v):.1f}"
+
+
+def _cell(v) -> str:
+    """A value for a table cell: blank for NULL, counts without a spurious `.0`."""
+    import pandas as pd
+
+    if v is None or v is pd.NA or (isinstance(v, float) and v != v):
+        return ""
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
+    return str(v)
