@@ -61,11 +61,6 @@ def four_writers(files: list[Path], warehouse: Path, registry) -> None:
         range(1, len(files) + 1))
 
 
-def test_four_writers_store_every_file_exactly_once(returns, tmp_path, registry):
-    four_writers(returns(4 * 4), tmp_path / "w.duckdb", registry)
-
-
-@pytest.mark.slow
 def test_four_writers_store_all_hundred_files_exactly_once(returns, tmp_path, registry):
     four_writers(returns(4 * 25), tmp_path / "w.duckdb", registry)
 
@@ -141,10 +136,5 @@ def kill_loop(files: list[Path], warehouse: Path, kills: int, registry, seed: in
     assert sorted(wh.query("SELECT file_name FROM submissions")["file_name"]) == sorted(p.name for p in files)
 
 
-def test_killed_submissions_are_whole_or_absent(returns, tmp_path, registry):
-    kill_loop(returns(10), tmp_path / "w.duckdb", kills=5, registry=registry, seed=1)
-
-
-@pytest.mark.slow
 def test_fifty_kills_leave_a_consistent_warehouse(returns, tmp_path, registry):
     kill_loop(returns(100), tmp_path / "w.duckdb", kills=50, registry=registry, seed=2)
