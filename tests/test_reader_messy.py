@@ -270,7 +270,6 @@ def test_several_files_exit_with_the_worst(good: Path, tmp_path: Path) -> None:
     assert [r["verdict"] for r in reports] == ["ok", "errors", "unreadable"]
 
 
-@pytest.mark.slow
 @pytest.mark.skipif(soffice() is None, reason="LibreOffice (soffice) is not installed")
 @pytest.mark.parametrize("fmt", ["xlsx", "ods", "xls"])
 def test_libreoffice_round_trip_validates_the_same(fmt: str, good: Path, registry: Registry,
