@@ -385,7 +385,7 @@ def reconcile_cmd(
     from .reconcile import discrepancies, reconcile
 
     wh = open_warehouse(warehouse)
-    with store_errors(), wh.writer() as con:
+    with store_errors(), wh.writer(create=False) as con:
         run_id = con.execute("SELECT COALESCE(max(run_id), 0) + 1 FROM rule_results").fetchall()[0][0]
         results = reconcile(con, wh.reg, year, run_id)
         found = discrepancies(con, year)

@@ -83,7 +83,7 @@ def consolidate(wh: Warehouse, year: int) -> RunReport:
     from . import completeness, reconcile
 
     started = datetime.now(UTC).replace(tzinfo=None)
-    with wh.writer() as con:
+    with wh.writer(create=False) as con:
         run_id = con.execute("SELECT COALESCE(max(run_id), 0) + 1 FROM consolidation_runs").fetchall()[0][0]
         con.execute("BEGIN")
         try:

@@ -105,8 +105,11 @@ class Warehouse:
     # --- connections and locking ------------------------------------------------------
 
     @contextmanager
-    def writer(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        """The single writer: advisory lock, then a read-write connection, migrated."""
+    def writer(self, create: bool = True) -> Iterator[duckdb.DuckDBPyConnection]:
+        """The single writer: advisory lock, then a read-write connection, migrated.
+        With `create=False` a missing warehouse is an error, not a new empty one."""
+        if not create and not self.path.exists():
+            raise StoreError("missing", 2, path=self.path)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -368,7 +371,7 @@ class Warehouse:
     # --- other verbs ------------------------------------------------------------------
 
     def explain(self, submission_id: int, rule_id: str, text: str, author: str | None) -> int:
-        with self.writer() as con:
+        with self.writer(create=False) as con:
             if not con.execute("SELECT 1 FROM submissions WHERE submission_id = ?",
                                [submission_id]).fetchall():
                 raise StoreError("no_submission", id=submission_id)
