@@ -6,9 +6,10 @@ from __future__ import annotations
 import string
 
 import pytest
+from schema_helpers import DIM_LIST, LANGS, PLACEHOLDERS, UNIT, labels_of
 
 from gbvstats.rulelang import expand, rule_terms
-from gbvstats.schema import FormVersion, Registry
+from gbvstats.schema import Registry
 from gbvstats.templates import fill_template, layout, save
 from gbvstats.validate import validate_file
 
@@ -18,30 +19,14 @@ HEADERS = {  # form: (agency, periodicity, level, valid_from, rule id prefix)
     "NSC-POP": ("NSC", "year", "oblast", "2015", "NSC-POP-"),
     "MLSP-SP": ("MLSP", "quarter", "oblast", "2019-Q1", "MLSP-"),
 }
-LANGS = {"en", "ru", "ky"}
-DIM_LIST = {"offence": "offence_group"}  # dims key -> code list id, when they differ
-PLACEHOLDERS = {"left", "right", "line", "column", "imbalance"}
-UNIT = "41706000000000"  # Osh oblast, an oblast-level unit
 OFFENCE_LINES = ["02", "03", "04", "05", "06", "07", "08", "09"]
 
 
-def _labels(form: FormVersion):
-    yield "title", form.title
-    for t in form.tables:
-        yield t.id, t.title
-        for c in t.columns:
-            yield f"{t.id}/col {c.number}", c.label
-        for ln in t.lines:
-            yield f"{t.id}/{ln.code}", ln.label
-    for r in form.rules:
-        yield r.id, r.message
-
-
 @pytest.mark.parametrize("code", HEADERS)
-def test_header_and_labels(registry: Registry, code: str) -> None:
+def test_header_andlabels_of(registry: Registry, code: str) -> None:
     form = registry.get(code, 1)
     assert (form.agency, form.periodicity, form.level, form.valid_from) == HEADERS[code][:4]
-    for where, labels in _labels(form):
+    for where, labels in labels_of(form):
         assert set(labels) == LANGS and all(v.strip() for v in labels.values()), where
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import string
 
 import pytest
+from schema_helpers import DIM_LIST, LANGS, PLACEHOLDERS, UNIT, labels_of
 
 from gbvstats.rulelang import expand, rule_terms
 from gbvstats.schema import FormVersion, Registry
@@ -13,23 +14,6 @@ from gbvstats.templates import fill_template, layout, save
 from gbvstats.validate import validate_file
 
 FORMS = ["MOI-GBV", "MOI-TIP"]
-LANGS = {"en", "ru", "ky"}
-DIM_LIST = {"offence": "offence_group"}  # dims key -> code list id, when they differ
-PLACEHOLDERS = {"left", "right", "line", "column", "imbalance"}
-UNIT = "41706000000000"  # Osh oblast, an oblast-level unit
-
-
-def _labels(form: FormVersion):
-    yield "title", form.title
-    yield "notes", form.notes
-    for t in form.tables:
-        yield t.id, t.title
-        for c in t.columns:
-            yield f"{t.id}/col {c.number}", c.label
-        for ln in t.lines:
-            yield f"{t.id}/{ln.code}", ln.label
-    for r in form.rules:
-        yield r.id, r.message
 
 
 @pytest.mark.parametrize("code", FORMS)
@@ -41,7 +25,7 @@ def test_form_header(registry: Registry, code: str) -> None:
 
 @pytest.mark.parametrize("code", FORMS)
 def test_labels_in_three_languages(registry: Registry, code: str) -> None:
-    for where, labels in _labels(registry.get(code, 1)):
+    for where, labels in labels_of(registry.get(code, 1)):
         assert set(labels) == LANGS and all(v.strip() for v in labels.values()), where
 
 
