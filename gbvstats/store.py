@@ -371,6 +371,11 @@ class Warehouse:
     # --- other verbs ------------------------------------------------------------------
 
     def explain(self, submission_id: int, rule_id: str, text: str, author: str | None) -> int:
+        from .reconcile import load_rules
+
+        known = {r.id for f in self.reg.versions() for r in f.rules} | {r.id for r in load_rules()}
+        if rule_id not in known:
+            raise StoreError("unknown_rule", 2, rule_id=rule_id)
         with self.writer(create=False) as con:
             if not con.execute("SELECT 1 FROM submissions WHERE submission_id = ?",
                                [submission_id]).fetchall():
