@@ -359,8 +359,6 @@ def _table_sheet(sheets: dict[str, str], table_id: str) -> str | None:
 
 
 def _read_tables(book, sheets, form: FormVersion, special, add) -> pd.DataFrame | None:
-    import pandas as pd
-
     records = []
     for table in form.tables:
         sheet = _table_sheet(sheets, table.id)
@@ -368,12 +366,18 @@ def _read_tables(book, sheets, form: FormVersion, special, add) -> pd.DataFrame 
             add("GBV-F030", params={"table": table.id})
             continue
         records.extend(_read_table(_rows(book, sheet), sheet, table, special.get(sheet, {}), add))
-    if not records:
-        return None
-    cells = pd.DataFrame.from_records(records, columns=["tbl", "line", "col", "value", "sheet", "addr"])
-    cells["value"] = cells["value"].astype("Int64")
-    cells["col"] = cells["col"].astype("int32")
-    return cells
+    return cells_frame(records) if records else None
+
+
+def cells_frame(records: list[tuple]) -> pd.DataFrame:
+    """The long cells table (tbl, line, col, value, sheet, addr) from record tuples,
+    built column-wise: several times cheaper than from_records plus casts."""
+    import numpy as np
+    import pandas as pd
+
+    tbl, line, col, value, sheet, addr = (list(c) for c in zip(*records, strict=True)) if records else ([],) * 6
+    return pd.DataFrame({"tbl": tbl, "line": line, "col": np.array(col, dtype="int32"),
+                         "value": pd.array(value, dtype="Int64"), "sheet": sheet, "addr": addr})
 
 
 def _read_table(rows, sheet: str, table, special: dict[str, str], add) -> list[tuple]:
@@ -533,6 +537,7 @@ def _extra_sheets(book, form: FormVersion, add) -> None:
 def type_results(results: list[ReadResult]) -> None:
     """Structural typing with pandera, one validation per form version for all its files;
     failure cases become catalogued findings of the file they came from."""
+    import numpy as np
     import pandas as pd
 
     groups: dict[str, list[ReadResult]] = {}
@@ -541,7 +546,8 @@ def type_results(results: list[ReadResult]) -> None:
             groups.setdefault(r.form.key, []).append(r)
     for group in groups.values():
         form = group[0].form
-        frame = pd.concat([r.cells.assign(_file=i) for i, r in enumerate(group)], ignore_index=True)
+        frame = pd.concat([r.cells for r in group], ignore_index=True)
+        frame["_file"] = np.repeat(np.arange(len(group)), [len(r.cells) for r in group])
         for index, column, check, value in _failure_cases(frame, form):
             if index is None:
                 for r in group:
@@ -553,8 +559,9 @@ def type_results(results: list[ReadResult]) -> None:
             r.findings.append(Finding("GBV-V010", file=r.path.name, sheet=row["sheet"], cell=row["addr"],
                                       table=row["tbl"], line=row["line"], column=int(row["col"]),
                                       params={"column": column, "check": check, "value": value}))
+        expected = {(c.table, c.line, c.column) for c in form.cells() if c.input}
         for r in group:
-            _missing_cells(r, form)
+            _missing_cells(r, expected)
 
 
 def _failure_cases(frame: pd.DataFrame, form: FormVersion) -> list[tuple[Any, str, str, str]]:
@@ -592,10 +599,9 @@ def _failure_cases(frame: pd.DataFrame, form: FormVersion) -> list[tuple[Any, st
     return list(out.values())
 
 
-def _missing_cells(result: ReadResult, form: FormVersion) -> None:
-    expected = {(c.table, c.line, c.column) for c in form.cells() if c.input}
+def _missing_cells(result: ReadResult, expected: set[tuple[str, str, int]]) -> None:
     cells = result.cells
-    present = set(zip(cells["tbl"], cells["line"], cells["col"].astype(int), strict=True))
+    present = set(zip(cells["tbl"].tolist(), cells["line"].tolist(), cells["col"].tolist(), strict=True))
     for tbl, line, col in sorted(expected - present):
         result.findings.append(Finding("GBV-V011", file=result.path.name, sheet=tbl, line=line, column=col,
                                        params={"table": tbl, "line": line, "column": col}))

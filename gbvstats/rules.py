@@ -181,20 +181,44 @@ def check_submissions(form: FormVersion, batch: list[tuple[str, pd.DataFrame, st
     `batch` holds (submission id, cells, file name); returns results and findings by id."""
     import pandas as pd
 
-    compiled = _compiled_intra(form)
-    # addresses qualified by sheet ("T2!C7"): the same cell address repeats across sheets
-    scoped = pd.concat([cells.assign(scope_id=sid, form=form.form,
-                                     addr=cells["sheet"] + "!" + cells["addr"])
-                        for sid, cells, _ in batch], ignore_index=True)[
-        ["scope_id", "form", "tbl", "line", "col", "value", "addr"]]
     scopes = pd.DataFrame({"scope_id": [sid for sid, _, _ in batch], "form": form.form})
-    results = evaluate(_connection(), compiled, scopes, scoped)
-    rules = {r.id: r for r in form.rules}
-    by_scope = dict(iter(results.groupby("scope_id", sort=False))) if len(results) else {}
+    results = evaluate(_connection(), _compiled_intra(form), scopes, _scoped_cells(form, batch))
+    return _by_scope(results, batch, {r.id: r for r in form.rules})
+
+
+def _scoped_cells(form: FormVersion, batch: list[tuple[str, pd.DataFrame, str | None]]) -> pd.DataFrame:
+    """All submissions' cells in one frame, built once rather than copied per submission."""
+    import numpy as np
+    import pandas as pd
+
+    columns = ["tbl", "line", "col", "value", "sheet", "addr"]
+    frames = [cells if list(cells.columns) == columns else cells[columns] for _, cells, _ in batch]
+    scoped = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)
+    scoped.insert(0, "scope_id", np.repeat([sid for sid, _, _ in batch], [len(f) for f in frames]))
+    scoped.insert(1, "form", form.form)
+    # addresses qualified by sheet ("T2!C7"): the same cell address repeats across sheets
+    scoped["addr"] = scoped["sheet"] + "!" + scoped["addr"]
+    return scoped[["scope_id", "form", "tbl", "line", "col", "value", "addr"]]
+
+
+def _by_scope(results: pd.DataFrame, batch, rules: dict[str, Rule]
+              ) -> dict[str, tuple[pd.DataFrame, list[Finding]]]:
+    """Split results (ordered by scope) into each submission's rows and findings; findings
+    are built from the rows that did not pass only."""
+    import numpy as np
+
+    ids = results["scope_id"].to_numpy(dtype=object)
+    bounds = np.flatnonzero(ids[1:] != ids[:-1]) + 1 if len(ids) else np.array([], dtype=int)
+    starts, ends = [0, *bounds.tolist()], [*bounds.tolist(), len(ids)]
+    spans = {ids[a]: (a, b) for a, b in zip(starts, ends, strict=True) if b > a}
+    failing: dict[str, list] = {}
+    for row in results[results["status"] != "pass"].itertuples(index=False):
+        failing.setdefault(row.scope_id, []).append(row)
     out = {}
     for sid, _, file in batch:
-        mine = by_scope.get(sid, results.iloc[0:0]).reset_index(drop=True)
-        out[sid] = (mine, findings_from_results(mine, rules, file))
+        a, b = spans.get(sid, (0, 0))
+        out[sid] = (results.iloc[a:b].reset_index(drop=True),
+                    findings_from_rows(failing.get(sid, []), rules, file))
     return out
 
 
@@ -225,10 +249,13 @@ def _compiled_intra(form: FormVersion) -> Compiled:
 
 def findings_from_results(results: pd.DataFrame, rules: dict[str, Rule],
                           file: str | None) -> list[Finding]:
+    return findings_from_rows(results[results["status"] != "pass"].itertuples(index=False), rules, file)
+
+
+def findings_from_rows(rows, rules: dict[str, Rule], file: str | None) -> list[Finding]:
+    """Findings of result rows (named tuples) that did not pass."""
     findings = []
-    for row in results.itertuples():
-        if row.status == "pass":
-            continue
+    for row in rows:
         rule = rules[row.rule_id]
         addrs = list(row.cells) if row.cells is not None else []
         line, column = _text(row.bind_line), _text(row.bind_col)
