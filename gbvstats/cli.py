@@ -245,16 +245,19 @@ def submit(
     lang: LangOpt = None, as_json: JsonOpt = False, warehouse: WarehouseOpt = None,
 ) -> None:
     """Validate and store forms; print a receipt per file. Exit 1 if any was refused."""
-    from .views import print_receipt, progress
+    from .views import print_receipt, progress_ticks
 
     lang = lang_of(lang)
     wh = open_warehouse(warehouse, lang)
     receipts = []
-    with store_errors(lang):
-        for f in progress(files, as_json, "submit"):
-            receipts.append(wh.submit(f, agency.upper(), by))
+    with store_errors(lang), progress_ticks(len(files), as_json, "submit") as tick:
+        def received(receipt) -> None:
+            receipts.append(receipt)
+            tick()
             if not as_json:
-                print_receipt(console(), receipts[-1], agency.upper(), lang)
+                print_receipt(console(), receipt, agency.upper(), lang)
+
+        wh.submit_many([(f, agency.upper(), by, None) for f in files], on_receipt=received)
     if as_json:
         print_json([r.to_dict() for r in receipts])
     raise typer.Exit(max((r.exit_code for r in receipts), default=0))

@@ -122,6 +122,10 @@ def evaluate(con: duckdb.DuckDBPyConnection, compiled: Compiled, scopes: pd.Data
         return pd.DataFrame(columns=RESULT_COLUMNS)
     result = pd.concat([f for f in frames if len(f)], ignore_index=True) if any(
         len(f) for f in frames) else frames[0]
+    return _typed(result)
+
+
+def _typed(result: pd.DataFrame) -> pd.DataFrame:
     result = result.reindex(columns=[*RESULT_COLUMNS, "left_missing", "right_missing"])
     for column in ("left_value", "right_value", "imbalance", "item_no"):
         result[column] = result[column].astype("Int64")
@@ -179,11 +183,32 @@ def check_submissions(form: FormVersion, batch: list[tuple[str, pd.DataFrame, st
                       ) -> dict[str, tuple[pd.DataFrame, list[Finding]]]:
     """The same for many submissions of one form version at once: one query for all.
     `batch` holds (submission id, cells, file name); returns results and findings by id."""
+    return check_groups([(form, batch)])
+
+
+def check_groups(groups: list[tuple[FormVersion, list[tuple[str, pd.DataFrame, str | None]]]]
+                 ) -> dict[str, tuple[pd.DataFrame, list[Finding]]]:
+    """Submissions of several form versions in one query (each query has a fixed cost of
+    ~20 ms). Cells and rule items are keyed by form version, so v1 and v2 of a form never
+    meet; rule ids are unique across the schemas (GBV-S006). Submission ids must be unique
+    across the groups."""
     import pandas as pd
 
-    scopes = pd.DataFrame({"scope_id": [sid for sid, _, _ in batch], "form": form.form})
-    results = evaluate(_connection(), _compiled_intra(form), scopes, _scoped_cells(form, batch))
-    return _by_scope(results, batch, {r.id: r for r in form.rules})
+    meta, items, rules, errors = [], [], {}, []
+    for form, batch in groups:
+        compiled = _compiled_intra(form)
+        meta += compiled.meta
+        items += compiled.items
+        rules.update({r.id: r for r in form.rules})
+        # a rule that did not compile is an error in every submission of its form
+        errors += [{**row, "scope_id": sid} for row in compiled.errors for sid, _, _ in batch]
+    scopes = pd.DataFrame({"scope_id": [sid for _, batch in groups for sid, _, _ in batch],
+                           "form": [form.key for form, batch in groups for _ in batch]})
+    cells = pd.concat([_scoped_cells(form, batch) for form, batch in groups], ignore_index=True)
+    results = evaluate(_connection(), Compiled(meta, items, []), scopes, cells)
+    if errors:
+        results = pd.concat([results, _typed(pd.DataFrame(errors))], ignore_index=True)
+    return _by_scope(results, [entry for _, batch in groups for entry in batch], rules)
 
 
 def _scoped_cells(form: FormVersion, batch: list[tuple[str, pd.DataFrame, str | None]]) -> pd.DataFrame:
@@ -195,7 +220,7 @@ def _scoped_cells(form: FormVersion, batch: list[tuple[str, pd.DataFrame, str | 
     frames = [cells if list(cells.columns) == columns else cells[columns] for _, cells, _ in batch]
     scoped = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)
     scoped.insert(0, "scope_id", np.repeat([sid for sid, _, _ in batch], [len(f) for f in frames]))
-    scoped.insert(1, "form", form.form)
+    scoped.insert(1, "form", form.key)
     # addresses qualified by sheet ("T2!C7"): the same cell address repeats across sheets
     scoped["addr"] = scoped["sheet"] + "!" + scoped["addr"]
     return scoped[["scope_id", "form", "tbl", "line", "col", "value", "addr"]]
@@ -203,22 +228,16 @@ def _scoped_cells(form: FormVersion, batch: list[tuple[str, pd.DataFrame, str | 
 
 def _by_scope(results: pd.DataFrame, batch, rules: dict[str, Rule]
               ) -> dict[str, tuple[pd.DataFrame, list[Finding]]]:
-    """Split results (ordered by scope) into each submission's rows and findings; findings
-    are built from the rows that did not pass only."""
-    import numpy as np
-
-    ids = results["scope_id"].to_numpy(dtype=object)
-    bounds = np.flatnonzero(ids[1:] != ids[:-1]) + 1 if len(ids) else np.array([], dtype=int)
-    starts, ends = [0, *bounds.tolist()], [*bounds.tolist(), len(ids)]
-    spans = {ids[a]: (a, b) for a, b in zip(starts, ends, strict=True) if b > a}
+    """Split results into each submission's rows and findings; findings are built from
+    the rows that did not pass only."""
+    positions = results.groupby("scope_id", sort=False).indices if len(results) else {}
     failing: dict[str, list] = {}
     for row in results[results["status"] != "pass"].itertuples(index=False):
         failing.setdefault(row.scope_id, []).append(row)
     out = {}
     for sid, _, file in batch:
-        a, b = spans.get(sid, (0, 0))
-        out[sid] = (results.iloc[a:b].reset_index(drop=True),
-                    findings_from_rows(failing.get(sid, []), rules, file))
+        mine = results.take(positions[sid]) if sid in positions else results.iloc[0:0]
+        out[sid] = (mine.reset_index(drop=True), findings_from_rows(failing.get(sid, []), rules, file))
     return out
 
 
@@ -243,7 +262,10 @@ def _compiled_intra(form: FormVersion) -> Compiled:
     key = form.schema_hash
     if key not in _COMPILED:
         rules = [r for r in form.rules if r.kind in INTRA_KINDS]
-        _COMPILED[key] = compile_rules(rules, lambda code: form)
+        compiled = compile_rules(rules, lambda code: form)
+        for item in compiled.items:  # keyed by version: see check_groups
+            item["form"] = form.key
+        _COMPILED[key] = compiled
     return _COMPILED[key]
 
 

@@ -2,8 +2,8 @@
 
 Everything that touches storage goes through `Warehouse`, so a later move to another
 catalog (DuckLake on PostgreSQL, see DESIGN.md) stays local to this module.
-Writers take an advisory lock (one at a time, bounded wait); a submission is one
-transaction, and its original bytes are in the archive before any row refers to them.
+Writers take an advisory lock (one at a time, bounded wait); a chunk of submissions is one
+transaction, and their original bytes are in the archive before any row refers to them.
 """
 
 from __future__ import annotations
@@ -244,11 +244,13 @@ class Warehouse:
 
         report = report or validate_file(Path(path), self.reg)
         with self.writer() as con:
-            return self._submit(con, Path(path), agency, by, received_at, report)
+            return self._submit_chunk(con, [(Path(path), agency, by, received_at, report)])[0]
 
     def submit_many(self, items, on_receipt=None) -> list[Receipt]:
         """Submit (path, agency, by, received_at) items holding the writer once: for batch
-        loads such as the demo or a rebuild."""
+        loads such as the demo, a rebuild or an agency's quarter of files. Each chunk of
+        BATCH files is validated together and written in one transaction, so a failure
+        stores none of that chunk and receipts are reported only once it is committed."""
         from .validate import validate_files
 
         items = list(items)
@@ -257,13 +259,29 @@ class Warehouse:
             for start in range(0, len(items), BATCH):
                 chunk = items[start:start + BATCH]
                 reports = validate_files([Path(p) for p, _, _, _ in chunk], self.reg)
-                for (path, agency, by, received_at), report in zip(chunk, reports, strict=True):
-                    receipts.append(self._submit(con, Path(path), agency, by, received_at, report))
+                entries = [(Path(p), agency, by, when, report)
+                           for (p, agency, by, when), report in zip(chunk, reports, strict=True)]
+                for receipt in self._submit_chunk(con, entries):
+                    receipts.append(receipt)
                     if on_receipt:
-                        on_receipt(receipts[-1])
+                        on_receipt(receipt)
         return receipts
 
-    def _submit(self, con, path: Path, agency: str, by, received_at, report) -> Receipt:
+    def _submit_chunk(self, con, entries: list[tuple]) -> list[Receipt]:
+        """Decide every file of a chunk (refused, duplicate, new revision), then write the
+        chunk's rows with one statement per table, all in one transaction."""
+        con.execute("BEGIN")
+        try:
+            rows = _Rows.starting(con, [report for *_, report in entries])
+            receipts = [self._plan(rows, *entry) for entry in entries]
+            rows.write(con)
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        return receipts
+
+    def _plan(self, rows: _Rows, path: Path, agency: str, by, received_at, report) -> Receipt:
         receipt = Receipt(file=path.name, outcome="", sha256=report.sha256,
                           form=report.form.key if report.form else None,
                           unit=report.header.get("unit"), period=report.header.get("period"),
@@ -277,20 +295,19 @@ class Warehouse:
             if refused == "refused_agency":
                 findings.append(_note(receipt, "GBV-W001", path.name, form=report.form.form,
                                       owner=report.form.agency, agency=agency))
-            self._audit(con, when, refused, agency, by, path.name, report.sha256, None,
-                        {"form": report.form.form if report.form else None,
-                         "unit": report.header.get("unit"),
-                         "period": report.header.get("period"),
-                         "findings": [_brief(f) for f in findings]})
+            rows.audit(when, refused, agency, by, path.name, report.sha256, None,
+                       {"form": report.form.form if report.form else None,
+                        "unit": report.header.get("unit"),
+                        "period": report.header.get("period"),
+                        "findings": [_brief(f) for f in findings]})
             return receipt
-        existing = con.execute("SELECT submission_id FROM submissions WHERE sha256 = ?",
-                               [report.sha256]).fetchall()
+        existing = rows.known.get(report.sha256)
         if existing:
-            receipt.outcome, receipt.duplicate_of = "duplicate", existing[0][0]
-            _note(receipt, "GBV-W002", path.name, submission_id=existing[0][0])
+            receipt.outcome, receipt.duplicate_of = "duplicate", existing
+            _note(receipt, "GBV-W002", path.name, submission_id=existing)
             return receipt
         archived = self._archive(path, report.sha256)
-        self._store(con, report, agency, by, path.name, archived, when, receipt)
+        rows.accept(report, agency, by, path.name, archived, when, receipt)
         if receipt.supersedes:
             _note(receipt, "GBV-W003", path.name, revision=receipt.revision, form=report.form.form,
                   unit=receipt.unit, period=receipt.period, supersedes=receipt.supersedes)
@@ -333,40 +350,10 @@ class Warehouse:
             raise StoreError("archive", path=self.archive, reason=exc.strerror or exc) from None
         return relative
 
-    def _store(self, con, report: ValidationReport, agency, by, file_name, archived, when,
-               receipt: Receipt) -> None:
-        form, unit, period = report.form, report.header["unit"], report.header["period"]
-        status = "accepted_with_warnings" if report.verdict == "warnings" else "accepted"
-        con.execute("BEGIN")
-        try:
-            prev = next(iter(con.execute(_sql("previous_revision.sql"), [form.form, unit, period]).fetchall()), None)
-            revision = (prev[1] + 1) if prev else 1
-            sid = con.execute("SELECT nextval('submission_seq')").fetchall()[0][0]
-            con.execute(_sql("insert_submission.sql"), [
-                sid, form.form, form.version, form.agency, unit, period, int(period[:4]),
-                report.sha256, file_name, archived, when, by, status, revision,
-                prev[0] if prev else None])
-            cells = report.cells.assign(submission_id=sid)
-            con.register("new_cells", cells)
-            con.execute(_sql("insert_cells.sql"))
-            con.unregister("new_cells")
-            rows = [[sid, f.code, f.severity, f.sheet, f.cell, f.rule_id,
-                     json.dumps(f.params, default=str, ensure_ascii=False), f.message("en")]
-                    for f in report.findings]
-            if rows:
-                con.executemany("INSERT INTO findings VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
-            self._audit(con, when, status, agency, by, file_name, report.sha256, sid,
-                        {"revision": revision, "supersedes": prev[0] if prev else None})
-            con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
-        receipt.outcome, receipt.submission_id = status, sid
-        receipt.revision, receipt.supersedes = revision, prev[0] if prev else None
-
     def _audit(self, con, when, event, agency, actor, file_name, sha, sid, detail) -> None:
-        con.execute(_sql("insert_audit.sql"), [when, event, agency, actor, file_name, sha, sid,
-                                               json.dumps(detail, default=str, ensure_ascii=False)])
+        rows = _Rows(next_eid=con.execute(_sql("next_ids.sql")).fetchall()[0][1])
+        rows.audit(when, event, agency, actor, file_name, sha, sid, detail)
+        rows.write(con)
 
     # --- other verbs ------------------------------------------------------------------
 
@@ -460,7 +447,11 @@ class Warehouse:
             rel, name = by_sha[ev.sha256]
             report = validate_file(archive / rel, self.reg)
             self._archive(archive / rel, ev.sha256)
-            self._store(con, report, ev.agency, ev.actor, name, rel, when, Receipt(file=name, outcome=""))
+            con.execute("BEGIN")
+            rows = _Rows.starting(con, [report])
+            rows.accept(report, ev.agency, ev.actor, name, rel, when, Receipt(file=name, outcome=""))
+            rows.write(con)
+            con.execute("COMMIT")
             return 1
         con.execute("BEGIN")
         if ev.event == "explanation":
@@ -571,6 +562,96 @@ def _concordance_rows(reg: Registry, form) -> list[dict]:
 def _cell_of(address: str) -> tuple[str, str, int]:
     tbl, line, col = address.split(":")[-1].split("/")
     return tbl, line, int(col)
+
+
+@dataclass
+class _Rows:
+    """What a chunk of submissions adds, gathered first and then written with one
+    statement per table (per-row statements cost a few milliseconds each).
+    Ids are max + 1 under the writer lock: gap-free, so a rebuild gives the same ids."""
+
+    next_sid: int = 1
+    next_eid: int = 1
+    known: dict[str, int] = field(default_factory=dict)  # sha256 -> submission id
+    latest: dict[tuple[str, str, str], tuple[int, int]] = field(default_factory=dict)
+    submissions: list[dict] = field(default_factory=list)
+    cells: list[tuple[int, Any]] = field(default_factory=list)
+    findings: list[dict] = field(default_factory=list)
+    events: list[dict] = field(default_factory=list)
+
+    @classmethod
+    def starting(cls, con, reports: list[ValidationReport]) -> _Rows:
+        """The next ids, and what is stored already of these reports' hashes and keys."""
+        next_sid, next_eid = con.execute(_sql("next_ids.sql")).fetchall()[0]
+        shas = [r.sha256 for r in reports if r.sha256]
+        keys = [list(_key(r)) for r in reports if _key(r)]
+        known = dict(con.execute(_sql("known_hashes.sql"), [shas]).fetchall())
+        latest = {(f, u, p): (sid, rev) for f, u, p, sid, rev in
+                  con.execute(_sql("latest_revisions.sql"), [keys]).fetchall()}
+        return cls(next_sid, next_eid, known, latest)
+
+    def accept(self, report: ValidationReport, agency: str, by, file_name: str, archived: str,
+               when: datetime, receipt: Receipt) -> None:
+        key = _key(report)
+        form, unit, period = key
+        prev = self.latest.get(key)
+        sid, revision = self.next_sid, prev[1] + 1 if prev else 1
+        supersedes = prev[0] if prev else None
+        status = "accepted_with_warnings" if report.verdict == "warnings" else "accepted"
+        self.next_sid += 1
+        self.submissions.append({
+            "submission_id": sid, "form": form, "version": report.form.version,
+            "agency": report.form.agency, "unit": unit, "period": period, "year": int(period[:4]),
+            "sha256": report.sha256, "file_name": file_name, "archive_path": archived,
+            "received_at": when, "submitted_by": by, "status": status, "revision": revision,
+            "supersedes": supersedes})
+        self.cells.append((sid, report.cells))
+        self.findings.extend({
+            "submission_id": sid, "code": f.code, "severity": f.severity, "sheet": f.sheet,
+            "cell": f.cell, "rule_id": f.rule_id,
+            "params": json.dumps(f.params, default=str, ensure_ascii=False),
+            "message_en": f.message("en")} for f in report.findings)
+        self.audit(when, status, agency, by, file_name, report.sha256, sid,
+                   {"revision": revision, "supersedes": supersedes})
+        self.known[report.sha256] = sid
+        self.latest[key] = (sid, revision)
+        receipt.outcome, receipt.submission_id = status, sid
+        receipt.revision, receipt.supersedes = revision, supersedes
+
+    def audit(self, when, event, agency, actor, file_name, sha, sid, detail) -> None:
+        self.events.append({
+            "event_id": self.next_eid, "event_at": when, "event": event, "agency": agency,
+            "actor": actor, "file_name": file_name, "sha256": sha, "submission_id": sid,
+            "detail": json.dumps(detail, default=str, ensure_ascii=False)})
+        self.next_eid += 1
+
+    def write(self, con) -> None:
+        import numpy as np
+        import pandas as pd
+        import pyarrow as pa
+
+        tables = [("insert_submissions.sql", self.submissions), ("insert_findings.sql", self.findings),
+                  ("insert_audit.sql", self.events)]
+        if self.cells:
+            frame = pd.concat([cells for _, cells in self.cells], ignore_index=True)
+            frame["submission_id"] = np.repeat([sid for sid, _ in self.cells],
+                                               [len(cells) for _, cells in self.cells])
+            tables.insert(1, ("insert_cells.sql", frame))
+        for sql, rows in tables:
+            if len(rows) == 0:
+                continue
+            con.register("new_rows", rows if isinstance(rows, pd.DataFrame) else pa.Table.from_pylist(rows))
+            try:
+                con.execute(_sql(sql))
+            finally:
+                con.unregister("new_rows")
+
+
+def _key(report: ValidationReport) -> tuple[str, str, str] | None:
+    """(form, unit, period) of a readable report with a valid header."""
+    if report.form is None or "unit" not in report.header or "period" not in report.header:
+        return None
+    return report.form.form, report.header["unit"], report.header["period"]
 
 
 def _note(receipt: Receipt, code: str, file_name: str, **params):

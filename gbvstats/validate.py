@@ -54,7 +54,7 @@ def validate_files(paths: list[Path], reg: Registry | None = None,
                    progress: Callable[[list[Path]], Iterable[Path]] = iter) -> list[ValidationReport]:
     """Read every file, then check the rules of each form version once for all its files.
     `progress` wraps the reading loop (a progress bar in the CLI)."""
-    from .rules import check_submissions
+    from .rules import check_groups
 
     reg = reg or registry()
     reports = [ValidationReport(**read_workbook(Path(p), reg, typed=False).__dict__)
@@ -64,12 +64,11 @@ def validate_files(paths: list[Path], reg: Registry | None = None,
     for i, r in enumerate(reports):
         if r.form is not None and r.cells is not None and len(r.cells):
             by_form.setdefault(r.form.key, []).append(i)
-    for indexes in by_form.values():
-        form = reports[indexes[0]].form
-        batch = [(str(i), reports[i].cells, reports[i].path.name) for i in indexes]
-        for i, (results, findings) in zip(indexes, check_submissions(form, batch).values(), strict=True):
-            reports[i].rule_results = results
-            reports[i].findings.extend(findings)
+    groups = [(reports[indexes[0]].form, [(str(i), reports[i].cells, reports[i].path.name)
+                                          for i in indexes]) for indexes in by_form.values()]
+    for sid, (results, findings) in (check_groups(groups) if groups else {}).items():
+        reports[int(sid)].rule_results = results
+        reports[int(sid)].findings.extend(findings)
     return reports
 
 

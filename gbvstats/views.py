@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from typing import TypeVar
 
 from .i18n import t
@@ -20,6 +21,19 @@ def progress(items: list[T], quiet: bool, label: str) -> Iterator[T]:
     from rich.progress import track
 
     yield from track(items, description=label, console=_stderr_console(), transient=True)
+
+
+@contextmanager
+def progress_ticks(total: int, quiet: bool, label: str) -> Iterator[Callable[[], None]]:
+    """The same bar for work that reports each item done through a callback."""
+    if quiet or total < 2 or not sys.stderr.isatty():
+        yield lambda: None
+        return
+    from rich.progress import Progress
+
+    with Progress(console=_stderr_console(), transient=True) as bar:
+        task = bar.add_task(label, total=total)
+        yield lambda: bar.advance(task)
 
 
 def _stderr_console():

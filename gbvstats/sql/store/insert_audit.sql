@@ -1,2 +1,2 @@
-INSERT INTO audit_log (event_id, event_at, event, agency, actor, file_name, sha256, submission_id, detail)
-VALUES (nextval('event_seq'), ?, ?, ?, ?, ?, ?, ?, ?)
+-- Audit events with their ids, from the registered relation new_rows.
+INSERT INTO audit_log BY NAME SELECT * FROM new_rows
