@@ -116,6 +116,12 @@ def items(fs):
 year = [e for e in files if e["file"].startswith("2024/")]
 rest = [e for e in files if not e["file"].startswith("2024/")]
 t = time.perf_counter(); wh.submit_many(items(year)); submit_year = time.perf_counter() - t
+from gbvstats.validate import validate_files
+year_paths = [root / e["file"] for e in year]
+t = time.perf_counter()
+for start in range(0, len(year_paths), 100):  # as submit_many does: chunks of 100
+    validate_files(year_paths[start:start + 100], wh.reg)
+validate_year = time.perf_counter() - t
 wh.submit_many(items(rest))
 t = time.perf_counter(); consolidate(wh, 2024); one = time.perf_counter() - t
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -124,7 +130,10 @@ for y in {YEARS!r}:
     consolidate(wh, y)
 ten = time.perf_counter() - t
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-print(json.dumps({{"submit_year_files_per_s": len(year) / submit_year, "consolidate_one_year_s": one,
+print(json.dumps({{"submit_year_files_per_s": len(year) / submit_year,
+                  "validate_year_files_per_s": len(year) / validate_year,
+                  "store_ms_per_file": 1000 * (submit_year - validate_year) / len(year),
+                  "consolidate_one_year_s": one,
                   "consolidate_ten_years_s": ten, "peak_rss_mb": peak / 1024,
                   "rss_before_consolidation_mb": before / 1024}}))
 """

@@ -13,6 +13,7 @@ import hashlib
 import re
 import zipfile
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -29,6 +30,7 @@ MAX_UNPACKED_BYTES = 100 * 1024 * 1024
 MAX_RATIO = 200  # uncompressed / compressed, per zip entry
 HEADER_ROWS_SCANNED = 40
 KNOWN_SHEETS = {"title", "_meta", "_lists", "_labels", "findings"}
+UNREAD_SHEETS = {"_lists", "_labels"}
 DASHES = {"-", "–", "—", "‒", "―", "x", "X", "х", "Х"}
 SPACES = re.compile(r"[\s\u00a0\u202f\u2009\u2007]+")
 THOUSANDS_COMMA = re.compile(r"^\d{1,3}(,\d{3})+$")
@@ -178,6 +180,8 @@ def _special_cells(zf: zipfile.ZipFile) -> dict[str, dict[str, str]]:
     targets.update({rid: tgt for tgt, rid in _REL2.findall(rels)})
     special: dict[str, dict[str, str]] = {}
     for name, rid in _SHEET_DECL.findall(zf.read("xl/workbook.xml")):
+        if html.unescape(name.decode()).strip().lower() in UNREAD_SHEETS:
+            continue  # the template's own lists: no value is ever read from them
         target = targets.get(rid, b"").decode()
         part = target.lstrip("/") if target.startswith("/") else f"xl/{target}"
         if part not in zf.namelist():
@@ -271,6 +275,7 @@ def _identify_by_content(book, sheets: dict[str, str], reg: Registry) -> FormVer
 
 # --- the header ------------------------------------------------------------------------
 
+@cache
 def _header_labels() -> dict[str, set[str]]:
     fields = ("unit", "period", "contact", "phone", "date")
     return {f: {t(f"tpl.header.{f}", lang).strip().lower() for lang in LANGS} for f in fields}
