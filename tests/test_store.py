@@ -389,6 +389,41 @@ def test_disk_full_while_archiving_stores_nothing(wh, files, monkeypatch):
     assert wh.submit(files["good"], "MOI").outcome == "accepted"
 
 
+def test_a_chunk_that_fails_midway_stores_none_of_its_files(wh, files, monkeypatch):
+    wh.submit(files["q2"], "MOI")
+    before = wh.checksum()
+    real, calls = store.os.replace, []
+
+    def second_fails(src, dst):  # the first file of the chunk is archived, the second is not
+        calls.append(dst)
+        if len(calls) == 2:
+            raise OSError(errno.EROFS, "Read-only file system")
+        return real(src, dst)
+
+    monkeypatch.setattr(store.os, "replace", second_fails)
+    received = []
+    with pytest.raises(StoreError, match="cannot write to the archive"):
+        wh.submit_many([(files["good"], "MOI", "t", None), (files["warn"], "MOI", "t", None)],
+                       on_receipt=received.append)
+    monkeypatch.undo()
+    assert received == [] and wh.checksum() == before
+    again = wh.submit_many([(files["good"], "MOI", "t", None), (files["warn"], "MOI", "t", None)])
+    assert [r.outcome for r in again] == ["accepted", "accepted_with_warnings"]
+
+
+def test_one_chunk_holding_a_file_its_correction_and_a_repeat(wh, files):
+    receipts = wh.submit_many([(files[k], "MOI", "t", None) for k in ("good", "corrected", "good", "bad")])
+    assert [r.outcome for r in receipts] == ["accepted", "accepted", "duplicate", "rejected"]
+    first, second, repeat, _ = receipts
+    assert (second.revision, second.supersedes) == (2, first.submission_id)
+    assert repeat.duplicate_of == first.submission_id
+    assert rows(wh, "SELECT submission_id, revision FROM submissions ORDER BY 1") == [
+        (first.submission_id, 1), (second.submission_id, 2)]
+    events = rows(wh, "SELECT event_id, event, COALESCE(submission_id, 0) FROM audit_log ORDER BY 1")
+    assert events == [(1, "accepted", first.submission_id), (2, "accepted", second.submission_id),
+                      (3, "rejected", 0)]
+
+
 def test_archive_that_cannot_be_created_is_a_clear_cli_error(tmp_path, files):
     (tmp_path / "blocker").write_text("a file where the warehouse directory should be")
     w = tmp_path / "blocker" / "gbvstats.duckdb"
