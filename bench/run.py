@@ -144,10 +144,11 @@ print(json.dumps({{"submit_year_files_per_s": len(year) / submit_year,
 
 
 def machine() -> str:
+    from importlib.metadata import version
+
     import duckdb
     import openpyxl
     import pandas
-    import python_calamine
 
     mem = ""
     if Path("/proc/meminfo").exists():
@@ -156,7 +157,7 @@ def machine() -> str:
     return (f"{platform.machine()}, {os.cpu_count()} cores{mem}, {platform.system()} "
             f"{platform.release()}; Python {platform.python_version()}; duckdb {duckdb.__version__}, "
             f"pandas {pandas.__version__}, openpyxl {openpyxl.__version__}, "
-            f"python-calamine {getattr(python_calamine, '__version__', '?')}")
+            f"python-calamine {version('python-calamine')}")
 
 
 TARGETS = [
