@@ -34,6 +34,7 @@ UNREAD_SHEETS = {"_lists", "_labels"}
 DASHES = {"-", "–", "—", "‒", "―", "x", "X", "х", "Х"}
 SPACES = re.compile(r"[\s\u00a0\u202f\u2009\u2007]+")
 THOUSANDS_COMMA = re.compile(r"^\d{1,3}(,\d{3})+$")
+THOUSANDS_SPACE = re.compile(r"^[+-]?\d{1,3}( \d{3})+$")
 THOUSANDS_APOSTROPHE = re.compile(r"^\d{1,3}('\d{3})+$")
 INTEGER = re.compile(r"^[+-]?\d+$")
 DECIMAL = re.compile(r"^[+-]?\d*[.,]\d+$")
@@ -515,7 +516,10 @@ def normalise(raw: Any) -> tuple[int | None, str | None]:
         return None, None
     if text.upper() in EXCEL_ERRORS:
         return None, "GBV-V004"
-    compact = text.replace(" ", "").replace("−", "-")
+    text = text.replace("−", "-")
+    if " " in text and not THOUSANDS_SPACE.match(text):
+        return None, "GBV-V001"  # "12 34" is two numbers or a typo, not 1234
+    compact = text.replace(" ", "")
     if THOUSANDS_COMMA.match(compact) or THOUSANDS_APOSTROPHE.match(compact):
         compact = compact.replace(",", "").replace("'", "")
     if INTEGER.match(compact):

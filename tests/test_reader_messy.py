@@ -231,6 +231,14 @@ def test_normalised_values(good: Path, registry: Registry, tmp_path: Path) -> No
     assert (values[("T4", "01", 1)], values[("T4", "02", 1)], values[("T3", "03", 1)]) == (0, None, 2)
 
 
+def test_spaces_only_as_thousands_separators(good: Path, tmp_path: Path) -> None:
+    path = edit(good, tmp_path / "a.xlsx", setter("T1", C6="12 34", C7="2 3", C8="-1 234"))
+    exit_code, reports = run_cli([str(path)])
+    found = {(f["code"], f["cell"]) for f in reports[0]["findings"] if f["code"].startswith("GBV-V")}
+    assert exit_code == 1
+    assert found == {("GBV-V001", "C6"), ("GBV-V001", "C7"), ("GBV-V003", "C8")}
+
+
 def test_dash_and_blank_are_nothing_reported_zero_is_zero(good: Path, registry: Registry,
                                                           tmp_path: Path) -> None:
     path = edit(good, tmp_path / "a.xlsx", setter("T5", C7="—", D7=None, C8=0))
