@@ -186,12 +186,15 @@ def check_submissions(form: FormVersion, batch: list[tuple[str, pd.DataFrame, st
     return check_groups([(form, batch)])
 
 
-def check_groups(groups: list[tuple[FormVersion, list[tuple[str, pd.DataFrame, str | None]]]]
+def check_groups(groups: list[tuple[FormVersion, list[tuple[str, pd.DataFrame, str | None]]]],
+                 refused: dict[str, set[str]] | None = None
                  ) -> dict[str, tuple[pd.DataFrame, list[Finding]]]:
     """Submissions of several form versions in one query (each query has a fixed cost of
     ~20 ms). Cells and rule items are keyed by form version, so v1 and v2 of a form never
     meet; rule ids are unique across the schemas (GBV-S006). Submission ids must be unique
-    across the groups."""
+    across the groups. `refused` gives, per submission id, the cells (`SHEET!A1`) whose
+    content the reader refused: an item using one is not evaluable, not a false failure
+    computed with the refused cell as blank (passes stay passes)."""
     import pandas as pd
 
     meta, items, rules, errors = [], [], {}, []
@@ -208,7 +211,21 @@ def check_groups(groups: list[tuple[FormVersion, list[tuple[str, pd.DataFrame, s
     results = evaluate(_connection(), Compiled(meta, items, []), scopes, cells)
     if errors:
         results = pd.concat([results, _typed(pd.DataFrame(errors))], ignore_index=True)
+    if refused:
+        _mark_refused(results, refused)
     return _by_scope(results, [entry for _, batch in groups for entry in batch], rules)
+
+
+def _mark_refused(results: pd.DataFrame, refused: dict[str, set[str]]) -> None:
+    """Failed items that use a refused cell become not evaluable, naming the cells: the
+    failure was computed with the refused cell as blank. Items that pass all the same
+    stay passes, so one bad cell does not bury the feedback in warnings."""
+    for i, (sid, status, cells) in enumerate(zip(results["scope_id"], results["status"],
+                                                 results["cells"], strict=True)):
+        hit = sorted(refused.get(sid, set()).intersection(_addrs(cells)))
+        if hit and status == "fail":
+            results.iloc[i, results.columns.get_loc("status")] = "not_evaluable"
+            results.iloc[i, results.columns.get_loc("reason")] = "refused cell " + ", ".join(hit)
 
 
 def _scoped_cells(form: FormVersion, batch: list[tuple[str, pd.DataFrame, str | None]]) -> pd.DataFrame:
@@ -279,13 +296,16 @@ def findings_from_rows(rows, rules: dict[str, Rule], file: str | None) -> list[F
     findings = []
     for row in rows:
         rule = rules[row.rule_id]
-        addrs = list(row.cells) if row.cells is not None else []
+        addrs = _addrs(row.cells)
         line, column = _text(row.bind_line), _text(row.bind_col)
         values = {"left": _int(row.left_value), "right": _int(row.right_value),
                   "imbalance": _int(row.imbalance), "tolerance": _tol(row.tolerance),
                   "line": line or "", "column": column or "",
                   "item": row.item_label, "reason": _text(row.reason) or ""}
-        rendered = {lang: _render(text, values) for lang, text in rule.message.items()}
+        if row.status == "not_evaluable":  # sums over blank or refused cells say nothing
+            values.update(left=None, right=None, imbalance=None)
+        shown = {k: "?" if v is None else v for k, v in values.items()}
+        rendered = {lang: _render(text, shown) for lang, text in rule.message.items()}
         code = {"fail": FAIL_CODE.get(row.kind, "GBV-R001"), "not_evaluable": NOT_EVALUABLE_CODE,
                 "error": ERROR_CODE}[row.status]
         severity = rule.severity if row.status == "fail" else (
@@ -299,6 +319,11 @@ def findings_from_rows(rows, rules: dict[str, Rule], file: str | None) -> list[F
             params={**values, "rule_id": row.rule_id, "rule_message": rendered,
                     "cells": ", ".join(addrs)}))
     return findings
+
+
+def _addrs(cells) -> list[str]:
+    """A result row's cell addresses: a list, or NULL (NA) when no cell was found."""
+    return [] if cells is None or not hasattr(cells, "__iter__") or isinstance(cells, str) else list(cells)
 
 
 def _render(template: str, values: dict) -> str:

@@ -15,6 +15,10 @@ if TYPE_CHECKING:
     import pandas as pd
 
 
+# a cell's content was refused (text, decimal, negative, Excel error, formula without value)
+REFUSED_VALUES = {"GBV-V001", "GBV-V002", "GBV-V003", "GBV-V004", "GBV-V006"}
+
+
 @dataclass
 class ValidationReport(ReadResult):
     rule_results: pd.DataFrame | None = None
@@ -66,7 +70,9 @@ def validate_files(paths: list[Path], reg: Registry | None = None,
             by_form.setdefault(r.form.key, []).append(i)
     groups = [(reports[indexes[0]].form, [(str(i), reports[i].cells, reports[i].path.name)
                                           for i in indexes]) for indexes in by_form.values()]
-    for sid, (results, findings) in (check_groups(groups) if groups else {}).items():
+    refused = {str(i): {f"{f.sheet}!{f.cell}" for f in r.findings if f.code in REFUSED_VALUES}
+               for i, r in enumerate(reports)}
+    for sid, (results, findings) in (check_groups(groups, refused) if groups else {}).items():
         reports[int(sid)].rule_results = results
         reports[int(sid)].findings.extend(findings)
     return reports

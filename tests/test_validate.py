@@ -71,6 +71,23 @@ def test_a_refused_value_is_read_as_nothing_reported(files: dict[str, Path], reg
     assert pd.isna(cells.loc[("T5", "04", 2), "value"])
 
 
+def test_rules_on_a_refused_cell_are_not_evaluable_not_false_failures(files: dict[str, Path],
+                                                                       registry: Registry, tmp_path: Path) -> None:
+    path = edit(files["good"], tmp_path / "text_total.xlsx", setter("T1", C6="sixty-eight"))
+    report = validate_file(path, registry)
+    codes = [(f.code, f.rule_id) for f in report.findings]
+    assert ("GBV-V001", None) in codes and ("GBV-R090", "MOI-FV2-01") in codes
+    assert not [c for c in codes if c[0] in ("GBV-R001", "GBV-R002", "GBV-R005")]
+    row = report.rule_results.query("rule_id == 'MOI-FV2-01'").iloc[0]
+    assert (row.status, row.reason) == ("not_evaluable", "refused cell T1!C6")
+    finding = next(f for f in report.findings if f.rule_id == "MOI-FV2-01")
+    assert finding.params["left"] is None and "?" in finding.message("en")
+    assert "refused cell T1!C6" in finding.message("ru")
+    # the same file with the figure written properly passes that rule
+    fixed = validate_file(edit(files["good"], tmp_path / "fixed.xlsx", setter("T1", C6="68")), registry)
+    assert fixed.verdict == "ok"
+
+
 def test_batch_equals_one_by_one(files: dict[str, Path], registry: Registry) -> None:
     paths = list(files.values())
     batch = validate_files(paths, registry)
