@@ -247,24 +247,26 @@ class Warehouse:
             return self._submit_chunk(con, [(Path(path), agency, by, received_at, report)])[0]
 
     def submit_many(self, items, on_receipt=None) -> list[Receipt]:
-        """Submit (path, agency, by, received_at) items holding the writer once: for batch
-        loads such as the demo, a rebuild or an agency's quarter of files. Each chunk of
-        BATCH files is validated together and written in one transaction, so a failure
-        stores none of that chunk and receipts are reported only once it is committed."""
+        """Submit (path, agency, by, received_at) items: for an agency's quarter of files
+        or batch loads such as the demo. Each chunk of BATCH files is validated together
+        before the writer lock is taken, then written in one transaction under the lock
+        (other writers wait for a chunk, never for a whole load); a failure stores none
+        of that chunk, and receipts are reported only once their chunk is committed."""
         from .validate import validate_files
 
         items = list(items)
         receipts = []
-        with self.writer() as con:
-            for start in range(0, len(items), BATCH):
-                chunk = items[start:start + BATCH]
-                reports = validate_files([Path(p) for p, _, _, _ in chunk], self.reg)
-                entries = [(Path(p), agency, by, when, report)
-                           for (p, agency, by, when), report in zip(chunk, reports, strict=True)]
-                for receipt in self._submit_chunk(con, entries):
-                    receipts.append(receipt)
-                    if on_receipt:
-                        on_receipt(receipt)
+        for start in range(0, len(items), BATCH):
+            chunk = items[start:start + BATCH]
+            reports = validate_files([Path(p) for p, _, _, _ in chunk], self.reg)
+            entries = [(Path(p), agency, by, when, report)
+                       for (p, agency, by, when), report in zip(chunk, reports, strict=True)]
+            with self.writer() as con:
+                done = self._submit_chunk(con, entries)
+            for receipt in done:
+                receipts.append(receipt)
+                if on_receipt:
+                    on_receipt(receipt)
         return receipts
 
     def _submit_chunk(self, con, entries: list[tuple]) -> list[Receipt]:

@@ -411,6 +411,29 @@ def test_a_chunk_that_fails_midway_stores_none_of_its_files(wh, files, monkeypat
     assert [r.outcome for r in again] == ["accepted", "accepted_with_warnings"]
 
 
+def test_files_are_validated_while_the_writer_lock_is_free(wh, files, monkeypatch):
+    import gbvstats.validate as validate
+
+    real, free_while_validating = validate.validate_files, []
+
+    def probing(paths, reg=None, **kw):
+        with open(wh.path.with_name(wh.path.name + ".lock"), "a+") as fh:
+            try:
+                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)  # another writer could take it
+                fcntl.flock(fh, fcntl.LOCK_UN)
+                free_while_validating.append(True)
+            except BlockingIOError:
+                free_while_validating.append(False)
+        return real(paths, reg, **kw)
+
+    wh.path.parent.mkdir(parents=True, exist_ok=True)
+    monkeypatch.setattr(validate, "validate_files", probing)
+    monkeypatch.setattr(store, "BATCH", 2)
+    receipts = wh.submit_many([(files[k], "MOI", "t", None) for k in ("good", "warn", "q2")])
+    assert [r.outcome for r in receipts] == ["accepted", "accepted_with_warnings", "accepted"]
+    assert free_while_validating == [True, True]  # two chunks, neither validated under the lock
+
+
 def test_one_chunk_holding_a_file_its_correction_and_a_repeat(wh, files):
     receipts = wh.submit_many([(files[k], "MOI", "t", None) for k in ("good", "corrected", "good", "bad")])
     assert [r.outcome for r in receipts] == ["accepted", "accepted", "duplicate", "rejected"]
