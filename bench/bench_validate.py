@@ -43,8 +43,8 @@ def demo_returns(n: int = 200) -> list[Path]:
 
 def workbooks(n: int = 200) -> list[Path]:
     """n filled returns, cycling over every form version, each with its own values."""
-    from gbvstats.schema import load_registry
-    from gbvstats.templates import fill_template, save
+    from gbvstats.collect.templates import fill_template, save
+    from gbvstats.schema.model import load_registry
 
     reg = load_registry()
     forms = [f for f in reg.versions() if any(c.input for c in f.cells())]
@@ -80,10 +80,10 @@ def stages(paths: list[Path]) -> dict[str, float]:
     """Warm, in-process milliseconds per file of each stage of `validate_files`."""
     import python_calamine as pc
 
-    from gbvstats.reader import read_workbook, type_results
-    from gbvstats.rules import check_groups
-    from gbvstats.schema import load_registry
-    from gbvstats.validate import ValidationReport, validate_files
+    from gbvstats.check.rules import check_groups
+    from gbvstats.check.validate import ValidationReport, validate_files
+    from gbvstats.collect.reader import read_workbook, type_results
+    from gbvstats.schema.model import load_registry
 
     reg = load_registry()
     validate_files(paths[:20], reg)  # warm imports and compiled rules
@@ -114,8 +114,8 @@ def in_process_share(paths: list[Path]) -> tuple[float, float, str]:
     after imports, so the comparison is of the work per file only."""
     import python_calamine as pc
 
-    from gbvstats.schema import load_registry
-    from gbvstats.validate import validate_files
+    from gbvstats.check.validate import validate_files
+    from gbvstats.schema.model import load_registry
 
     reg = load_registry()
     validate_files(paths[:2], reg)  # warm imports and compiled rules
@@ -145,7 +145,7 @@ def _compact_profile(text: str) -> str:
 def import_time() -> str:
     """The slowest imports of a cold `gbvstats validate` (python -X importtime)."""
     proc = subprocess.run([PY, "-X", "importtime", "-c",
-                           "from gbvstats.validate import validate_file; import pandas, pandera.pandas, duckdb"],
+                           "from gbvstats.check.validate import validate_file; import pandas, pandera.pandas, duckdb"],
                           capture_output=True, text=True, check=False)
     rows = []
     for ln in proc.stderr.splitlines():

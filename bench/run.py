@@ -39,7 +39,7 @@ def timed(cmd: list[str], repeat: int = 5, env=None) -> float:
 def demo_files() -> list[dict]:
     manifest = OUT / "demo" / "manifest.json"
     if not manifest.exists():
-        from gbvstats.demo import generate
+        from gbvstats.demo.generate import generate
 
         print("generating the ten-year demo workload (once) ...", flush=True)
         generate(YEARS, OUT / "demo", 2018)
@@ -106,8 +106,8 @@ def _submit_and_consolidate(files: list[dict], wh_dir: Path) -> dict[str, float]
 import json, resource, sys, time
 from datetime import datetime
 from pathlib import Path
-from gbvstats.consolidate import consolidate
-from gbvstats.store import Warehouse
+from gbvstats.consolidate.run import consolidate
+from gbvstats.store.warehouse import Warehouse
 files = json.loads(Path({str(OUT / 'demo' / 'manifest.json')!r}).read_text())["files"]
 root = Path({str(OUT / 'demo')!r})
 wh = Warehouse(Path({str(wh_dir / 'w.duckdb')!r}))
@@ -116,7 +116,7 @@ def items(fs):
 year = [e for e in files if e["file"].startswith("2024/")]
 rest = [e for e in files if not e["file"].startswith("2024/")]
 t = time.perf_counter(); wh.submit_many(items(year)); submit_year = time.perf_counter() - t
-from gbvstats.validate import validate_files
+from gbvstats.check.validate import validate_files
 year_paths = [root / e["file"] for e in year]
 t = time.perf_counter()
 for start in range(0, len(year_paths), 100):  # as submit_many does: chunks of 100

@@ -18,7 +18,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from .paths import load_yaml
+from gbvstats.paths import load_yaml
 
 CATALOGUE_DIR = Path(__file__).resolve().parent / "catalogue"
 SEVERITIES = ("error", "warning", "info")

@@ -11,7 +11,7 @@ import os
 from functools import cache
 from pathlib import Path
 
-from .paths import load_yaml
+from gbvstats.paths import load_yaml
 
 LANGS = ("en", "ru", "ky")
 MESSAGES_DIR = Path(__file__).resolve().parent / "messages"

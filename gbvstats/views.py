@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import TypeVar
 
-from .i18n import t
+from gbvstats.i18n import t
 
 T = TypeVar("T")
 STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
@@ -45,7 +45,7 @@ def _stderr_console():
 def findings_table(findings: Iterable, lang: str):
     from rich.table import Table
 
-    from .feedback import values_text
+    from gbvstats.collect.feedback import values_text
 
     table = Table(t("validate.col.severity", lang), t("validate.col.code", lang),
                   t("validate.col.cell", lang), t("validate.col.message", lang),

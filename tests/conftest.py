@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from gbvstats.schema import Registry, load_registry
+from gbvstats.schema.model import Registry, load_registry
 
 
 @pytest.fixture(scope="session")

@@ -13,7 +13,7 @@ from pathlib import Path
 from openpyxl import load_workbook
 from templates_helpers import filled_file
 
-from gbvstats.schema import FormVersion
+from gbvstats.schema.model import FormVersion
 
 OBLAST = "41706000000000"  # an oblast: not a reporting unit of the district-level MOI-FV
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from gbvstats.schema import FormVersion, Rule
-from gbvstats.templates import layout
+from gbvstats.collect.templates import layout
+from gbvstats.schema.model import FormVersion, Rule
 
 MESSAGE = {"en": "left {left}, right {right}, line {line}, column {column}",
            "ru": "слева {left}, справа {right}, строка {line}, графа {column}",

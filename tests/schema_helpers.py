@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from gbvstats.schema import FormVersion
+from gbvstats.schema.model import FormVersion
 
 LANGS = {"en", "ru", "ky"}
 DIM_LIST = {"offence": "offence_group"}  # dims key -> code list id, when they differ

@@ -11,7 +11,7 @@ import yaml
 
 from gbvstats.catalogue import Finding
 from gbvstats.paths import schemas_dir
-from gbvstats.schemacheck import check_schemas
+from gbvstats.schema.check import check_schemas
 
 
 def copy_schemas(tmp_path: Path) -> Path:

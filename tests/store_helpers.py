@@ -10,10 +10,10 @@ from concurrent.futures import ProcessPoolExecutor
 from functools import cache
 from pathlib import Path
 
-from gbvstats.demo import Generator
+from gbvstats.collect.templates import fill_template, save
+from gbvstats.demo.generate import Generator
 from gbvstats.periods import parse_period
-from gbvstats.schema import FormVersion, Registry, load_registry
-from gbvstats.templates import fill_template, save
+from gbvstats.schema.model import FormVersion, Registry, load_registry
 
 ROOT = Path(__file__).resolve().parent.parent
 GBVSTATS = str(ROOT / ".venv" / "bin" / "gbvstats")

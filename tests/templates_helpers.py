@@ -7,8 +7,8 @@ import subprocess
 import zipfile
 from pathlib import Path
 
-from gbvstats.schema import FormVersion
-from gbvstats.templates import fill_template, save
+from gbvstats.collect.templates import fill_template, save
+from gbvstats.schema.model import FormVersion
 
 DISTRICT = "41711201000000"  # Leninsky district of Bishkek: reports MOI-FV
 OBLAST = "41706000000000"  # Osh oblast: reports the oblast-level forms

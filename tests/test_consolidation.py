@@ -11,12 +11,12 @@ from datetime import datetime
 
 import pytest
 
-from gbvstats.consolidate import consolidate, pipelines
-from gbvstats.demo import Generator, generate
+from gbvstats.collect.templates import fill_template, save
+from gbvstats.consolidate.run import consolidate, pipelines
+from gbvstats.consolidate.trace import trace
+from gbvstats.demo.generate import Generator, generate
 from gbvstats.periods import parse_period
-from gbvstats.store import Warehouse
-from gbvstats.templates import fill_template, save
-from gbvstats.trace import trace
+from gbvstats.store.warehouse import Warehouse
 
 TALAS = "41707000000000"
 YEAR = 2019

@@ -7,10 +7,10 @@ import json
 
 import pytest
 
-from gbvstats.demo import Generator, generate
+from gbvstats.check.rules import check_submission
+from gbvstats.check.validate import validate_file
+from gbvstats.demo.generate import Generator, generate
 from gbvstats.periods import parse_period
-from gbvstats.rules import check_submission
-from gbvstats.validate import validate_file
 
 NARYN, TALAS = "41704000000000", "41707000000000"
 

@@ -13,9 +13,9 @@ from openpyxl.comments import Comment
 from templates_helpers import convert, distinct_values, filled_file, soffice, to_pdf
 
 from gbvstats.catalogue import Finding
-from gbvstats.feedback import FILL, write_feedback
-from gbvstats.schema import FormVersion, Registry
-from gbvstats.validate import validate_file
+from gbvstats.check.validate import validate_file
+from gbvstats.collect.feedback import FILL, write_feedback
+from gbvstats.schema.model import FormVersion, Registry
 
 RED, AMBER, BLUE = FILL["error"], FILL["warning"], FILL["info"]
 
@@ -107,7 +107,7 @@ def test_one_comment_per_cell_and_the_worst_colour(defective: Path, tmp_path: Pa
 
 def test_header_findings_are_marked_on_the_title_sheet(fv2: FormVersion, registry: Registry,
                                                        tmp_path: Path) -> None:
-    from gbvstats.templates import fill_template, save
+    from gbvstats.collect.templates import fill_template, save
 
     wb = fill_template(fv2, zeros(fv2), "41711201000000", "2024-Q7")
     wb["Title"]["C4"] = None

@@ -7,8 +7,8 @@ import duckdb
 import pandas as pd
 import pytest
 
-from gbvstats.reconcile import _history
-from gbvstats.schema import Rule
+from gbvstats.consolidate.reconcile import _history
+from gbvstats.schema.model import Rule
 
 RULE = Rule(id="OUT-T", kind="history", severity="warning", cells="MOI-FV:T1/01/1",
             z_threshold=3.5, min_base=20, message={"en": "x", "ru": "x", "ky": "x"})

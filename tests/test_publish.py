@@ -14,8 +14,8 @@ import pytest
 from openpyxl import load_workbook
 from publish_helpers import attack, home_with, make_warehouse, soffice, to_pdf
 
-from gbvstats import sdc
-from gbvstats.publish import PublishError, pipeline_meta, publish
+from gbvstats.publish import sdc
+from gbvstats.publish.tables import PublishError, pipeline_meta, publish
 
 ROOT = Path(__file__).resolve().parent.parent
 GBVSTATS = str(ROOT / ".venv" / "bin" / "gbvstats")
@@ -223,10 +223,10 @@ def test_real_pipelines_on_demo_returns(tmp_path, registry):
     every declared count of every table withstands the attacker."""
     from datetime import datetime
 
-    from gbvstats.consolidate import consolidate
-    from gbvstats.demo import generate
-    from gbvstats.publish import metas, read_tables
-    from gbvstats.store import Warehouse
+    from gbvstats.consolidate.run import consolidate
+    from gbvstats.demo.generate import generate
+    from gbvstats.publish.tables import metas, read_tables
+    from gbvstats.store.warehouse import Warehouse
 
     entries = generate([2019], tmp_path / "demo", 7, registry,
                        oblasts=["41707000000000", "41706000000000"], defects=False)

@@ -27,8 +27,8 @@ from messy_helpers import (
 )
 from templates_helpers import convert, soffice
 
-from gbvstats.reader import read_workbook
-from gbvstats.schema import FormVersion, Registry
+from gbvstats.collect.reader import read_workbook
+from gbvstats.schema.model import FormVersion, Registry
 
 
 @pytest.fixture(scope="module")

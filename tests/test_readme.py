@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from gbvstats.demo import generate
+from gbvstats.demo.generate import generate
 
 ROOT = Path(__file__).resolve().parent.parent
 TALAS = "41707000000000"

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from rules_helpers import CLEAN_FV2, address, cells_frame, rule, with_rules
 
+from gbvstats.check.rules import check_submission, check_submissions, summary
 from gbvstats.periods import parse_period
-from gbvstats.rules import check_submission, check_submissions, summary
 
 
 @pytest.fixture(scope="module")

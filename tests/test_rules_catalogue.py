@@ -8,8 +8,8 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from gbvstats.catalogue import catalogue, catalogue_markdown
+from gbvstats.check.rules import ERROR_CODE, FAIL_CODE, NOT_EVALUABLE_CODE
 from gbvstats.cli import app
-from gbvstats.rules import ERROR_CODE, FAIL_CODE, NOT_EVALUABLE_CODE
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "findings.md"
 

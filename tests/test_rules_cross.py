@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 from rules_helpers import rule, warehouse_cells
 
-from gbvstats.rules import evaluate_cross, evaluate_rules, summary
+from gbvstats.check.rules import evaluate_cross, evaluate_rules, summary
 
 TALAS = "41707000000000"
 D1, D2 = "41707215000000", "41707220000000"  # two districts of Talas oblast

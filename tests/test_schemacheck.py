@@ -23,7 +23,7 @@ from typer.testing import CliRunner
 
 from gbvstats.catalogue import catalogue
 from gbvstats.cli import app
-from gbvstats.schemacheck import check_schemas
+from gbvstats.schema.check import check_schemas
 
 FV1, FV2 = "moi/fv/v1.yaml", "moi/fv/v2.yaml"
 F1, F2 = "schemas/moi/fv/v1.yaml", "schemas/moi/fv/v2.yaml"

@@ -8,10 +8,10 @@ import string
 import pytest
 from schema_helpers import DIM_LIST, LANGS, PLACEHOLDERS, UNIT, labels_of
 
-from gbvstats.rulelang import expand, rule_terms
-from gbvstats.schema import Registry
-from gbvstats.templates import fill_template, layout, save
-from gbvstats.validate import validate_file
+from gbvstats.check.validate import validate_file
+from gbvstats.collect.templates import fill_template, layout, save
+from gbvstats.schema.model import Registry
+from gbvstats.schema.rulelang import expand, rule_terms
 
 HEADERS = {  # form: (agency, periodicity, level, valid_from, rule id prefix)
     "GPO-CASES": ("GPO", "quarter", "oblast", "2019-Q1", "GPO-"),

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from publish_helpers import SMALL, attack, crossed_table, oblast_sex_table, trafficking_table
 
-from gbvstats import sdc
+from gbvstats.publish import sdc
 
 DIMS = ["area", "sex"]
 

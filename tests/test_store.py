@@ -16,9 +16,9 @@ import pytest
 from store_helpers import districts, input_cells, write_return
 from typer.testing import CliRunner
 
-import gbvstats.store as store
+import gbvstats.store.warehouse as store
 from gbvstats.cli import app
-from gbvstats.store import StoreError, Warehouse
+from gbvstats.store.warehouse import StoreError, Warehouse
 
 PERIOD = "2024-Q1"
 
@@ -412,7 +412,7 @@ def test_a_chunk_that_fails_midway_stores_none_of_its_files(wh, files, monkeypat
 
 
 def test_files_are_validated_while_the_writer_lock_is_free(wh, files, monkeypatch):
-    import gbvstats.validate as validate
+    import gbvstats.check.validate as validate
 
     real, free_while_validating = validate.validate_files, []
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from store_helpers import PYTHON, distinct_returns, input_cells, submit_process
 
-from gbvstats.store import Warehouse
+from gbvstats.store.warehouse import Warehouse
 
 WRITERS = 4
 

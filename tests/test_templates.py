@@ -25,10 +25,8 @@ from templates_helpers import (
 )
 
 from gbvstats import __version__, paths
-from gbvstats.i18n import pick
-from gbvstats.reader import read_workbook
-from gbvstats.schema import FormVersion, Registry
-from gbvstats.templates import (
+from gbvstats.collect.reader import read_workbook
+from gbvstats.collect.templates import (
     GREY,
     NUMBER_ROW,
     build_all,
@@ -39,6 +37,8 @@ from gbvstats.templates import (
     save,
     template_name,
 )
+from gbvstats.i18n import pick
+from gbvstats.schema.model import FormVersion, Registry
 
 HEADER = {"unit": "C4", "period": "C5", "contact": "C6", "phone": "C7", "date": "C8"}
 
@@ -349,7 +349,7 @@ def test_cli_forms_build(registry: Registry, tmp_path: Path) -> None:
 
 
 def test_wrapped_labels_get_room(registry: Registry) -> None:
-    from gbvstats.templates import _lines
+    from gbvstats.collect.templates import _lines
 
     assert [_lines("", 10), _lines("один два три", 8), _lines("один два три", 13)] == [1, 2, 1]
     form = registry.get("JD-CASES", 1)  # long column labels

@@ -12,10 +12,10 @@ from messy_helpers import edit, good_file, run_cli, setter, truncated
 from templates_helpers import distinct_values, filled_file, period_for, unit_for
 from typer.testing import CliRunner
 
+from gbvstats.check.validate import exit_code, validate_file, validate_files
 from gbvstats.cli import app
-from gbvstats.reader import read_workbook
-from gbvstats.schema import FormVersion, Registry
-from gbvstats.validate import exit_code, validate_file, validate_files
+from gbvstats.collect.reader import read_workbook
+from gbvstats.schema.model import FormVersion, Registry
 
 
 @pytest.fixture(scope="module")
@@ -136,7 +136,7 @@ def test_cli_feedback_for_several_files_goes_to_a_directory(files: dict[str, Pat
 
 
 def test_typing_of_many_files_blames_the_right_file(files: dict[str, Path], registry: Registry) -> None:
-    from gbvstats.reader import type_results
+    from gbvstats.collect.reader import type_results
 
     results = [read_workbook(files["good"], registry, typed=False) for _ in range(3)]
     results[1].cells.loc[0, "value"] = -5  # what the reader itself never lets through

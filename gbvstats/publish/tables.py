@@ -25,8 +25,8 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .i18n import t
-from .sdc import DEFAULT_THRESHOLD
+from gbvstats.i18n import t
+from gbvstats.publish.sdc import DEFAULT_THRESHOLD
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -46,7 +46,7 @@ class PublishError(Exception):
 def pipeline_meta(path: Path) -> dict[str, Any]:
     """A pipeline file's `-- key: value` header, with `counts` as a list and `rates` as
     a {rate: count} mapping."""
-    from .consolidate import pipeline_meta as header
+    from gbvstats.consolidate.run import pipeline_meta as header
 
     meta: dict[str, Any] = header(Path(path).read_text(encoding="utf-8"))
     meta["counts"] = [c.strip() for c in meta.get("counts", "").split(",") if c.strip()]
@@ -70,7 +70,7 @@ def label(meta: dict[str, Any], key: str, lang: str) -> str:
 
 
 def metas(root: Path | None = None) -> dict[str, dict[str, Any]]:
-    from .paths import pipelines_dir
+    from gbvstats.paths import pipelines_dir
 
     out = {}
     for path in sorted((root or pipelines_dir()).glob("[0-9][0-9]_*.sql")):
@@ -81,7 +81,7 @@ def metas(root: Path | None = None) -> dict[str, dict[str, Any]]:
 
 
 def read_tables(warehouse_path: Path, year: int) -> dict[str, pd.DataFrame]:
-    from .store import Warehouse
+    from gbvstats.store.warehouse import Warehouse
 
     with Warehouse(warehouse_path).reader() as con:
         names = [r[0] for r in con.execute(
@@ -97,7 +97,7 @@ def publish(warehouse_path: Path | str, year: int, out_dir: Path | str,
             pipelines_root: Path | None = None, sdmx_path: Path | None = None,
             lang: str = "en") -> list[Path]:
     """Protect and write every indicator table of `year`; returns the files written."""
-    from . import sdc
+    from gbvstats.publish import sdc
 
     if threshold < 0:
         raise PublishError(t("publish.bad_threshold", lang, threshold=threshold), 2)
@@ -233,7 +233,7 @@ def _plain(value):
 
 def sdmx_series(path: Path | None = None) -> list[dict[str, Any]]:
 
-    from .paths import load_yaml, pipelines_dir
+    from gbvstats.paths import load_yaml, pipelines_dir
 
     path = path or pipelines_dir() / "sdmx.yaml"
     return (load_yaml(path.read_text(encoding="utf-8")) or {}).get("series", [])

@@ -6,9 +6,9 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .paths import load_yaml, rules_dir, sql_dir
-from .rulelang import rule_terms
-from .schema import Registry, Rule, SchemaLoadError
+from gbvstats.paths import load_yaml, rules_dir, sql_dir
+from gbvstats.schema.model import Registry, Rule, SchemaLoadError
+from gbvstats.schema.rulelang import rule_terms
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -43,7 +43,7 @@ def reconcile(con, reg: Registry, year: int, run_id: int,
     """Evaluate every consolidation rule for `year`, store the results under `run_id`."""
     import pandas as pd
 
-    from .rules import evaluate_cross
+    from gbvstats.check.rules import evaluate_cross
 
     rules = rules if rules is not None else load_rules()
     cells = con.execute(

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .catalogue import has_errors
-from .reader import ReadResult, read_workbook, type_results
-from .schema import Registry, registry
+from gbvstats.catalogue import has_errors
+from gbvstats.collect.reader import ReadResult, read_workbook, type_results
+from gbvstats.schema.model import Registry, registry
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -58,7 +58,7 @@ def validate_files(paths: list[Path], reg: Registry | None = None,
                    progress: Callable[[list[Path]], Iterable[Path]] = iter) -> list[ValidationReport]:
     """Read every file, then check the rules of each form version once for all its files.
     `progress` wraps the reading loop (a progress bar in the CLI)."""
-    from .rules import check_groups
+    from gbvstats.check.rules import check_groups
 
     reg = reg or registry()
     reports = [ValidationReport(**read_workbook(Path(p), reg, typed=False).__dict__)

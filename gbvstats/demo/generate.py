@@ -14,10 +14,10 @@ from dataclasses import asdict, dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
-from .demo_world import ORDERS_EXTENDED_2019, World, allocate, jitter, rng_for, share
-from .periods import Period, parse_period, periods_of_year
-from .schema import FormVersion, Registry, registry
-from .templates import fill_template, save, values_by_element
+from gbvstats.collect.templates import fill_template, save, values_by_element
+from gbvstats.demo.world import ORDERS_EXTENDED_2019, World, allocate, jitter, rng_for, share
+from gbvstats.periods import Period, parse_period, periods_of_year
+from gbvstats.schema.model import FormVersion, Registry, registry
 
 Values = dict[tuple[str, int], int]  # (element, column) -> count
 SEXAGE = (0.83, 0.07, 0.06, 0.04)  # women, men, girls, boys among family-violence victims

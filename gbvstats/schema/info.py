@@ -5,14 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from .i18n import pick, t
-from .periods import parse_period
-from .schema import FormVersion, Registry
+from gbvstats.i18n import pick, t
+from gbvstats.periods import parse_period
+from gbvstats.schema.model import FormVersion, Registry
 
 
 def describe(form: FormVersion) -> dict[str, Any]:
     """Every table, line, column and rule, and where each input cell sits in the template."""
-    from .templates import layout
+    from gbvstats.collect.templates import layout
 
     where = layout(form)
     tables = []
@@ -63,7 +63,7 @@ def render(console, data: dict[str, Any], lang: str) -> None:
 def template_for(reg: Registry, ref: str, period: str, unit: str, out: Path, lang: str) -> Path:
     """The template of the form version valid for `period`, header filled for `unit`.
     Bad usage raises ValueError with a message in `lang`."""
-    from .templates import build_template, save
+    from gbvstats.collect.templates import build_template, save
 
     form = _form_for(reg, ref, period, lang)
     if unit not in {c.code for c in reg.units(form.level)}:

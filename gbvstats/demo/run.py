@@ -16,10 +16,10 @@ from pathlib import Path
 
 from rich.console import Console
 
-from . import paths
-from .demo import generate, schemas_fingerprint
-from .i18n import choose_lang, t
-from .schema import registry
+from gbvstats import paths
+from gbvstats.demo.generate import generate, schemas_fingerprint
+from gbvstats.i18n import choose_lang, t
+from gbvstats.schema.model import registry
 
 YEARS = list(range(2015, 2025))
 SEED = 2018
@@ -61,7 +61,7 @@ def _submit_all(console, manifest: dict, out: Path, warehouse: Path, lang: str) 
 
     from rich.progress import Progress
 
-    from .store import Warehouse
+    from gbvstats.store.warehouse import Warehouse
 
     files = manifest["files"]
     wh = Warehouse(warehouse, registry())
@@ -84,8 +84,8 @@ def _submit_all(console, manifest: dict, out: Path, warehouse: Path, lang: str) 
 
 
 def _consolidate_all(console, warehouse: Path, lang: str) -> None:
-    from .consolidate import consolidate
-    from .store import Warehouse
+    from gbvstats.consolidate.run import consolidate
+    from gbvstats.store.warehouse import Warehouse
 
     wh = Warehouse(warehouse, registry())
     started = time.perf_counter()
@@ -96,7 +96,7 @@ def _consolidate_all(console, warehouse: Path, lang: str) -> None:
 
 def _publish_latest(console, warehouse: Path, out: Path, lang: str) -> Path | None:
     try:
-        from .publish import publish
+        from gbvstats.publish.tables import publish
     except ImportError:
         console.print(t("demo.no_publish", lang))
         return None
@@ -106,8 +106,8 @@ def _publish_latest(console, warehouse: Path, out: Path, lang: str) -> Path | No
 
 
 def _show(console, warehouse: Path, published: Path | None, lang: str) -> None:
-    from .store import Warehouse
-    from .views import frame_table
+    from gbvstats.store.warehouse import Warehouse
+    from gbvstats.views import frame_table
 
     wh = Warehouse(warehouse, registry())
     year = YEARS[-1]

@@ -17,10 +17,10 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .catalogue import Finding
-from .i18n import LANGS, t
-from .periods import parse_period
-from .schema import FormVersion, Registry
+from gbvstats.catalogue import Finding
+from gbvstats.i18n import LANGS, t
+from gbvstats.periods import parse_period
+from gbvstats.schema.model import FormVersion, Registry
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -5,9 +5,9 @@ from __future__ import annotations
 from functools import cache
 from typing import TYPE_CHECKING
 
-from .paths import load_yaml, schemas_dir, sql_dir
-from .periods import periods_of_year
-from .schema import Registry
+from gbvstats.paths import load_yaml, schemas_dir, sql_dir
+from gbvstats.periods import periods_of_year
+from gbvstats.schema.model import Registry
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -12,9 +12,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from . import __version__, paths
-from .i18n import LANGS, pick, t
-from .schema import FormVersion, Registry, registry
+from gbvstats import __version__, paths
+from gbvstats.i18n import LANGS, pick, t
+from gbvstats.schema.model import FormVersion, Registry, registry
 
 if TYPE_CHECKING:
     from openpyxl import Workbook

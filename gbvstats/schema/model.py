@@ -18,9 +18,9 @@ from typing import Annotated, Literal
 import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
-from . import paths
-from .paths import load_yaml
-from .periods import Period, parse_period
+from gbvstats import paths
+from gbvstats.paths import load_yaml
+from gbvstats.periods import Period, parse_period
 
 Labels = dict[str, str]
 CodeText = Annotated[str, BeforeValidator(str)]  # YAML may read a code like 01 or 0101 as a number

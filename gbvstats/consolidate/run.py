@@ -10,12 +10,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .paths import pipelines_dir
+from gbvstats.paths import pipelines_dir
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from .store import Warehouse
+    from gbvstats.store.warehouse import Warehouse
 
 _IDENT = re.compile(r"^ind\d\d_[a-z0-9_]+$")
 
@@ -80,7 +80,7 @@ class RunReport:
 
 def consolidate(wh: Warehouse, year: int) -> RunReport:
     """Completeness, reconciliation and every indicator table for one year, recorded as a run."""
-    from . import completeness, reconcile
+    from gbvstats.consolidate import completeness, reconcile
 
     started = datetime.now(UTC).replace(tzinfo=None)
     with wh.writer(create=False) as con:

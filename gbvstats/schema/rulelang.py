@@ -22,7 +22,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from .schema import FormVersion, Table
+from gbvstats.schema.model import FormVersion, Table
 
 OPS = ("<=", ">=", "==", "=", "<", ">")
 _ADDRESS = re.compile(

@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections import defaultdict
 from pathlib import Path
 
-from .catalogue import Finding
-from .i18n import t
+from gbvstats.catalogue import Finding
+from gbvstats.i18n import t
 
 FILL = {"error": "FFC7CE", "warning": "FFEB9C", "info": "BDD7EE"}
 RANK = {"error": 0, "warning": 1, "info": 2}

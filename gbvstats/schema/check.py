@@ -12,11 +12,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
-from .catalogue import Finding
-from .i18n import LANGS, t
-from .periods import parse_period
-from .rulelang import Address, RuleSyntaxError, expand, parse_expression, parse_terms
-from .schema import (
+from gbvstats.catalogue import Finding
+from gbvstats.i18n import LANGS, t
+from gbvstats.periods import parse_period
+from gbvstats.schema.model import (
     CodeList,
     FormVersion,
     Rule,
@@ -27,6 +26,7 @@ from .schema import (
     load_codelist,
     load_form,
 )
+from gbvstats.schema.rulelang import Address, RuleSyntaxError, expand, parse_expression, parse_terms
 
 DIM_LIST = {"offence": "offence_group"}  # dims key -> code list id, where they differ
 NEEDS = {  # rule kind -> the fields it must declare, one alternative of

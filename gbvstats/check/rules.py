@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING
 
-from .catalogue import Finding
-from .paths import sql_dir
-from .rulelang import RuleSyntaxError, expand, parse_expression, rule_terms
-from .schema import FormVersion, Registry, Rule
+from gbvstats.catalogue import Finding
+from gbvstats.paths import sql_dir
+from gbvstats.schema.model import FormVersion, Registry, Rule
+from gbvstats.schema.rulelang import RuleSyntaxError, expand, parse_expression, rule_terms
 
 if TYPE_CHECKING:
     import duckdb
@@ -329,7 +329,7 @@ def _addrs(cells) -> list[str]:
 def _render(template: str, values: dict) -> str:
     import string
 
-    from .catalogue import _Lenient
+    from gbvstats.catalogue import _Lenient
 
     return string.Formatter().vformat(template, (), _Lenient(values))
 

@@ -22,13 +22,13 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .paths import sql_dir
-from .schema import Registry, registry
+from gbvstats.paths import sql_dir
+from gbvstats.schema.model import Registry, registry
 
 if TYPE_CHECKING:
     import duckdb
 
-    from .validate import ValidationReport
+    from gbvstats.check.validate import ValidationReport
 
 BATCH = 100  # files validated together in a batch load: one rule query per form version
 DIM_COLUMNS = ("sex", "age", "violence_form", "exploitation", "relationship", "citizenship",
@@ -47,7 +47,7 @@ class StoreError(Exception):
         super().__init__(self.message("en"))
 
     def message(self, lang: str = "en") -> str:
-        from .i18n import t
+        from gbvstats.i18n import t
 
         return t(f"store.error.{self.key}", lang, **self.params)
 
@@ -240,7 +240,7 @@ class Warehouse:
                received_at: datetime | None = None, report: ValidationReport | None = None
                ) -> Receipt:
         """Validate and store one file. Validation runs before the lock is taken."""
-        from .validate import validate_file
+        from gbvstats.check.validate import validate_file
 
         report = report or validate_file(Path(path), self.reg)
         with self.writer() as con:
@@ -252,7 +252,7 @@ class Warehouse:
         before the writer lock is taken, then written in one transaction under the lock
         (other writers wait for a chunk, never for a whole load); a failure stores none
         of that chunk, and receipts are reported only once their chunk is committed."""
-        from .validate import validate_files
+        from gbvstats.check.validate import validate_files
 
         items = list(items)
         receipts = []
@@ -360,7 +360,7 @@ class Warehouse:
     # --- other verbs ------------------------------------------------------------------
 
     def explain(self, submission_id: int, rule_id: str, text: str, author: str | None) -> int:
-        from .reconcile import load_rules
+        from gbvstats.consolidate.reconcile import load_rules
 
         known = {r.id for f in self.reg.versions() for r in f.rules} | {r.id for r in load_rules()}
         if rule_id not in known:
@@ -441,7 +441,7 @@ class Warehouse:
         return replayed
 
     def _replay(self, con, ev, archive: Path, by_sha: dict) -> int:
-        from .validate import validate_file
+        from gbvstats.check.validate import validate_file
 
         when = ev.event_at.to_pydatetime()
         detail = json.loads(ev.detail) if ev.detail else None
@@ -522,7 +522,7 @@ def _element_rows(form) -> list[dict]:
 def _period_rows(reg: Registry) -> list[dict]:
     """Deterministic from the schemas (not from today's date), so a rebuilt warehouse
     has the same rows as its original."""
-    from .periods import periods_of_year
+    from gbvstats.periods import periods_of_year
 
     starts = [int(f.valid_from[:4]) for f in reg.versions()]
     rows = []
@@ -658,7 +658,7 @@ def _key(report: ValidationReport) -> tuple[str, str, str] | None:
 
 def _note(receipt: Receipt, code: str, file_name: str, **params):
     """A warehouse finding (GBV-W) added to the receipt; returned for the audit log."""
-    from .catalogue import Finding
+    from gbvstats.catalogue import Finding
 
     finding = Finding(code=code, file=file_name, params=params)
     receipt.findings.append(finding.to_dict())

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .consolidate import pipelines
-from .paths import sql_dir
+from gbvstats.consolidate.run import pipelines
+from gbvstats.paths import sql_dir
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from .store import Warehouse
+    from gbvstats.store.warehouse import Warehouse
 
 
 def trace(wh: Warehouse, table: str, year: int, where: str | None = None) -> pd.DataFrame:

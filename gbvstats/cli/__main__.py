@@ -1,0 +1,3 @@
+from gbvstats.cli import main
+
+main()

@@ -1,0 +1,96 @@
+"""Agencies' verbs: `validate`, `submit`, `explain`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from gbvstats.cli.common import (
+    JsonOpt,
+    LangOpt,
+    WarehouseOpt,
+    app,
+    console,
+    lang_of,
+    open_warehouse,
+    print_json,
+    registry_or_fail,
+    store_errors,
+    t_,
+)
+
+
+@app.command("validate")
+def validate(
+    files: Annotated[list[Path], typer.Argument(help="Filled workbooks (.xlsx, .xls, .ods).")],
+    lang: LangOpt = None,
+    as_json: JsonOpt = False,
+    feedback: Annotated[Path | None, typer.Option(
+        "--feedback", help="Write a copy of the workbook with findings marked. With several "
+                           "files: a directory, one <name>.feedback.xlsx per file.")] = None,
+) -> None:
+    """Check filled forms before submitting them. Exit 0: no errors; 1: errors; 2: unreadable."""
+    from gbvstats.check.validate import exit_code, validate_files
+    from gbvstats.views import print_reports, progress
+
+    lang = lang_of(lang)
+    reg = registry_or_fail()
+    reports = validate_files(files, reg, lambda items: progress(items, as_json, "validate"))
+    if feedback:
+        from gbvstats.collect.feedback import feedback_paths, write_feedback
+
+        for report, out in feedback_paths(reports, feedback):
+            write_feedback(report.path, report.findings, out, lang)
+            if not as_json:
+                typer.echo(t_("validate.feedback", lang, path=out))
+    if as_json:
+        print_json([r.to_dict(lang) for r in reports])
+    else:
+        print_reports(console(), reports, lang)
+    raise typer.Exit(exit_code(reports))
+
+
+@app.command("submit")
+def submit(
+    files: Annotated[list[Path], typer.Argument(help="Filled workbooks to submit.")],
+    agency: Annotated[str, typer.Option("--agency", help="Your agency: MOI, GPO, JD, NSC, MLSP.")],
+    by: Annotated[str | None, typer.Option("--by", help="Who submits (name or unit).")] = None,
+    lang: LangOpt = None, as_json: JsonOpt = False, warehouse: WarehouseOpt = None,
+) -> None:
+    """Validate and store forms; print a receipt per file. Exit 1 if any was refused."""
+    from gbvstats.views import print_receipt, progress_ticks
+
+    lang = lang_of(lang)
+    wh = open_warehouse(warehouse, lang)
+    receipts = []
+    with store_errors(lang), progress_ticks(len(files), as_json, "submit") as tick:
+        def received(receipt) -> None:
+            receipts.append(receipt)
+            tick()
+            if not as_json:
+                print_receipt(console(), receipt, agency.upper(), lang)
+
+        wh.submit_many([(f, agency.upper(), by, None) for f in files], on_receipt=received)
+    if as_json:
+        print_json([r.to_dict() for r in receipts])
+    raise typer.Exit(max((r.exit_code for r in receipts), default=0))
+
+
+@app.command("explain")
+def explain(
+    submission: Annotated[int, typer.Argument(help="Submission id from the receipt.")],
+    rule_id: Annotated[str, typer.Argument(help="Rule id of the warning, e.g. MOI-FV2-09.")],
+    text: Annotated[str, typer.Option("--text", help="The explanation.")],
+    by: Annotated[str | None, typer.Option("--by", help="Author.")] = None,
+    lang: LangOpt = None, warehouse: WarehouseOpt = None,
+) -> None:
+    """Record an agency's explanation of a warning."""
+    from gbvstats.i18n import t
+
+    lang = lang_of(lang)
+    with store_errors(lang):
+        eid = open_warehouse(warehouse, lang).explain(submission, rule_id, text, by)
+    typer.echo(t("store.explained", lang, id=eid))
+

@@ -1,0 +1,91 @@
+"""The warehouse: `history`, `status`, `sql`, `rebuild`, `checksum`, `dictionary`."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from gbvstats.cli.common import (
+    JsonOpt,
+    LangOpt,
+    WarehouseOpt,
+    app,
+    lang_of,
+    open_warehouse,
+    print_json,
+    show_frame,
+    store_errors,
+)
+
+
+@app.command("history")
+def history(
+    form: Annotated[str, typer.Option("--form")], unit: Annotated[str, typer.Option("--unit")],
+    period: Annotated[str, typer.Option("--period")],
+    as_json: JsonOpt = False, warehouse: WarehouseOpt = None, lang: LangOpt = None,
+) -> None:
+    """Every revision of one form, unit and period."""
+    with store_errors(lang):
+        show_frame(open_warehouse(warehouse).history(form, unit, period), as_json)
+
+
+@app.command("status")
+def status(as_json: JsonOpt = False, warehouse: WarehouseOpt = None, lang: LangOpt = None) -> None:
+    """Submissions by agency, form, period and status."""
+    with store_errors(lang):
+        show_frame(open_warehouse(warehouse).status(), as_json)
+
+
+@app.command("sql")
+def sql(
+    query: Annotated[str, typer.Argument(help="SQL to run (read-only).")],
+    as_json: JsonOpt = False,
+    as_csv: Annotated[bool, typer.Option("--csv", help="Print CSV.")] = False,
+    warehouse: WarehouseOpt = None, lang: LangOpt = None,
+) -> None:
+    """Run read-only SQL on the warehouse (tables, views, as_of(ts))."""
+    with store_errors(lang):
+        frame = open_warehouse(warehouse).query(query)
+    if as_csv:
+        sys.stdout.write(frame.to_csv(index=False))
+    else:
+        show_frame(frame, as_json)
+
+
+@app.command("rebuild")
+def rebuild(out: Annotated[Path, typer.Option("--out", help="The new warehouse file.")],
+            warehouse: WarehouseOpt = None, lang: LangOpt = None) -> None:
+    """Rebuild a warehouse from the archive and the audit log."""
+    from gbvstats.i18n import t
+
+    with store_errors(lang):
+        count = open_warehouse(warehouse).rebuild(out)
+    typer.echo(t("store.rebuilt", lang_of(lang), path=out, count=count))
+
+
+@app.command("checksum")
+def checksum(as_json: JsonOpt = False, warehouse: WarehouseOpt = None, lang: LangOpt = None) -> None:
+    """Content checksum (rows:md5, order-independent) of every recorded table; equal after a rebuild."""
+    with store_errors(lang):
+        sums = open_warehouse(warehouse).checksum()
+    if as_json:
+        return print_json(sums)
+    for table, value in sums.items():
+        typer.echo(f"{table}\t{value}")
+
+
+@app.command("dictionary")
+def dictionary(out: Annotated[Path | None, typer.Option("--out", help="Write Markdown here.")] = None,
+               warehouse: WarehouseOpt = None, lang: LangOpt = None) -> None:
+    """The data dictionary of the warehouse's tables and views."""
+    with store_errors(lang):
+        text = open_warehouse(warehouse).dictionary()
+    if out:
+        out.write_text(text, encoding="utf-8")
+        typer.echo(str(out))
+    else:
+        typer.echo(text)
+
