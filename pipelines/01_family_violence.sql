@@ -10,7 +10,7 @@
 -- notes.ru: Пострадавшие по полу и возрасту учитываются с 2019 г. (форма v2); ранее только всего.
 -- notes.ky: Жабырлануучулар жынысы жана жашы боюнча 2019-жылдан (v2 формасы); буга чейин бардыгы гана.
 -- counts: reports, victims, victims_women, victims_men, victims_girls, victims_boys
--- rates: reports_per_100k<-reports, victims_per_100k<-victims, women_victims_per_100k_women<-victims_women
+-- rates: reports_per_100k = reports / population * 100000; victims_per_100k = victims / population * 100000; women_victims_per_100k_women = victims_women / population_women * 100000
 -- sums: victims = victims_women + victims_men + victims_girls + victims_boys
 -- elements: MOI-FV:fv_reports, MOI-FV:fv_victims, NSC-POP:pop
 WITH f AS (SELECT * FROM series_facts WHERE year = getvariable('year')),
@@ -35,6 +35,7 @@ pop AS (
 SELECT getvariable('year') AS year,
        COALESCE(fv.oblast, '41700000000000') AS territory, COALESCE(fv.area, 'KG') AS area,
        fv.reports, fv.victims, fv.victims_women, fv.victims_men, fv.victims_girls, fv.victims_boys,
+       pop.pop_total AS population, pop.pop_women AS population_women,
        round(1e5 * fv.reports / pop.pop_total, 1) AS reports_per_100k,
        round(1e5 * fv.victims / pop.pop_total, 1) AS victims_per_100k,
        round(1e5 * fv.victims_women / pop.pop_women, 1) AS women_victims_per_100k_women

@@ -10,7 +10,7 @@
 -- notes.ru: 2015-2018: защитные предписания по закону 2003 г. (форма v1); с 2019 г. временные охранные ордера (Закон № 63 от 2017 г.).
 -- notes.ky: 2015-2018: 2003-жылкы мыйзам боюнча коргоо буйруктары (v1); 2019-жылдан убактылуу коргоо ордерлери (2017-жылдагы № 63 Мыйзам).
 -- counts: orders_issued, orders_extended, orders_violated, reports
--- rates: orders_per_report<-orders_issued, extension_rate_pct<-orders_extended, violation_rate_pct<-orders_violated
+-- rates: orders_per_report = orders_issued / reports; extension_rate_pct = orders_extended / orders_issued * 100; violation_rate_pct = orders_violated / orders_issued * 100
 -- elements: MOI-FV:tpo_issued, MOI-FV:tpo_extended, MOI-FV:tpo_violated, MOI-FV:fv_reports
 SELECT getvariable('year') AS year,
        COALESCE(oblast, '41700000000000') AS territory, COALESCE(area, 'KG') AS area,

@@ -10,7 +10,7 @@
 -- notes.ru: Зарегистрировано: уголовные дела о семейном насилии, возбуждённые МВД. Дела переходят между годами, поэтому коэффициенты ориентировочны.
 -- notes.ky: Катталган: ИИМ козгогон үй-бүлөлүк зомбулук боюнча кылмыш иштери. Иштер жылдар аралык өтөт, ошондуктан коэффициенттер болжолдуу.
 -- counts: moi_cases_opened, moi_to_prosecutor, gpo_received, gpo_to_court, gpo_terminated, gpo_terminated_reconciliation, jd_received, jd_persons_convicted
--- rates: to_court_per_opened<-gpo_to_court, convicted_per_to_court<-jd_persons_convicted, reconciliation_share_pct<-gpo_terminated_reconciliation
+-- rates: to_court_per_opened = gpo_to_court / moi_cases_opened; convicted_per_to_court = jd_persons_convicted / gpo_to_court; reconciliation_share_pct = gpo_terminated_reconciliation / gpo_terminated * 100
 -- elements: MOI-FV:fv_cases, GPO-CASES:gpo_cases, JD-CASES:jd_cases, JD-CASES:jd_persons
 SELECT getvariable('year') AS year,
        COALESCE(oblast, '41700000000000') AS territory, COALESCE(area, 'KG') AS area,

@@ -10,7 +10,7 @@
 -- notes.ru: Дела, преследование (дела, направленные в суд) и осуждение (лица) указаны в итоговой строке территории.
 -- notes.ky: Иштер, куугунтуктоо (сотко жөнөтүлгөн иштер) жана соттоо (адамдар) аймактын жыйынтык сабында.
 -- counts: victims, cases, prosecutions, convictions
--- rates: victims_per_100k<-victims
+-- rates: victims_per_100k = victims / population * 100000
 -- elements: MOI-TIP:tip_victims, MOI-TIP:tip_cases, GPO-CASES:gpo_cases_tip, JD-CASES:jd_persons_tip, NSC-POP:pop
 WITH f AS (SELECT * FROM series_facts WHERE year = getvariable('year')),
 victims AS (
@@ -42,7 +42,7 @@ justice AS (
 )
 SELECT getvariable('year') AS year,
        COALESCE(v.oblast, '41700000000000') AS territory, COALESCE(v.area, 'KG') AS area,
-       v.exploitation, v.sex, v.age, v.victims,
+       v.exploitation, v.sex, v.age, v.victims, p.population,
        round(1e5 * v.victims / p.population, 2) AS victims_per_100k,
        CASE WHEN v.exploitation = '_T' AND v.sex = '_T' AND v.age = '_T' THEN j.cases END AS cases,
        CASE WHEN v.exploitation = '_T' AND v.sex = '_T' AND v.age = '_T' THEN j.prosecutions END AS prosecutions,

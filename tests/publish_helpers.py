@@ -90,9 +90,9 @@ def make_warehouse(tmp: Path, year: int = 2024) -> tuple[Path, Path]:
 
     pipes = tmp / "pipelines"
     write_pipeline(pipes, "01_fv", "ind01_family_violence", "Family violence victims",
-                   "victims", "victims_per_100k<-victims")
+                   "victims", "victims_per_100k = victims / population * 100000")
     write_pipeline(pipes, "05_tip", "ind05_trafficking", "Trafficking victims",
-                   "victims", "victims_per_100k<-victims")
+                   "victims", "victims_per_100k = victims / population * 100000")
     fv = oblast_sex_table(SMALL, year)
     fv["victims_per_100k"] = (fv["victims"] * 1e5 / 250000).round(1)
     tip = trafficking_table(year)

@@ -51,7 +51,8 @@ def test_pipeline_meta_parses_counts_and_rates(tmp_path):
     assert meta["id"] == "ind05_trafficking"
     assert meta["title.ru"] == "Trafficking victims (ру)"
     assert meta["counts"] == ["victims"]
-    assert meta["rates"] == {"victims_per_100k": "victims"}
+    assert meta["rates"] == {"victims_per_100k": {"numerator": "victims", "denominator": "population",
+                                                   "multiplier": 100000}}
     sums = tmp_path / "08_dq.sql"
     sums.write_text("-- id: ind08_dq\n-- counts: expected, received, missing\n"
                     "-- sums: victims = victims_women + victims_men; expected = received + missing\n"
@@ -247,3 +248,21 @@ def test_real_pipelines_on_demo_returns(tmp_path, registry):
             hidden = flat[f"{col}_OBS_STATUS"] == "C"
             assert flat.loc[hidden, col].isna().all()
             assert attack(real, col, hidden, dims) == {}, (name, col)
+
+
+def test_rates_declare_numerator_denominator_and_multiplier():
+    from gbvstats.publish.tables import parse_rates
+
+    rates = parse_rates("a_per_100k = a / pop * 100000; share_pct = b / a * 100; ratio = c / a")
+    assert rates["a_per_100k"] == {"numerator": "a", "denominator": "pop", "multiplier": 100000}
+    assert rates["ratio"]["multiplier"] == 1
+    with pytest.raises(ValueError, match="rate = numerator / denominator"):
+        parse_rates("a_per_100k<-a", "x.sql")
+
+
+def test_a_rate_is_hidden_with_its_denominator():
+    frame = pd.DataFrame({"area": ["KG", "KG02", "KG03"], "a": [100, 50, 50], "b": [10, 7, 3],
+                          "share_pct": [10.0, 14.0, 6.0]})
+    _, flags = sdc.protect(frame, ["a", "b"], {"share_pct": ["b", "a"]})
+    assert flags["share_pct"].tolist() == (flags["a"] | flags["b"]).tolist()
+    assert flags["share_pct"].any()

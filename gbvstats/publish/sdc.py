@@ -127,12 +127,13 @@ def _complement(values: dict[Cell, float], hidden: set[Cell], total: Cell, parts
     return open_parts[0]
 
 
-def protect(df: pd.DataFrame, counts: list[str], rates: dict[str, str] | None = None,
+def protect(df: pd.DataFrame, counts: list[str], rates: dict[str, str | list[str]] | None = None,
             threshold: int = DEFAULT_THRESHOLD, totals: dict[str, str] | None = None,
             dims: list[str] | None = None,
             sums: dict[str, list[str]] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The table with suppressed cells emptied, and a boolean frame (one column per count
-    and rate) marking them. `rates` maps a rate column to the count it is derived from;
+    and rate) marking them. `rates` maps a rate column to the count(s) it reveals (its
+    numerator and a protected denominator);
     `sums` a count column to the count columns that add up to it on every row."""
     import pandas as pd
 
@@ -144,8 +145,11 @@ def protect(df: pd.DataFrame, counts: list[str], rates: dict[str, str] | None = 
     first = {cell for cell, v in values.items() if 1 <= v <= threshold}
     hidden = secondary(values, first, cell_lines(df, counts, dims, totals, sums))
     flags = {c: pd.Series([(i, c) in hidden for i in df.index], index=df.index) for c in counts}
-    for rate, count in rates.items():
-        flags[rate] = flags[count].copy()
+    for rate, sources in rates.items():
+        shown = [c for c in ([sources] if isinstance(sources, str) else sources) if c in flags]
+        flags[rate] = pd.Series(False, index=df.index)
+        for col in shown:  # hidden whenever its numerator or denominator is
+            flags[rate] = flags[rate] | flags[col]
     mask = pd.DataFrame({c: flags[c] for c in measures}, index=df.index)
     out = df.copy()
     for col in measures:

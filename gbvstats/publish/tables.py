@@ -11,8 +11,9 @@ Writes into the output directory:
   suppressed, OBS_VALUE empty);
 - `manifest.json`: every file written with its row count, suppressed cells, threshold.
 
-Which columns are counts and which rates derive from which count comes from each
-pipeline's header (`-- counts: a, b`, `-- rates: rate<-count`); columns that add up on
+Which columns are counts and which rates derive from which counts comes from each
+pipeline's header (`-- counts: a, b`, `-- rates: rate = numerator / denominator * 100000`);
+columns that add up on
 every row are declared too, so that none can be recovered from the others
 (`-- sums: victims = victims_women + victims_men; expected = received + missing`).
 """
@@ -44,18 +45,13 @@ class PublishError(Exception):
 
 
 def pipeline_meta(path: Path) -> dict[str, Any]:
-    """A pipeline file's `-- key: value` header, with `counts` as a list and `rates` as
-    a {rate: count} mapping."""
+    """A pipeline file's `-- key: value` header, with `counts` as a list, `rates` as
+    {rate: {"numerator", "denominator", "multiplier"}} and `sums` as {total: [parts]}."""
     from gbvstats.consolidate.run import pipeline_meta as header
 
     meta: dict[str, Any] = header(Path(path).read_text(encoding="utf-8"))
     meta["counts"] = [c.strip() for c in meta.get("counts", "").split(",") if c.strip()]
-    rates = {}
-    for item in meta.get("rates", "").split(","):
-        if "<-" in item:
-            rate, count = (x.strip() for x in item.split("<-", 1))
-            rates[rate] = count
-    meta["rates"] = rates
+    meta["rates"] = parse_rates(meta.get("rates", ""), path)
     sums = {}
     for item in meta.get("sums", "").split(";"):
         if "=" in item:
@@ -63,6 +59,31 @@ def pipeline_meta(path: Path) -> dict[str, Any]:
             sums[total.strip()] = [p.strip() for p in parts.split("+") if p.strip()]
     meta["sums"] = sums
     return meta
+
+
+_RATE = re.compile(r"^\s*([a-z0-9_]+)\s*=\s*([a-z0-9_]+)\s*/\s*([a-z0-9_]+)\s*(?:\*\s*([0-9_]+)\s*)?$")
+
+
+def parse_rates(text: str, path: Path | str = "") -> dict[str, dict[str, Any]]:
+    """`rate = numerator / denominator * multiplier; ...` (multiplier 1 when left out).
+    Numerator and denominator are columns of the same table, so a reader (and the scope
+    check) can see both; a rate is hidden whenever either of them is."""
+    rates: dict[str, dict[str, Any]] = {}
+    for item in text.split(";"):
+        if not item.strip():
+            continue
+        m = _RATE.match(item)
+        if not m:
+            raise ValueError(f"{path}: -- rates: {item.strip()!r} is not "
+                             "`rate = numerator / denominator [* multiplier]`")
+        rates[m[1]] = {"numerator": m[2], "denominator": m[3],
+                       "multiplier": int((m[4] or "1").replace("_", ""))}
+    return rates
+
+
+def rate_sources(rates: dict[str, dict[str, Any]]) -> dict[str, list[str]]:
+    """{rate: [numerator, denominator]}: the columns a rate reveals."""
+    return {r: [d["numerator"], d["denominator"]] for r, d in rates.items()}
 
 
 def label(meta: dict[str, Any], key: str, lang: str) -> str:
@@ -116,7 +137,8 @@ def publish(warehouse_path: Path | str, year: int, out_dir: Path | str,
     for name, frame in tables.items():
         meta = described[name]
         counts = [c for c in meta["counts"] if c in frame.columns]
-        rates = {r: c for r, c in meta["rates"].items() if r in frame.columns and c in counts}
+        rates = {r: [c for c in cols if c in counts]
+                 for r, cols in rate_sources(meta["rates"]).items() if r in frame.columns}
         protected[name] = (*sdc.protect(frame, counts, rates, threshold, sums=meta["sums"]), meta)
     files: list[dict[str, Any]] = []
     for name, (frame, flags, _) in protected.items():
