@@ -38,7 +38,9 @@ def completeness_cmd(
         rows, summary = completeness(con, wh.reg, year, agency)
     frame = rows if detail else summary
     if as_csv:
-        sys.stdout.write(frame.to_csv(index=False))
+        from gbvstats.safe import frame_csv
+
+        sys.stdout.write(frame_csv(frame))
     else:
         show_frame(frame, as_json)
 
@@ -109,7 +111,9 @@ def trace_cmd(
     except KeyError as exc:
         fail(str(exc).strip("'\""), code=2)
     if as_csv:
-        sys.stdout.write(frame.to_csv(index=False))
+        from gbvstats.safe import frame_csv
+
+        sys.stdout.write(frame_csv(frame))
     else:
         show_frame(frame, as_json)
 

@@ -50,7 +50,9 @@ def sql(
     with store_errors(lang):
         frame = open_warehouse(warehouse).query(query)
     if as_csv:
-        sys.stdout.write(frame.to_csv(index=False))
+        from gbvstats.safe import frame_csv
+
+        sys.stdout.write(frame_csv(frame))
     else:
         show_frame(frame, as_json)
 

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from gbvstats.i18n import t
 from gbvstats.publish.sdc import DEFAULT_THRESHOLD
+from gbvstats.safe import csv_rows, frame_csv, save_workbook
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -166,7 +167,7 @@ def flat_frame(frame: pd.DataFrame, flags: pd.DataFrame) -> pd.DataFrame:
 def write_flat(out: Path, name: str, year: int, frame, flags) -> list[dict[str, Any]]:
     flat = flat_frame(frame, flags)
     csv_path, parquet_path = out / f"{name}_{year}.csv", out / f"{name}_{year}.parquet"
-    flat.to_csv(csv_path, index=False, encoding="utf-8")
+    frame_csv(flat, csv_path)  # text that looks like a formula stays text
     flat.to_parquet(parquet_path, index=False)
     info = {"table": name, "rows": len(flat), "suppressed_cells": int(flags.to_numpy().sum())}
     return [{"file": csv_path.name, "kind": "csv", **info},
@@ -185,7 +186,7 @@ def write_workbook(path: Path, year: int, protected: dict, langs: tuple[str, ...
     rows = 0
     for name, (frame, flags, meta) in protected.items():
         rows += write_sheet(wb.create_sheet(name[:31]), year, frame, flags, meta, langs, threshold)
-    wb.save(path)
+    save_workbook(wb, path)
     return {"file": path.name, "kind": "xlsx", "sheets": list(protected), "rows": rows}
 
 
@@ -272,8 +273,8 @@ def write_sdmx(out: Path, year: int, protected: dict, sdmx_path: Path | None) ->
         path = out / f"{series['file']}_{year}.csv"
         with path.open("w", newline="", encoding="utf-8") as fh:
             writer = csv.writer(fh)
-            writer.writerow(header)
-            writer.writerows([r[h] for h in header] for r in rows)
+            writer.writerows(csv_rows([header]))
+            writer.writerows(csv_rows([r[h] for h in header] for r in rows))
         written.append({"file": path.name, "kind": "sdmx-csv", "series": series["id"],
                         "table": series["table"], "rows": len(rows),
                         "suppressed_cells": sum(r["OBS_STATUS"] == CONFIDENTIAL for r in rows)})
