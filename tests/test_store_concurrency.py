@@ -88,7 +88,7 @@ def test_a_duckdb_session_holding_the_file_delays_but_does_not_break_submit(retu
     Warehouse(warehouse, registry).submit(first, "MOI")
     shell = holder(warehouse)
     proc = submit_process([second], warehouse)
-    assert "waiting for another submission" in proc.stderr.readline()
+    assert "waiting for the warehouse" in proc.stderr.readline()
     shell.communicate("done\n", timeout=10)  # the analyst closes the session
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, err
@@ -106,6 +106,7 @@ def test_a_duckdb_session_holding_the_file_too_long_is_a_busy_error(returns, tmp
     shell.communicate("done\n", timeout=10)
     assert proc.returncode == 1
     assert "error: the warehouse" in err and "is busy" in err
+    assert f"process {shell.pid} (python" in err and "not a gbvstats command" in err
     assert "Could not set lock" not in err and "Traceback" not in err
 
 

@@ -78,11 +78,14 @@ def t_(key: str, lang: str, **params) -> str:
 
 
 def open_warehouse(path: Path | None, lang: str = "en"):
-    from gbvstats.i18n import t
+    from gbvstats.i18n import pick, t
     from gbvstats.store.warehouse import Warehouse
 
     return Warehouse(warehouse_path(path), registry_or_fail(),
-                     on_wait=lambda: typer.echo(t("store.waiting", lang), err=True))
+                     on_wait=lambda holder: typer.echo(
+                         t("store.waiting", lang, holder=pick(holder, lang)), err=True),
+                     on_yield=lambda holder: typer.echo(
+                         t("store.yielding", lang, holder=pick(holder, lang)), err=True))
 
 
 @contextmanager

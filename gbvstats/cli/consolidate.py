@@ -34,8 +34,8 @@ def completeness_cmd(
     from gbvstats.consolidate.completeness import completeness
 
     wh = open_warehouse(warehouse)
-    with store_errors(), wh.reader() as con:
-        rows, summary = completeness(con, wh.reg, year, agency)
+    with store_errors():
+        rows, summary = wh.read(lambda con: completeness(con, wh.reg, year, agency))
     frame = rows if detail else summary
     if as_csv:
         from gbvstats.safe import frame_csv

@@ -43,12 +43,20 @@ def status(as_json: JsonOpt = False, warehouse: WarehouseOpt = None, lang: LangO
 def sql(
     query: Annotated[str, typer.Argument(help="SQL to run (read-only).")],
     as_json: JsonOpt = False,
-    as_csv: Annotated[bool, typer.Option("--csv", help="Print CSV.")] = False,
+    as_csv: Annotated[bool, typer.Option("--csv", help="Print CSV (text that looks like a formula gets a leading ').")] = False,
+    timeout: Annotated[float | None, typer.Option(
+        "--timeout", min=0, help="Stop the query after this many seconds; 0: no limit "
+                                 "[env GBVSTATS_SQL_TIMEOUT, else 60].")] = None,
     warehouse: WarehouseOpt = None, lang: LangOpt = None,
 ) -> None:
-    """Run read-only SQL on the warehouse (tables, views, as_of(ts))."""
+    """Run read-only SQL on the warehouse (tables, views, as_of(ts)).
+
+    A query gives way to a submission that waits for the warehouse (it is run again once
+    the submission has written), so analysts never make a submission fail."""
+    from gbvstats.store.warehouse import sql_timeout
+
     with store_errors(lang):
-        frame = open_warehouse(warehouse).query(query)
+        frame = open_warehouse(warehouse, lang_of(lang)).query(query, timeout=sql_timeout(timeout))
     if as_csv:
         from gbvstats.safe import frame_csv
 
