@@ -91,11 +91,13 @@ def checksum(as_json: JsonOpt = False, warehouse: WarehouseOpt = None, lang: Lan
 def dictionary(out: Annotated[Path | None, typer.Option("--out", help="Write Markdown here.")] = None,
                warehouse: WarehouseOpt = None, lang: LangOpt = None) -> None:
     """The data dictionary of the warehouse's tables and views."""
+    from gbvstats.paths import output_file
+
     with store_errors(lang):
+        if out:
+            output_file(out)  # checked before the warehouse is read
         text = open_warehouse(warehouse).dictionary()
-    if out:
-        out.write_text(text, encoding="utf-8")
-        typer.echo(str(out))
-    else:
-        typer.echo(text)
+        if out:
+            out.write_text(text, encoding="utf-8")
+    typer.echo(str(out) if out else text)
 

@@ -26,10 +26,16 @@ WIDTHS = (16, 11, 8, 22, 90, 30)
 
 
 def feedback_paths(reports, target: Path) -> list[tuple[object, Path]]:
-    """One output per report: `target` itself for one file, else files in directory `target`."""
-    if len(reports) == 1 and target.suffix.lower() == ".xlsx":
-        return [(reports[0], target)]
-    target.mkdir(parents=True, exist_ok=True)
+    """One output per report: `target` itself for one file, else files in directory `target`.
+    Never one of the workbooks checked (PathProblem): the agency's own file stays as it is."""
+    from gbvstats.paths import PathProblem, output_dir, output_file
+
+    inputs = {Path(r.path).resolve() for r in reports}
+    if len(reports) == 1 and target.suffix.lower() == ".xlsx" and not target.is_dir():
+        if target.resolve() in inputs:
+            raise PathProblem("is_input", path=target)
+        return [(reports[0], output_file(target))]
+    output_dir(target)
     stems = Counter(Path(r.path).stem for r in reports)
     # returns.xls and returns.ods each get their own: returns.xls.feedback.xlsx
     return [(r, target / f"{Path(r.path).stem if stems[Path(r.path).stem] == 1 else Path(r.path).name}"

@@ -118,12 +118,16 @@ def publish(warehouse_path: Path | str, year: int, out_dir: Path | str,
             langs: tuple[str, ...] = ("ru", "ky", "en"), threshold: int = DEFAULT_THRESHOLD,
             pipelines_root: Path | None = None, sdmx_path: Path | None = None,
             lang: str = "en") -> list[Path]:
-    """Protect and write every indicator table of `year`; returns the files written."""
-    from gbvstats.publish import sdc
+    """Protect and write every indicator table of `year`; returns the files written.
+    They are written into a staging folder moved into place once complete
+    (`publish/folder.py`): a publish failing or killed midway leaves `out_dir` as it was
+    (plus a hidden staging folder that the next publish removes)."""
+    from gbvstats.publish import folder, sdc
 
     if threshold < 0:
         raise PublishError(t("publish.bad_threshold", lang, threshold=threshold), 2)
-    out = Path(out_dir)
+    final = Path(out_dir)
+    folder.check_target(final)  # a file, or a folder of other files: refused before any work
     described = metas(pipelines_root)
     tables, skipped = {}, []
     for name, frame in read_tables(Path(warehouse_path), year).items():
@@ -133,7 +137,7 @@ def publish(warehouse_path: Path | str, year: int, out_dir: Path | str,
             tables[name] = frame
     if not tables:
         raise PublishError(t("publish.no_tables", lang, year=year, warehouse=warehouse_path), 1)
-    out.mkdir(parents=True, exist_ok=True)
+    out = folder.staging(final)  # written here, moved into place at the end
     protected = {}
     for name, frame in tables.items():
         meta = described[name]
@@ -154,7 +158,8 @@ def publish(warehouse_path: Path | str, year: int, out_dir: Path | str,
                    for n, (f, m, meta) in protected.items()},
         "files": files, "skipped": skipped,
     }, ensure_ascii=False, indent=2), encoding="utf-8")
-    return [out / f["file"] for f in files] + [manifest]
+    folder.into_place(out, final)
+    return [final / f["file"] for f in files] + [final / manifest.name]
 
 
 def flat_frame(frame: pd.DataFrame, flags: pd.DataFrame) -> pd.DataFrame:
