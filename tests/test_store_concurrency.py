@@ -11,8 +11,9 @@ import time
 from pathlib import Path
 
 import pytest
-from store_helpers import PYTHON, distinct_returns, input_cells, submit_process
+from store_helpers import PYTHON, cli, distinct_returns, input_cells, submit_process
 
+from gbvstats.store.fsck import fsck
 from gbvstats.store.warehouse import Warehouse
 
 WRITERS = 4
@@ -129,12 +130,21 @@ def kill_loop(files: list[Path], warehouse: Path, kills: int, registry, seed: in
         if warehouse.exists():
             done = check_whole(Warehouse(warehouse, registry), expected)
     assert 0 < done < len(files) * 2
+    # what the kills left: whole submissions, and at most leftovers that --repair removes
+    wh = Warehouse(warehouse, registry)
+    report = fsck(wh)
+    assert {f.code for f in report.problems} <= {"GBV-W026", "GBV-W027"}, report.problems
+    referenced = set(wh.query("SELECT archive_path FROM submissions")["archive_path"])
+    repair = cli("fsck", "--repair", "--warehouse", str(warehouse), "--lang", "en")
+    assert repair.returncode == 0 and "sound" in repair.stdout, repair.stdout + repair.stderr
+    assert all((wh.archive / rel).is_file() for rel in referenced)
+    assert fsck(wh).findings == []
     finish = submit_process(files, warehouse)
     out, err = finish.communicate(timeout=300)
     assert finish.returncode == 0, err
-    wh = Warehouse(warehouse, registry)
     assert check_whole(wh, expected) == len(files)
     assert sorted(wh.query("SELECT file_name FROM submissions")["file_name"]) == sorted(p.name for p in files)
+    assert fsck(wh).findings == []
 
 
 def test_fifty_kills_leave_a_consistent_warehouse(returns, tmp_path, registry):

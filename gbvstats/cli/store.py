@@ -1,4 +1,4 @@
-"""The warehouse: `history`, `status`, `sql`, `rebuild`, `checksum`, `dictionary`."""
+"""The warehouse: `history`, `status`, `sql`, `rebuild`, `checksum`, `dictionary`, `fsck`."""
 
 from __future__ import annotations
 
@@ -13,11 +13,13 @@ from gbvstats.cli.common import (
     LangOpt,
     WarehouseOpt,
     app,
+    console,
     lang_of,
     open_warehouse,
     print_json,
     show_frame,
     store_errors,
+    t_,
 )
 
 
@@ -101,3 +103,35 @@ def dictionary(out: Annotated[Path | None, typer.Option("--out", help="Write Mar
             out.write_text(text, encoding="utf-8")
     typer.echo(str(out) if out else text)
 
+
+
+@app.command("fsck")
+def fsck_cmd(
+    repair: Annotated[bool, typer.Option("--repair", help="Remove leftovers of interrupted writes "
+                                                          "(archive files no row refers to, temporary files).")] = False,
+    deep: Annotated[bool, typer.Option("--deep", help="Also read every archived file again and compare "
+                                                      "its cells and findings with those stored.")] = False,
+    as_json: JsonOpt = False, warehouse: WarehouseOpt = None, lang: LangOpt = None,
+) -> None:
+    """Check every invariant of the warehouse and its archive. Exit 0: sound; 1: problems.
+
+    Every archived file present with its hash; every submission whole (cells, findings,
+    audit event); the audit chain consistent (ids, revisions, explanations); no leftovers.
+    --repair removes only what no row refers to, never a referenced file."""
+    from gbvstats.store.fsck import fsck
+    from gbvstats.views import findings_table
+
+    lang = lang_of(lang)
+    with store_errors(lang):
+        report = fsck(open_warehouse(warehouse, lang), repair=repair, deep=deep)
+    if as_json:
+        print_json(report.to_dict(lang))
+        raise typer.Exit(report.exit_code)
+    if report.findings:
+        console().print(findings_table(report.findings, lang))
+    key = "store.fsck.sound" if not report.problems else "store.fsck.problems"
+    typer.echo(t_(key, lang, path=report.warehouse, problems=len(report.problems),
+                  removed=len(report.removed), **report.counts))
+    if any(f.code in ("GBV-W026", "GBV-W027") for f in report.problems):
+        typer.echo(t_("store.fsck.repair_hint", lang))
+    raise typer.Exit(report.exit_code)

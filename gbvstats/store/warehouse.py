@@ -538,15 +538,25 @@ class Warehouse:
 
         return self.read(sums)
 
-    def rebuild(self, target: Path) -> int:
+    def rebuild(self, target: Path, on_chunk=None) -> int:
         """A new warehouse from the archive and the audit log, replaying every event in its
-        original order. Written under a temporary name and renamed when complete, so an
-        interrupted rebuild leaves no half warehouse at `target`."""
+        original order (`store/events.py` says how each kind is replayed): in chunks of
+        BATCH files, each chunk's files validated together, then written in one
+        transaction, as `submit_many` loads them. Ids, times and audit details are kept
+        as recorded, and each replayed acceptance must come out as recorded (status,
+        submission id, revision). Written under a temporary name and renamed when
+        complete, so an interrupted rebuild leaves no half warehouse at `target`."""
+        from gbvstats.check.validate import validate_files
+        from gbvstats.store import events as ev_mod
+
         target = Path(target)
-        if target.exists():
+        if target.exists() or target.is_symlink():
             raise StoreError("exists", 2, path=target)
-        events = self.query("SELECT * FROM audit_log ORDER BY event_id")
-        events = events.astype(object).where(events.notna(), None)  # NULLs stay NULL
+        log = ev_mod.events_of(self.query("SELECT * FROM audit_log ORDER BY event_id"))
+        unknown = sorted({e.event for e in log} - set(ev_mod.EVENTS))
+        if unknown:
+            first = next(e for e in log if e.event in unknown)
+            raise StoreError("replay_unknown", kinds=", ".join(unknown), event=first.event_id)
         files = self.query("SELECT sha256, archive_path, file_name FROM submissions")
         by_sha = {r.sha256: (r.archive_path, r.file_name) for r in files.itertuples()}
         for rel, _ in by_sha.values():
@@ -556,36 +566,38 @@ class Warehouse:
         for leftover in (building, building.with_name(building.name + ".wal")):
             leftover.unlink(missing_ok=True)
         new = Warehouse(building, self.reg, self.lock_timeout)
+        replayed = 0
         with new.writer() as con:
-            replayed = sum(new._replay(con, ev, self.archive, by_sha) for ev in events.itertuples())
+            for chunk in ev_mod.chunks(log, BATCH):
+                shas = [e.sha256 for e in chunk if ev_mod.EVENTS[e.event].needs_file]
+                missing = [e for e in chunk if ev_mod.EVENTS[e.event].needs_file and e.sha256 not in by_sha]
+                if missing:
+                    raise StoreError("replay_differs", event=missing[0].event_id, kind=missing[0].event,
+                                     what="no submission holds its file")
+                paths = [self.archive / by_sha[s][0] for s in shas]
+                reports = dict(zip(shas, validate_files(paths, self.reg), strict=True))
+                for sha, path in zip(shas, paths, strict=True):
+                    new._archive(path, sha)  # the bytes before the rows, as in a submit
+                con.execute("BEGIN")
+                try:
+                    rows = _Rows.starting(con, list(reports.values()))
+                    replay = ev_mod.Replay(con, rows, reports, by_sha)
+                    for e in chunk:
+                        ev_mod.EVENTS[e.event].replay(replay, e)
+                    rows.write(con)
+                    con.execute("COMMIT")
+                except ev_mod.ReplayError as exc:
+                    con.execute("ROLLBACK")
+                    raise StoreError(exc.key, **exc.params) from None
+                except BaseException:
+                    con.execute("ROLLBACK")
+                    raise
+                replayed += len(shas)
+                if on_chunk:
+                    on_chunk(len(chunk))
         os.replace(building, target)
         building.with_name(building.name + ".lock").unlink(missing_ok=True)
         return replayed
-
-    def _replay(self, con, ev, archive: Path, by_sha: dict) -> int:
-        from gbvstats.check.validate import validate_file
-
-        when = ev.event_at.to_pydatetime()
-        detail = json.loads(ev.detail) if ev.detail else None
-        if ev.event in ("accepted", "accepted_with_warnings"):
-            rel, name = by_sha[ev.sha256]
-            report = validate_file(archive / rel, self.reg)
-            self._archive(archive / rel, ev.sha256)
-            con.execute("BEGIN")
-            rows = _Rows.starting(con, [report])
-            rows.accept(report, ev.agency, ev.actor, name, rel, when, Receipt(file=name, outcome=""))
-            rows.write(con)
-            con.execute("COMMIT")
-            return 1
-        con.execute("BEGIN")
-        if ev.event == "explanation":
-            eid = con.execute("SELECT nextval('explanation_seq')").fetchall()[0][0]
-            con.execute("INSERT INTO explanations VALUES (?, ?, ?, ?, ?, ?)",
-                        [eid, _none(ev.submission_id), detail["rule_id"], detail["text"], ev.actor, when])
-        self._audit(con, when, ev.event, ev.agency, ev.actor, ev.file_name, ev.sha256,
-                    _none(ev.submission_id), detail)
-        con.execute("COMMIT")
-        return 0
 
     def dictionary(self) -> str:
         """The data dictionary as Markdown, from the live catalog and the DDL comments."""
@@ -714,7 +726,8 @@ class _Rows:
         return cls(next_sid, next_eid, known, latest)
 
     def accept(self, report: ValidationReport, agency: str, by, file_name: str, archived: str,
-               when: datetime, receipt: Receipt) -> None:
+               when: datetime, receipt: Receipt, raw_detail: str | None = None) -> None:
+        """One accepted file's rows; `raw_detail` is the audit detail as recorded (rebuild)."""
         key = _key(report)
         form, unit, period = key
         prev = self.latest.get(key)
@@ -734,19 +747,32 @@ class _Rows:
             "cell": f.cell, "rule_id": f.rule_id,
             "params": json.dumps(f.params, default=str, ensure_ascii=False),
             "message_en": f.message("en")} for f in report.findings)
-        self.audit(when, status, agency, by, file_name, report.sha256, sid,
-                   {"revision": revision, "supersedes": supersedes})
+        detail = {"revision": revision, "supersedes": supersedes}
+        self.audit_raw(when, status, agency, by, file_name, report.sha256, sid,
+                       raw_detail or json.dumps(detail, default=str, ensure_ascii=False))
         self.known[report.sha256] = sid
         self.latest[key] = (sid, revision)
         receipt.outcome, receipt.submission_id = status, sid
         receipt.revision, receipt.supersedes = revision, supersedes
 
     def audit(self, when, event, agency, actor, file_name, sha, sid, detail) -> None:
+        self.audit_raw(when, event, agency, actor, file_name, sha, sid,
+                       json.dumps(detail, default=str, ensure_ascii=False))
+
+    def audit_raw(self, when, event, agency, actor, file_name, sha, sid, detail: str | None) -> int:
+        """An audit row whose detail is JSON text already; returns its event id."""
+        eid = self.next_eid
         self.events.append({
-            "event_id": self.next_eid, "event_at": when, "event": event, "agency": agency,
+            "event_id": eid, "event_at": when, "event": event, "agency": agency,
             "actor": actor, "file_name": file_name, "sha256": sha, "submission_id": sid,
-            "detail": json.dumps(detail, default=str, ensure_ascii=False)})
+            "detail": detail})
         self.next_eid += 1
+        return eid
+
+    def flush(self, con) -> None:
+        """Write what is gathered so far and start again (ids and known keys carry on)."""
+        self.write(con)
+        self.submissions, self.cells, self.findings, self.events = [], [], [], []
 
     def write(self, con) -> None:
         import numpy as np
