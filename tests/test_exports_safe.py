@@ -142,6 +142,8 @@ def test_hostile_text_reaches_the_outputs_as_text(written):
     assert [(r["text"], r["author"]) for r in explanations] == [("'" + HYPERLINK, "'@attacker")]
     findings = list(csv.DictReader(io.StringIO(stdout["sql findings"])))
     assert "'=1+2" in {r["sheet"] for r in findings}
+    traced = list(csv.DictReader(io.StringIO(stdout["trace"])))
+    assert "'=1+2.xlsx" in {r["file_name"] for r in traced}
     negative = list(csv.reader(io.StringIO(stdout["sql negative"])))
     assert negative == [["n", "x", "'=label"], ["-5", "-2.5", "'=1+2"]]  # numbers stay numbers
     name = "=1+2.xlsx.feedback.xlsx" if soffice() else "=1+2.feedback.xlsx"  # beside its copies

@@ -48,13 +48,12 @@ def sql(
     as_csv: Annotated[bool, typer.Option("--csv", help="Print CSV (text that looks like a formula gets a leading ').")] = False,
     timeout: Annotated[float | None, typer.Option(
         "--timeout", min=0, help="Stop the query after this many seconds; 0: no limit "
-                                 "[env GBVSTATS_SQL_TIMEOUT, else 60].")] = None,
+                                 "(default: env GBVSTATS_SQL_TIMEOUT, else 60).")] = None,
     warehouse: WarehouseOpt = None, lang: LangOpt = None,
 ) -> None:
     """Run read-only SQL on the warehouse (tables, views, as_of(ts)).
 
-    A query gives way to a submission that waits for the warehouse (it is run again once
-    the submission has written), so analysts never make a submission fail."""
+    A query gives way to a submission that waits for the warehouse and is run again once the submission has written, so a query never makes a submission fail."""
     from gbvstats.store.warehouse import sql_timeout
 
     with store_errors(lang):
@@ -115,9 +114,7 @@ def fsck_cmd(
 ) -> None:
     """Check every invariant of the warehouse and its archive. Exit 0: sound; 1: problems.
 
-    Every archived file present with its hash; every submission whole (cells, findings,
-    audit event); the audit chain consistent (ids, revisions, explanations); no leftovers.
-    --repair removes only what no row refers to, never a referenced file."""
+    Every archived file present with its hash; every submission whole (cells, findings, audit event); the audit chain consistent (ids, revisions, explanations); no leftovers of interrupted writes. --repair removes only what no row refers to, never a referenced file."""
     from gbvstats.store.fsck import fsck
     from gbvstats.views import findings_table
 

@@ -105,13 +105,15 @@ def metas(root: Path | None = None) -> dict[str, dict[str, Any]]:
 def read_tables(warehouse_path: Path, year: int) -> dict[str, pd.DataFrame]:
     from gbvstats.store.warehouse import Warehouse
 
-    with Warehouse(warehouse_path).reader() as con:
+    def read(con) -> dict[str, pd.DataFrame]:
         names = [r[0] for r in con.execute(
             "SELECT DISTINCT table_name FROM information_schema.columns WHERE column_name = 'year' "
             "ORDER BY table_name").fetchall()]
         # the name is checked against a fixed pattern before it reaches SQL
         return {n: con.execute(f"SELECT * FROM {n} WHERE year = ?", [year]).df()
                 for n in names if _TABLE.match(n)}
+
+    return Warehouse(warehouse_path).read(read)  # run again if it gave way to a submission
 
 
 def publish(warehouse_path: Path | str, year: int, out_dir: Path | str,

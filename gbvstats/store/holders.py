@@ -101,9 +101,16 @@ class Record:
         self._write()
 
     def _write(self) -> None:
-        with suppress(OSError):  # written in place: a reader that sees half of it skips it
-            self.dir.mkdir(exist_ok=True)
-            self.path.write_text(json.dumps(self.data), encoding="utf-8")
+        text = json.dumps(self.data)
+        for _ in range(3):  # another process may remove the (empty) folder in between
+            try:
+                self.dir.mkdir(exist_ok=True)
+                self.path.write_text(text, encoding="utf-8")  # a reader seeing half of it skips it
+                return
+            except FileNotFoundError:
+                continue
+            except OSError:  # a read-only folder: no record, the lock still holds
+                return
 
     def update(self, **changes) -> None:
         if changes.get("state") == "holding" and self.data["state"] != "holding":
