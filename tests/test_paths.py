@@ -143,7 +143,7 @@ BAD_OUTPUTS = [
     ("template", "{ret}", ("exists; add --force",)),
     ("rebuild", "{file}", ("exists; rebuild writes a new warehouse",)),
     ("feedback", "{ret}", ("is one of the workbooks being checked",)),
-    ("publish", "{dir}", ("not a gbvstats publication (keep.txt)",)),
+    ("publish", "{dir}", ("not a gbvstats publication (no manifest.json) and holds files (keep.txt)",)),
 ]
 if SYS:  # a folder nobody may write into, root included
     BAD_OUTPUTS += [(c, "/sys/gbvstats-test/out.xlsx", ("cannot create", "/sys/gbvstats-test"))

@@ -16,6 +16,7 @@ from store_helpers import GBVSTATS, write_return
 
 import gbvstats.publish.tables as tables
 from gbvstats.consolidate.run import consolidate
+from gbvstats.paths import PathProblem
 from gbvstats.publish.tables import publish
 from gbvstats.store.warehouse import Warehouse
 
@@ -97,3 +98,27 @@ def test_killed_publishes_never_leave_a_partial_folder(warehouse, tmp_path):
     assert done.returncode == 0, done.stderr
     whole(out)
     assert hidden(tmp_path) == []
+
+
+def test_what_the_manifest_does_not_list_is_kept(warehouse, tmp_path):
+    """A report beside the tables and an earlier year in a sub-folder (as `make demo`
+    lays them out) survive a new publication; a name the new one would write is refused."""
+    out = tmp_path / "published"
+    publish(warehouse, 2024, out, ("en",))
+    (out / "report_2024_en.html").write_text("<html>report</html>", encoding="utf-8")
+    publish(warehouse, 2024, out / "2023", ("en",))  # a publication inside the publication
+    (out / "notes").mkdir()
+    (out / "notes" / "todo.txt").write_text("check Talas", encoding="utf-8")
+    publish(warehouse, 2024, out, ("ru",))
+    assert (out / "report_2024_en.html").read_text(encoding="utf-8") == "<html>report</html>"
+    assert (out / "notes" / "todo.txt").read_text(encoding="utf-8") == "check Talas"
+    whole(out / "2023")
+    assert json.loads((out / "manifest.json").read_text())["languages"] == ["ru"]
+    assert hidden(tmp_path) == [] and hidden(out) == []
+    # the user's own file has the name of one the publication writes: refused, nothing changed
+    (out / "manifest.json").write_text(json.dumps({**json.loads((out / "manifest.json").read_text()),
+                                                    "files": []}), encoding="utf-8")
+    before = sorted(p.name for p in out.iterdir())
+    with pytest.raises(PathProblem, match="which the previous publication did not write"):
+        publish(warehouse, 2024, out, ("en",))
+    assert sorted(p.name for p in out.iterdir()) == before and hidden(tmp_path) == []

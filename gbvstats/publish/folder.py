@@ -5,9 +5,14 @@
 (an atomic exchange with the previous publication where Linux offers `renameat2`;
 otherwise the previous one is first renamed aside). A publish killed at any instant
 leaves the target as it was (the previous publication, or nothing) plus a hidden staging
-folder, which the next publish to that target removes. Files the user keeps in a folder
-are never deleted: publish replaces only an empty folder or a previous publication (a
-`manifest.json` listing every file present).
+folder, which the next publish to that target removes.
+
+Files the user keeps are never deleted. The target must be new, empty, or a previous
+publication (it has a `manifest.json`); in a previous publication, every entry its
+manifest does not list (a report written beside the tables, earlier years' publications
+in sub-folders, a note) is carried into the new folder before the swap, as hard links
+(copies across file systems), so it is in place whichever folder a crash leaves. A
+non-empty folder that is not a publication is refused.
 """
 
 from __future__ import annotations
@@ -27,20 +32,28 @@ REPLACED = ".{name}.replaced-{pid}"
 
 
 def check_target(out: Path) -> None:
-    """Refuse a file, or a folder holding anything but a previous publication."""
+    """Refuse a file, or a non-empty folder that is not a previous publication."""
     if (out.exists() or out.is_symlink()) and not out.is_dir():
         raise PathProblem("not_dir", path=out)
     if not out.is_dir():
         check_parents(out)
         return
     present = sorted(p.name for p in out.iterdir())
-    if not present:
-        return
-    ours = published_files(out)
-    foreign = [name for name in present if name not in ours]
-    if foreign:
-        shown = ", ".join(foreign[:5]) + (", ..." if len(foreign) > 5 else "")
+    if present and not published_files(out):
+        shown = ", ".join(present[:5]) + (", ..." if len(present) > 5 else "")
         raise PathProblem("not_publication", path=out, found=shown)
+
+
+def kept(out: Path) -> list[Path]:
+    """Entries of a previous publication that its manifest does not list: kept as they are."""
+    if not out.is_dir():
+        return []
+    ours = published_files(out)
+    return [p for p in sorted(out.iterdir()) if p.name not in ours and not _ours_temporary(p.name)]
+
+
+def _ours_temporary(name: str) -> bool:
+    return name.startswith(".") and (".publishing-" in name or ".replaced-" in name)
 
 
 def published_files(out: Path) -> set[str]:
@@ -71,12 +84,24 @@ def staging(out: Path) -> Path:
 
 
 def into_place(stage: Path, out: Path) -> None:
-    """Move the complete staging folder to `out`, replacing a previous publication."""
+    """Move the complete staging folder to `out`, replacing a previous publication (what
+    its manifest does not list is carried over first)."""
     for written in stage.iterdir():  # on disk before the folder is renamed into place
         _fsync(written, os.O_RDONLY)
+    if out.is_dir():
+        try:
+            check_target(out)
+            carried = kept(out)
+            clash = [p.name for p in carried if (stage / p.name).exists()]
+            if clash:  # a file of the new publication has the name of one the user keeps there
+                raise PathProblem("kept_clash", path=out, names=", ".join(clash))
+            for entry in carried:
+                _link_copy(entry, stage / entry.name)
+        except BaseException:
+            shutil.rmtree(stage, ignore_errors=True)  # the target is untouched
+            raise
     _fsync_dir(stage)
     if out.is_dir():
-        check_target(out)  # still only ours (nothing was added meanwhile)
         if not _exchange(stage, out):  # else `stage` now holds the previous publication
             aside = out.parent / REPLACED.format(name=out.name, pid=os.getpid())
             os.rename(out, aside)
@@ -87,6 +112,21 @@ def into_place(stage: Path, out: Path) -> None:
     else:
         os.rename(stage, out)
         _fsync_dir(out.parent)
+
+
+def _link_copy(src: Path, dst: Path) -> None:
+    """`src` (a file or a folder) at `dst` too: hard links, or copies across file systems."""
+
+    def link(a, b) -> None:
+        try:
+            os.link(a, b, follow_symlinks=False)
+        except OSError:
+            shutil.copy2(a, b, follow_symlinks=False)
+
+    if src.is_dir() and not src.is_symlink():
+        shutil.copytree(src, dst, symlinks=True, copy_function=link)
+    else:
+        link(src, dst)
 
 
 def _exchange(a: Path, b: Path) -> bool:
