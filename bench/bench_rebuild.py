@@ -58,7 +58,8 @@ def child(action: str, wh: Path, years: list[int], target: Path | None = None,
     env = {**os.environ, "PYTHONPATH": str(code), "GBVSTATS_HOME": str(code),
            "PYTHONDONTWRITEBYTECODE": "1"} if code else None  # nothing written into that checkout
     run = subprocess.run([PY, "-c", CHILD, action, str(OUT / "demo"), str(wh), ",".join(map(str, years)),
-                          str(target or wh)], capture_output=True, text=True, check=False, env=env)
+                          str(target or wh)], capture_output=True, text=True, check=False, env=env,
+                         cwd=str(code or OUT))  # `python -c` puts the working folder first on sys.path
     if run.returncode:
         raise SystemExit(f"{action} failed:\n{run.stderr[-3000:]}")
     return json.loads(run.stdout.strip().splitlines()[-1])
