@@ -43,7 +43,7 @@ def test_project_schemas_are_clean() -> None:
 
 def test_every_code_is_catalogued_in_three_languages() -> None:
     codes = [c for c in catalogue() if c.startswith("GBV-S")]
-    assert codes == [f"GBV-S{n:03d}" for n in range(1, 31)]
+    assert codes == [f"GBV-S{n:03d}" for n in range(1, 38)]
     for code in codes:
         kind = catalogue()[code]
         for texts in (kind.title, kind.description, kind.message):
@@ -187,6 +187,93 @@ def test_territory_parent_not_existing(root: Path) -> None:
                                  "41721000000000,KG21,oblast,41799000000000"), encoding="utf-8")
     assert new_findings(root) == {
         ("GBV-S014", "schemas/codelists/territories.csv", "codes.41721000000000.parent")}
+
+
+# --- hierarchies (which codes add up to which) -------------------------------------------
+
+AGE, AGE_REL = "codelists/age.yaml", "schemas/codelists/age.yaml"
+
+
+def hierarchy(data: dict, hid: str) -> dict:
+    return next(h for h in data["hierarchies"] if h["id"] == hid)
+
+
+def test_project_code_lists_declare_their_breakdowns(registry) -> None:
+    age = registry.codelists["age"]
+    bands = {h.id: (h.total, h.parts) for h in age.breakdowns()}
+    assert bands["NSC_FV_BANDS"] == ("_T", ["Y0T20", "Y21T30", "Y31T40", "Y41T50", "Y_GE51", "_U"])
+    assert bands["CHILD_ADULT"] == ("_T", ["Y0T17", "Y18T999", "_U"])
+    assert {h.total for h in age.breakdowns()} == {"_T", "Y0T17", "Y18T999"}
+    # a list without declarations: every other code is a part of its total
+    (implied,) = registry.codelists["offence_group"].breakdowns()
+    assert implied.total == "_T" and "_T" not in implied.parts and "HOM" in implied.parts
+    assert registry.codelists["stage"].breakdowns() == []  # no total, no breakdown
+    for dim in ("sex", "exploitation", "education", "activity"):
+        assert "_U" in registry.codelists[dim].breakdowns()[0].parts, dim
+
+
+def test_hierarchy_part_or_total_not_a_code(root: Path) -> None:
+    def change(d: dict) -> None:
+        hierarchy(d, "NSC_FV_BANDS")["parts"][4] = "Y51T999"
+        hierarchy(d, "CHILDREN").update(total="Y0T18")
+
+    assert planted(root, AGE, change) == {
+        ("GBV-S031", AGE_REL, "hierarchies.NSC_FV_BANDS.parts[4]"),
+        ("GBV-S031", AGE_REL, "hierarchies.CHILDREN.total")}
+
+
+def test_code_twice_in_one_hierarchy(root: Path) -> None:
+    def change(d: dict) -> None:
+        hierarchy(d, "TIP_BANDS")["parts"].append("Y30T39")
+        hierarchy(d, "CHILDREN")["parts"].append("Y0T17")
+
+    assert planted(root, AGE, change) == {
+        ("GBV-S032", AGE_REL, "hierarchies.TIP_BANDS.parts[6]"),
+        ("GBV-S032", AGE_REL, "hierarchies.CHILDREN.parts[2]")}
+
+
+def test_duplicate_hierarchy_id(root: Path) -> None:
+    def change(d: dict) -> None:
+        d["hierarchies"].append({"id": "CHILDREN", "total": "_T",
+                                 "parts": ["Y0T17", "Y18T29", "Y30T39", "Y40T59", "Y60T999"]})
+
+    assert planted(root, AGE, change) == {("GBV-S033", AGE_REL, "hierarchies[7].id")}
+
+
+def test_hierarchy_with_one_part(root: Path) -> None:
+    assert planted(root, SEX, lambda d: d["hierarchies"].append(
+        {"id": "WOMEN", "total": "_T", "parts": ["F"]})) == {
+        ("GBV-S034", "schemas/codelists/sex.yaml", "hierarchies.WOMEN.parts")}
+
+
+def test_hierarchies_in_a_cycle(root: Path) -> None:
+    def change(d: dict) -> None:
+        d["hierarchies"].append({"id": "LOOP", "total": "Y0T14", "parts": ["Y0T17", "Y60T999"]})
+
+    found = planted(root, AGE, change)
+    assert found == {("GBV-S035", AGE_REL, "hierarchies")}
+    [finding] = [f for f in check_schemas(root) if f.code == "GBV-S035"]
+    assert "Y0T14" in finding.message("en")
+
+
+def test_same_breakdown_declared_twice(root: Path) -> None:
+    def change(d: dict) -> None:
+        d["hierarchies"].append({"id": "KIDS", "total": "Y0T17", "parts": ["Y15T17", "Y0T14"]})
+
+    assert planted(root, AGE, change) == {("GBV-S036", AGE_REL, "hierarchies.KIDS")}
+
+
+def test_parent_disagrees_with_the_hierarchies(root: Path) -> None:
+    def change(d: dict) -> None:
+        d["codes"][2]["parent"] = "Y0T17"  # Y0T14: right
+        d["codes"][4]["parent"] = "Y0T17"  # Y18T29: wrong
+
+    assert planted(root, AGE, change) == {("GBV-S037", AGE_REL, "codes.Y18T29.parent")}
+
+
+def test_hierarchy_label_in_three_languages(root: Path) -> None:
+    assert planted(root, AGE, lambda d: hierarchy(d, "CHILD_ADULT")["label"].pop("ky")) == {
+        ("GBV-S021", AGE_REL, "hierarchies.CHILD_ADULT.label.ky")}
 
 
 # --- lines and columns -----------------------------------------------------------------
