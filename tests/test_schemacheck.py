@@ -95,7 +95,7 @@ def test_duplicate_table_id(root: Path) -> None:
             {**ln, "element": ln["element"] + "_x"} for ln in table(d, "T4")["lines"]]})
         d["concordance"]["new"] += ["art70_protocols_x", "art70_to_court_x"]
 
-    assert planted(root, FV2, change) == {("GBV-S002", F2, "tables[5].id")}
+    assert planted(root, FV2, change) == {("GBV-S002", F2, "tables[6].id")}
 
 
 def test_duplicate_line_code(root: Path) -> None:
@@ -285,7 +285,7 @@ def test_line_parent_not_a_line_of_the_table(root: Path) -> None:
 
 
 def test_greyed_column_that_does_not_exist(root: Path) -> None:
-    assert planted(root, FV2, lambda d: line(d, "T2", "02").update(greyed=[2, 3, 6])) == {
+    assert planted(root, FV2, lambda d: line(d, "T2", "02").update(greyed=[4, 5, 9])) == {
         ("GBV-S016", F2, "tables.T2.lines.02.greyed")}
 
 
@@ -299,15 +299,15 @@ def test_rule_that_does_not_parse(root: Path) -> None:
 def test_rule_referring_to_missing_cells(root: Path) -> None:
     def change(d: dict) -> None:
         rule(d, "MOI-FV2-01")["expr"] = "T1/01/1 = T1/02..07/1"
-        rule(d, "MOI-FV2-10")["then"] = "T6/01/1"
+        rule(d, "MOI-FV2-10")["then"] = "T7/01/1"
 
     found = planted(root, FV2, change)
     assert found == {("GBV-S018", F2, "rules.MOI-FV2-01.expr"), ("GBV-S018", F2, "rules.MOI-FV2-10.then")}
 
 
 def test_rule_that_expands_to_nothing(root: Path) -> None:
-    # column 2 of line 02 (minors who witnessed) is greyed: nothing is left to compare
-    assert planted(root, FV2, lambda d: rule(d, "MOI-FV2-03").update(expr="T2/02/2 <= T2/01/2")) == {
+    # column 4 (women) of line 02 (minors who witnessed) is greyed: nothing is left to compare
+    assert planted(root, FV2, lambda d: rule(d, "MOI-FV2-03").update(expr="T2/02/4 <= T2/01/4")) == {
         ("GBV-S019", F2, "rules.MOI-FV2-03.expr")}
 
 
@@ -409,7 +409,7 @@ def test_concordance_addresses_that_do_not_exist(root: Path) -> None:
             {"current": "T1/01/1", "previous": "T1/01/1"},
             {"current": "T3/01/1", "previous": "T1/09/1"},  # v1's T1 has lines 01-03
             {"current": "T2/01..02/1", "previous": "T2/01/1"},  # a range, not one cell
-            {"current": "T2/02/2", "previous": "T2/01/1"},  # greyed in v2
+            {"current": "T2/02/4", "previous": "T2/01/1"},  # greyed in v2
             {"current": "T2/01/1", "previous": "T2/01/1"},
             {"current": "T2/04/1", "previous": "T3/01/1"},  # v1 has no T3
             {"current": "T5/01/1", "previous": "T1/03/1"},
@@ -449,10 +449,10 @@ def test_every_problem_is_reported_not_just_the_first(root: Path) -> None:
 
 def test_cli_on_a_broken_copy(root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("GBVSTATS_HOME", str(root.parent))
-    edit(root, FV2, lambda d: line(d, "T2", "02").update(greyed=[2, 3, 6]))
+    edit(root, FV2, lambda d: line(d, "T2", "02").update(greyed=[4, 5, 9]))
     result = CliRunner().invoke(app, ["schemas", "check", "--lang", "ru"])
     assert result.exit_code == 1
-    assert f"{F2}: tables.T2.lines.02.greyed: закрытой графы 6 нет в таблице T2" in result.output
+    assert f"{F2}: tables.T2.lines.02.greyed: закрытой графы 9 нет в таблице T2" in result.output
     files = len([*root.glob("*/*/v*.yaml"), *root.glob("codelists/*"), *root.glob("rules/*.yaml")])
     problems = len(check_schemas(root))
     assert result.output.strip().splitlines()[-1] == f"файлов: {files}, проблем: {problems}"
