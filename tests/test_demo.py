@@ -191,3 +191,15 @@ def test_anchors_are_published_cells(tmp_path, registry):
     assert orders["orders_issued"] == "7114"
     (orders,) = [r for r in cells(2019, "ind02_protection_orders")]
     assert (orders["orders_issued"], orders["orders_extended"]) == ("3932", "295")
+
+
+def test_years_outside_the_world_are_refused(tmp_path, registry):
+    from typer.testing import CliRunner
+
+    from gbvstats.cli import app
+
+    result = CliRunner().invoke(app, ["demo", "generate", "--years", "2025-2027", "--out", str(tmp_path)])
+    assert result.exit_code == 2 and "2015-2026" in result.output
+    assert not list(tmp_path.iterdir())
+    with pytest.raises(ValueError, match="not for 2014"):
+        generate([2014], tmp_path, 1, registry)

@@ -15,6 +15,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from gbvstats.collect.templates import fill_template, save, values_by_element
+from gbvstats.demo.world import YEARS as WORLD_YEARS
 from gbvstats.demo.world import World, allocate, allocate_capped, binomial, jitter, rng_for, share
 from gbvstats.periods import Period, parse_period, periods_of_year
 from gbvstats.schema.model import FormVersion, Registry, registry
@@ -467,6 +468,10 @@ def generate(years: list[int], out: Path, seed: int = 2018, reg: Registry | None
     import os
     from concurrent.futures import ProcessPoolExecutor
 
+    outside = sorted(set(years) - set(WORLD_YEARS))
+    if outside:
+        raise ValueError(f"the demo world has figures for {WORLD_YEARS[0]}-{WORLD_YEARS[-1]}, "
+                         f"not for {', '.join(map(str, outside))}")
     reg = reg or registry()
     todo = [(f, u, p) for f, u, p in Generator(reg, seed).returns(years)
             if (not forms or f.form in forms) and (not oblasts or reg.oblast_of(u) in oblasts)]

@@ -34,6 +34,7 @@ ORDERS = {2015: 3358, 2016: 4188, 2017: 5410, 2018: 7114, 2019: 3932, 2020: 5105
 ORDERS_EXTENDED = {2019: 295, 2020: 434, 2021: 557, 2022: 674, 2023: 802, 2024: 926,
                    2025: 1052, 2026: 1175}  # reported from form v2 (2019) on
 ORDERS_EXTENDED_2019 = ORDERS_EXTENDED[2019]
+YEARS = range(min(FV_REPORTS), max(FV_REPORTS) + 1)  # the years the world has figures for
 
 # Population at the start of 2026 (DOMAIN.md), by oblast-level SDMX area code, and the
 # national figures of 2018; years between are interpolated per oblast, others go on at
