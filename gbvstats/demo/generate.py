@@ -96,9 +96,7 @@ def _fv_victims(v: Values, victims: int, female: int, r) -> None:
     v[("fv_victims_referred", 1)] = v[("fv_victims_referred", 2)] + v[("fv_victims_referred", 3)]
 
 
-# Victims of trafficking (MOI-TIP): columns of table 2 and their (sex, age); shares.
-TIP_COLUMNS = {2: ("F", "adult"), 3: ("M", "adult"), 4: ("F", "child"), 5: ("M", "child"),
-               6: ("F", "unknown"), 7: ("M", "unknown"), 8: ("U", None)}
+# Victims of trafficking (MOI-TIP): shares used to break an oblast's quarter down.
 TIP_SEX = (0.64, 0.345, 0.015)  # female, male, sex not recorded
 TIP_AGE = {"F": (0.8, 0.15, 0.05), "M": (0.84, 0.11, 0.05)}  # adults, children, age not recorded
 TIP_ADULT_BANDS = (0.46, 0.3, 0.15, 0.09)  # 18-29, 30-39, 40-49, 50 and over

@@ -33,7 +33,6 @@ ORDERS = {2015: 3358, 2016: 4188, 2017: 5410, 2018: 7114, 2019: 3932, 2020: 5105
           2021: 5864, 2022: 6420, 2023: 6975, 2024: 7411, 2025: 7790, 2026: 8102}
 ORDERS_EXTENDED = {2019: 295, 2020: 434, 2021: 557, 2022: 674, 2023: 802, 2024: 926,
                    2025: 1052, 2026: 1175}  # reported from form v2 (2019) on
-ORDERS_EXTENDED_2019 = ORDERS_EXTENDED[2019]
 YEARS = range(min(FV_REPORTS), max(FV_REPORTS) + 1)  # the years the world has figures for
 
 # Population at the start of 2026 (DOMAIN.md), by oblast-level SDMX area code, and the
