@@ -56,17 +56,12 @@ def default_published() -> Path:
     return home() / "data" / "published"
 
 
-def make_report(year: int, out: Path | str, lang: str = "ru", years_back: int | None = None,
-                published: list[Path] | None = None, pdf: Path | str | None = None,
-                spec_path: Path | None = None, reg: Registry | None = None,
-                pipelines_root: Path | None = None) -> ReportResult:
-    """Build the report of `year` from the publications under `published` and write it to
-    `out` (HTML), and to `pdf` when asked. Raises `ReportError` when it cannot be made."""
-    from gbvstats.i18n import t
+def prepare(year: int, lang: str = "ru", years_back: int | None = None,
+            published: list[Path] | None = None, spec_path: Path | None = None,
+            reg: Registry | None = None, pipelines_root: Path | None = None) -> ReportModel:
+    """The report of `year` as a model (charts not drawn yet), from the publications under
+    `published`. Raises `ReportError` when it cannot be made."""
     from gbvstats.report.build import build_report
-    from gbvstats.report.charts import render_svg
-    from gbvstats.report.html import render
-    from gbvstats.report.pdf import PdfError, print_pdf
     from gbvstats.report.sources import find_publications
     from gbvstats.report.spec import SpecError, load_spec
     from gbvstats.schema.model import registry
@@ -87,10 +82,32 @@ def make_report(year: int, out: Path | str, lang: str = "ru", years_back: int | 
     bad = [f for f in model.findings if f.code == "GBV-N002"]
     if bad:
         raise ReportError("spec_tables", 2, bad, file=spec_path or "pipelines/report.yaml")
+    return model
+
+
+def draw(model: ReportModel) -> ReportModel:
+    """Every chart of the model drawn to its inline SVG (matplotlib)."""
+    from gbvstats.report.charts import render_svg
+
     for section in model.sections:
         for ind in section.indicators:
             if ind.chart is not None:
                 ind.chart.svg = render_svg(ind.chart)
+    return model
+
+
+def make_report(year: int, out: Path | str, lang: str = "ru", years_back: int | None = None,
+                published: list[Path] | None = None, pdf: Path | str | None = None,
+                spec_path: Path | None = None, reg: Registry | None = None,
+                pipelines_root: Path | None = None) -> ReportResult:
+    """Build the report of `year` from the publications under `published` (default
+    `data/published`) and write it to `out` (HTML), and to `pdf` when asked. Raises
+    `ReportError` when it cannot be made; nothing is written then."""
+    from gbvstats.i18n import t
+    from gbvstats.report.html import render
+    from gbvstats.report.pdf import PdfError, print_pdf
+
+    model = draw(prepare(year, lang, years_back, published, spec_path, reg, pipelines_root))
     out = Path(out)
     _write(out, render(model))
     result = ReportResult(out, model, findings=model.findings)

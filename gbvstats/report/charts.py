@@ -64,11 +64,19 @@ def render_svg(chart: ChartModel) -> str:
     return inline(buf.getvalue(), chart.caption)
 
 
-def _fmt(chart: ChartModel, digits: int | None = None):
-    from matplotlib.ticker import FuncFormatter
+def _has_values(chart: ChartModel) -> bool:
+    return any(v for s in chart.series for v in s.values if v is not None)
 
-    return FuncFormatter(lambda v, _pos: format_number(v, chart.decimals if digits is None else digits,
-                                                       chart.lang))
+
+def _axis(axis, chart: ChartModel) -> None:
+    """Ticks in the report's number format; whole numbers only for counts."""
+    from matplotlib.ticker import FuncFormatter, MaxNLocator
+
+    if chart.decimals == 0:
+        axis.set_major_locator(MaxNLocator(integer=True))
+    digits = 0 if chart.decimals == 0 else None
+    axis.set_major_formatter(FuncFormatter(
+        lambda v, _pos: format_number(v, chart.decimals if digits is None else digits, chart.lang)))
 
 
 def _line(ax, chart: ChartModel) -> None:
@@ -84,8 +92,8 @@ def _line(ax, chart: ChartModel) -> None:
                             color=PALETTE[k % len(PALETTE)], fontsize=8)
     ax.set_xticks(x, chart.categories)
     ax.set_xlim(-0.3, len(x) - 0.7)
-    ax.set_ylim(bottom=0)
-    ax.yaxis.set_major_formatter(_fmt(chart, 0 if chart.decimals == 0 else None))
+    ax.set_ylim(bottom=0, top=None if _has_values(chart) else 1)
+    _axis(ax.yaxis, chart)
     ax.grid(axis="y", color="#dddddd", linewidth=0.6)
     ax.set_axisbelow(True)
     if len(chart.series) > 1:
@@ -108,7 +116,7 @@ def _bars(ax, chart: ChartModel) -> None:
     ax.set_yticks(range(n), [textwrap.fill(c, LABEL_WIDTH) for c in chart.categories])
     ax.invert_yaxis()  # the first category on top, as in the tables
     ax.set_xlim(0, top * 1.15)
-    ax.xaxis.set_major_formatter(_fmt(chart, 0 if chart.decimals == 0 else None))
+    _axis(ax.xaxis, chart)
     ax.grid(axis="x", color="#dddddd", linewidth=0.6)
     ax.set_axisbelow(True)
     if k > 1:
