@@ -435,6 +435,8 @@ def test_cli(demo, tmp_path):
     assert none.returncode == 2 and "error: публикация за 2011 год не найдена" in none.stderr
     assert "Traceback" not in none.stderr
     assert not (tmp_path / "x.html").exists()
+    folder = runner.invoke(app, ["report", "--year", "2024", "--published", published, "--out", str(tmp_path)])
+    assert folder.exit_code == 2 and f"error: {tmp_path} is a folder" in folder.output
     for bad in (["--lang", "fr"], ["--years-back", "0"]):
         wrong = runner.invoke(app, ["report", "--year", "2024", "--published", published, "--out", str(out), *bad])
         assert wrong.exit_code == 2 and "Traceback" not in wrong.output

@@ -14,17 +14,17 @@ from gbvstats.cli.common import JsonOpt, app, lang_of, print_json, t_
 def report_cmd(
     year: Annotated[int, typer.Option("--year", help="Year of the report.")],
     out: Annotated[Path | None, typer.Option(
-        "--out", help="HTML file to write [report_<year>_<lang>.html].")] = None,
+        "--out", help="HTML file to write (default: report_<year>_<lang>.html).")] = None,
     lang: Annotated[str | None, typer.Option(
-        "--lang", help="Language of the report and messages: ru, ky or en [env GBVSTATS_LANG, else locale].")] = None,
+        "--lang", help="Language of the report and messages: ru, ky or en (default: env GBVSTATS_LANG, else the locale).")] = None,
     years_back: Annotated[int | None, typer.Option(
         "--years-back", min=1, max=30,
-        help="Years in the tables over time, ending with --year [5, pipelines/report.yaml].")] = None,
+        help="Years in the tables over time, ending with --year (default: 5, from pipelines/report.yaml).")] = None,
     published: Annotated[list[Path] | None, typer.Option(
         "--published", help="Folder of published tables (what `publish --out` wrote), searched two levels "
-                            "down; repeat for several [data/published].")] = None,
+                            "down; repeat for several (default: data/published).")] = None,
     pdf: Annotated[Path | None, typer.Option(
-        "--pdf", help="Also print the report to this PDF with a headless Chromium [env GBVSTATS_CHROMIUM].")] = None,
+        "--pdf", help="Also print the report to this PDF with a headless Chromium (env GBVSTATS_CHROMIUM, else on the PATH).")] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """The annual report from published (protected) tables: one self-contained HTML page, and a PDF."""

@@ -107,8 +107,11 @@ def make_report(year: int, out: Path | str, lang: str = "ru", years_back: int | 
     from gbvstats.report.html import render
     from gbvstats.report.pdf import PdfError, print_pdf
 
-    model = draw(prepare(year, lang, years_back, published, spec_path, reg, pipelines_root))
     out = Path(out)
+    for target in (out, pdf):
+        if target is not None and Path(target).is_dir():
+            raise ReportError("out_dir", 2, path=target)
+    model = draw(prepare(year, lang, years_back, published, spec_path, reg, pipelines_root))
     _write(out, render(model))
     result = ReportResult(out, model, findings=model.findings)
     if pdf is not None:
