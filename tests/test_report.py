@@ -379,6 +379,11 @@ def test_a_broken_definition_is_refused_with_its_key(demo, tmp_path):
     with pytest.raises(ReportError) as err:
         make_report(2024, tmp_path / "r.html", "en", published=[demo[1]], spec_path=unknown)
     assert [f.code for f in err.value.findings] == ["GBV-N002"]
+    twice = tmp_path / "twice.yaml"
+    twice.write_text(text.replace("table: ind02_protection_orders", "table: ind01_family_violence"), encoding="utf-8")
+    with pytest.raises(ReportError) as err:
+        prepare(2024, "en", published=[demo[1]], spec_path=twice)
+    assert err.value.findings[0].params["key"] == "sections.0.indicators"
     bad_yaml = tmp_path / "bad.yaml"
     bad_yaml.write_text("sections: [\n", encoding="utf-8")
     with pytest.raises(ReportError) as err:

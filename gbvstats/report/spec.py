@@ -139,6 +139,15 @@ class Section(_Model):
             raise ValueError("a section id is lower-case letters, digits and _ (it is the page anchor)")
         return value
 
+    @field_validator("indicators")
+    @classmethod
+    def _once(cls, value):
+        tables = [i.table for i in value]
+        twice = sorted({t for t in tables if tables.count(t) > 1})
+        if twice:  # its anchor (section-table) and its charts' ids must be unique in the page
+            raise ValueError(f"table {twice[0]} appears twice in the section")
+        return value
+
 
 class Flag(_Model):
     """How a cell with this OBS_STATUS is shown: `mark` beside the figure, or instead of
