@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 from gbvstats.cli import app
 from gbvstats.store import holders
 from gbvstats.store.fsck import fsck
-from gbvstats.store.warehouse import Warehouse
+from gbvstats.store.warehouse import StoreError, Warehouse
 
 
 @pytest.fixture(scope="module")
@@ -205,3 +205,22 @@ def test_fsck_after_submits_killed_while_archiving(returns, tmp_path, registry):
     assert fsck(wh).findings == []
     wh.rebuild(tmp_path / "rebuilt.duckdb")
     assert Warehouse(tmp_path / "rebuilt.duckdb", registry).checksum() == wh.checksum()
+
+
+def test_rebuild_refuses_an_event_kind_it_cannot_replay(copy, tmp_path):
+    BREAKS["GBV-W022"](copy)
+    out = tmp_path / "rebuilt.duckdb"
+    result = CliRunner().invoke(app, ["rebuild", "--out", str(out), "--warehouse", str(copy.path),
+                                      "--lang", "en"])
+    assert result.exit_code == 1, result.output
+    assert "cannot replay (period_locked; first: event 8)" in result.stderr
+    assert not out.exists()
+
+
+def test_rebuild_refuses_an_acceptance_that_replays_differently(copy, tmp_path):
+    sql(copy, """UPDATE audit_log SET detail = '{"revision": 3, "supersedes": 1}' WHERE submission_id = 5""")
+    out = tmp_path / "rebuilt.duckdb"
+    with pytest.raises(StoreError, match=r"event 5 \(accepted\) does not replay as recorded: revision 2 "
+                                         r"\(recorded 3\)"):
+        copy.rebuild(out)
+    assert not out.exists()
