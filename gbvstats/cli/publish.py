@@ -1,8 +1,8 @@
-"""Publication: `publish`."""
+"""Publication: `publish` (a release of the warehouse's state), and `release list`,
+`release diff`, `release verify`."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated
 
@@ -10,15 +10,20 @@ import typer
 
 from gbvstats.cli.common import (
     JsonOpt,
+    LangOpt,
     WarehouseOpt,
     app,
     fail,
     lang_of,
+    open_warehouse,
     print_json,
+    show_frame,
     store_errors,
     t_,
-    warehouse_path,
 )
+
+release_app = typer.Typer(help="Releases: list them, compare two, verify a published folder.",
+                          no_args_is_help=True)
 
 
 @app.command("publish")
@@ -28,25 +33,142 @@ def publish_cmd(
     langs: Annotated[str, typer.Option("--lang", help="Publication languages, e.g. ru,ky,en; "
                                                      "messages in the first.")] = "ru,ky,en",
     threshold: Annotated[int, typer.Option("--threshold", help="Suppress counts 1..N [4].")] = 4,
+    as_of: Annotated[str | None, typer.Option(
+        "--as-of", help="Make the release from the warehouse as it was at this time (UTC unless "
+                        "a zone is given, e.g. 2025-03-01T10:30): an earlier release again, "
+                        "byte for byte; nothing is recorded.")] = None,
+    by: Annotated[str | None, typer.Option("--by", help="Who publishes (recorded with the release).")] = None,
     as_json: JsonOpt = False, warehouse: WarehouseOpt = None,
 ) -> None:
-    """Protect (disclosure control) and publish a year's indicator tables: xlsx, csv, parquet, SDMX-CSV."""
-    from gbvstats.publish.tables import PublishError, publish
+    """Protect (disclosure control) and publish a year's indicator tables: xlsx, csv, parquet, SDMX-CSV.
+
+    The tables are made from the warehouse's recorded state (consolidated again for the
+    release), and the publication is a release: numbered (2024-r1, 2024-r2, ...), listed
+    with everything it was made from in manifest.json, recorded in the warehouse."""
+    from gbvstats.publish.release import ReleaseError, make_release
+    from gbvstats.publish.tables import PublishError
+    from gbvstats.store.asof import AsOfError, parse_time
 
     chosen = tuple(lang_of(x.strip()) for x in langs.split(",") if x.strip()) or ("en",)
-    with store_errors():
+    lang = chosen[0]
+    when = None
+    if as_of is not None:
         try:
-            paths = publish(warehouse_path(warehouse), year, out, chosen, threshold, lang=chosen[0])
-        except PublishError as exc:
-            fail(str(exc), code=exc.code)
-    manifest = json.loads(paths[-1].read_text(encoding="utf-8"))
+            when = parse_time(as_of)
+        except ValueError:
+            fail(t_("release.error.bad_time", lang, value=as_of), code=2)
+    with store_errors(lang):
+        try:
+            result = make_release(open_warehouse(warehouse, lang), [year], out, chosen, threshold,
+                                  as_of=when, by=by, lang=lang)
+        except (PublishError, ReleaseError, AsOfError) as exc:
+            fail(exc.message(lang) if hasattr(exc, "message") else str(exc), code=exc.code)
     if as_json:
-        return print_json(manifest | {"paths": [str(p) for p in paths]})
+        return print_json(result.manifest | {"outcome": result.to_dict(),
+                                             "paths": [str(p) for p in result.paths]})
+    manifest = result.manifest
     for f in manifest["files"]:
-        typer.echo(t_("publish.wrote", chosen[0], path=out / f["file"], rows=f["rows"]))
-    for line in manifest["skipped"]:
+        typer.echo(t_("publish.wrote", lang, path=out / f["file"], rows=f.get("rows", "-")))
+    for line in manifest.get("skipped", []):
         typer.echo(line, err=True)
-    suppressed = sum(x["suppressed_cells"] for x in manifest["tables"].values())
-    typer.echo(t_("publish.summary", chosen[0], tables=len(manifest["tables"]), year=year,
-                  suppressed=suppressed, threshold=threshold, manifest=paths[-1]))
+    for note in result.findings:
+        typer.echo(f"{note.severity} {note.code} {note.message(lang)}", err=True)
+    suppressed = sum(x.get("suppressed_cells", 0) for x in manifest["tables"].values())
+    typer.echo(t_("publish.summary", lang, tables=len(manifest["tables"]), year=year,
+                  suppressed=suppressed, threshold=threshold, manifest=out / "manifest.json"))
+    typer.echo(_outcome_line(result, lang, as_of))
 
+
+def _outcome_line(result, lang: str, as_of: str | None) -> str:
+    r = result.release
+    status = t_(f"release.status.{r.status}", lang)
+    if result.outcome == "same":
+        return t_("release.made.same", lang, release=r.release_id)
+    if result.outcome == "reproduced":
+        return t_("release.made.reproduced", lang, when=as_of, release=r.release_id, event=r.last_event,
+                  sha=result.manifest_sha256[:16])
+    if result.outcome == "unrecorded":
+        return t_("release.made.unrecorded", lang, when=as_of, release=r.release_id, event=r.last_event)
+    if r.previous is None:
+        return t_("release.made.first", lang, release=r.release_id, status=status, as_of=r.as_of,
+                  event=r.last_event, files=len(result.manifest["files"]) + 1, scope=r.scope)
+    return t_("release.made.new", lang, release=r.release_id, status=status, as_of=r.as_of,
+              event=r.last_event, files=len(result.manifest["files"]) + 1, changes=len(result.changes),
+              previous=r.previous)
+
+
+@release_app.command("list")
+def release_list(as_json: JsonOpt = False, warehouse: WarehouseOpt = None, lang: LangOpt = None) -> None:
+    """Every release recorded, newest first."""
+    from gbvstats.publish.release import list_releases
+
+    lang = lang_of(lang)
+    with store_errors(lang):
+        frame = list_releases(open_warehouse(warehouse, lang))
+    if not len(frame) and not as_json:
+        typer.echo(t_("release.none", lang))
+        return
+    show_frame(frame, as_json)
+
+
+@release_app.command("diff")
+def release_diff(
+    a: Annotated[str, typer.Argument(help="The earlier release: its id (2024-r1) or a published folder.")],
+    b: Annotated[str, typer.Argument(help="The later release: its id or a published folder.")],
+    as_json: JsonOpt = False, warehouse: WarehouseOpt = None, lang: LangOpt = None,
+) -> None:
+    """Every figure that differs between two releases, with the returns that changed it."""
+    import pandas as pd
+
+    from gbvstats.publish.release import ReleaseError, diff_releases
+    from gbvstats.publish.revisions import shown
+
+    lang = lang_of(lang)
+    with store_errors(lang):
+        try:
+            found = diff_releases(open_warehouse(warehouse, lang), a, b)
+        except ReleaseError as exc:
+            fail(exc.message(lang), code=exc.code)
+    if as_json:
+        return print_json(found)
+    typer.echo(t_("release.diff.head", lang, count=len(found["changes"]), a=found["from"], b=found["to"],
+                  returns=len(found["returns"])))
+    if found["changes"]:
+        show_frame(pd.DataFrame([{
+            "year": c["year"], "table": c["table"], "row": c["key"], "measure": c["measure"],
+            "old": shown(c["old"], c["old_status"]), "new": shown(c["new"], c["new_status"]),
+            "submissions": ", ".join(map(str, c["submissions"]))} for c in found["changes"]]), False)
+    if found["returns"]:
+        show_frame(pd.DataFrame(found["returns"]), False)
+
+
+@release_app.command("verify")
+def release_verify(
+    folder: Annotated[Path, typer.Argument(help="A published folder (with its manifest.json).")],
+    as_json: JsonOpt = False, warehouse: WarehouseOpt = None, lang: LangOpt = None,
+) -> None:
+    """Make a published folder's release again from the warehouse (its state, parameters)
+    and compare every file; exit 1 when any differs."""
+    from gbvstats.publish.release import ReleaseError, verify
+    from gbvstats.publish.tables import PublishError
+    from gbvstats.store.asof import AsOfError
+
+    lang = lang_of(lang)
+    with store_errors(lang):
+        try:
+            report = verify(open_warehouse(warehouse, lang), folder, lang)
+        except (ReleaseError, AsOfError, PublishError) as exc:
+            fail(exc.message(lang) if hasattr(exc, "message") else str(exc), code=exc.code)
+    if as_json:
+        print_json(report.to_dict(lang))
+        raise typer.Exit(report.exit_code)
+    for f in report.findings:
+        typer.echo(f"{f.severity} {f.code} {f.message(lang)}")
+    bad = [f for f in report.files if f["state"] != "identical"]
+    key = "release.verify.bad" if report.exit_code else "release.verify.ok"
+    typer.echo(t_(key, lang, folder=folder, release=report.release.release_id, files=len(report.files),
+                  count=len(bad)))
+    raise typer.Exit(report.exit_code)
+
+
+app.add_typer(release_app, name="release")

@@ -21,13 +21,13 @@ every row are declared too, so that none can be recovered from the others
 from __future__ import annotations
 
 import csv
-import json
 import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gbvstats.i18n import t
 from gbvstats.publish.sdc import DEFAULT_THRESHOLD
+from gbvstats.publish.stable import write_parquet
 from gbvstats.safe import csv_rows, frame_csv, save_workbook
 
 if TYPE_CHECKING:
@@ -123,13 +123,38 @@ def publish(warehouse_path: Path | str, year: int, out_dir: Path | str,
     """Protect and write every indicator table of `year`; returns the files written.
     They are written into a staging folder moved into place once complete
     (`publish/folder.py`): a publish failing or killed midway leaves `out_dir` as it was
-    (plus a hidden staging folder that the next publish removes)."""
-    from gbvstats.publish import folder, sdc
+    (plus a hidden staging folder that the next publish removes). `gbvstats publish`
+    goes through `publish/release.py`, which writes with `write_publication` from the
+    warehouse's state and adds the release to the manifest."""
+    from gbvstats.publish import folder
+    from gbvstats.publish.stable import write_json
+
+    final = Path(out_dir)
+    folder.check_target(final)  # a file, or a folder of other files: refused before any work
+    out = folder.staging(final)  # written here, moved into place at the end
+    try:
+        manifest = write_publication(warehouse_path, year, out, langs, threshold,
+                                     pipelines_root, sdmx_path, lang)
+        write_json(out / "manifest.json", manifest)
+    except BaseException:
+        import shutil
+
+        shutil.rmtree(out, ignore_errors=True)
+        raise
+    folder.into_place(out, final)
+    return [final / f["file"] for f in manifest["files"]] + [final / "manifest.json"]
+
+
+def write_publication(warehouse_path: Path | str, year: int, out: Path,
+                      langs: tuple[str, ...] = ("ru", "ky", "en"), threshold: int = DEFAULT_THRESHOLD,
+                      pipelines_root: Path | None = None, sdmx_path: Path | None = None,
+                      lang: str = "en") -> dict[str, Any]:
+    """Protect every indicator table of `year` in the warehouse and write the files into
+    the folder `out` (which exists); returns the manifest's content (not written)."""
+    from gbvstats.publish import sdc
 
     if threshold < 0:
         raise PublishError(t("publish.bad_threshold", lang, threshold=threshold), 2)
-    final = Path(out_dir)
-    folder.check_target(final)  # a file, or a folder of other files: refused before any work
     described = metas(pipelines_root)
     tables, skipped = {}, []
     for name, frame in read_tables(Path(warehouse_path), year).items():
@@ -139,7 +164,6 @@ def publish(warehouse_path: Path | str, year: int, out_dir: Path | str,
             tables[name] = frame
     if not tables:
         raise PublishError(t("publish.no_tables", lang, year=year, warehouse=warehouse_path), 1)
-    out = folder.staging(final)  # written here, moved into place at the end
     protected = {}
     for name, frame in tables.items():
         meta = described[name]
@@ -152,16 +176,13 @@ def publish(warehouse_path: Path | str, year: int, out_dir: Path | str,
         files += write_flat(out, name, year, frame, flags)
     files.append(write_workbook(out / f"indicators_{year}.xlsx", year, protected, langs, threshold))
     files += write_sdmx(out, year, protected, sdmx_path)
-    manifest = out / "manifest.json"
-    manifest.write_text(json.dumps({
+    return {
         "year": year, "threshold": threshold, "languages": list(langs),
         "tables": {n: {"rows": len(f), "suppressed_cells": int(m.to_numpy().sum()),
                        "counts": meta["counts"], "rates": meta["rates"], "sums": meta["sums"]}
                    for n, (f, m, meta) in protected.items()},
         "files": files, "skipped": skipped,
-    }, ensure_ascii=False, indent=2), encoding="utf-8")
-    folder.into_place(out, final)
-    return [final / f["file"] for f in files] + [final / manifest.name]
+    }
 
 
 def flat_frame(frame: pd.DataFrame, flags: pd.DataFrame) -> pd.DataFrame:
@@ -175,7 +196,7 @@ def write_flat(out: Path, name: str, year: int, frame, flags) -> list[dict[str, 
     flat = flat_frame(frame, flags)
     csv_path, parquet_path = out / f"{name}_{year}.csv", out / f"{name}_{year}.parquet"
     frame_csv(flat, csv_path)  # text that looks like a formula stays text
-    flat.to_parquet(parquet_path, index=False)
+    write_parquet(flat, parquet_path)
     info = {"table": name, "rows": len(flat), "suppressed_cells": int(flags.to_numpy().sum())}
     return [{"file": csv_path.name, "kind": "csv", **info},
             {"file": parquet_path.name, "kind": "parquet", **info}]

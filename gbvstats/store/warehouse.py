@@ -581,7 +581,7 @@ class Warehouse:
                 con.execute("BEGIN")
                 try:
                     rows = _Rows.starting(con, list(reports.values()))
-                    replay = ev_mod.Replay(con, rows, reports, by_sha)
+                    replay = ev_mod.Replay(con, rows, reports, by_sha, self, new)
                     for e in chunk:
                         ev_mod.EVENTS[e.event].replay(replay, e)
                     rows.write(con)
