@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Annotated
 
@@ -35,8 +36,8 @@ def publish_cmd(
     threshold: Annotated[int, typer.Option("--threshold", help="Suppress counts 1..N [4].")] = 4,
     as_of: Annotated[str | None, typer.Option(
         "--as-of", help="Make the release from the warehouse as it was at this time (UTC unless "
-                        "a zone is given, e.g. 2025-03-01T10:30): an earlier release again, "
-                        "byte for byte; nothing is recorded.")] = None,
+                        "a zone is given, e.g. 2025-03-01T10:30), or when release ID (2024-r1) "
+                        "was made: an earlier release again, byte for byte; nothing is recorded.")] = None,
     by: Annotated[str | None, typer.Option("--by", help="Who publishes (recorded with the release).")] = None,
     as_json: JsonOpt = False, warehouse: WarehouseOpt = None,
 ) -> None:
@@ -45,22 +46,24 @@ def publish_cmd(
     The tables are made from the warehouse's recorded state (consolidated again for the
     release), and the publication is a release: numbered (2024-r1, 2024-r2, ...), listed
     with everything it was made from in manifest.json, recorded in the warehouse."""
-    from gbvstats.publish.release import ReleaseError, make_release
+    from gbvstats.publish.release import RELEASE_ID, ReleaseError, make_release, release_cut
     from gbvstats.publish.tables import PublishError
     from gbvstats.store.asof import AsOfError, parse_time
 
     chosen = tuple(lang_of(x.strip()) for x in langs.split(",") if x.strip()) or ("en",)
     lang = chosen[0]
     when = None
-    if as_of is not None:
+    if as_of is not None and not re.match(RELEASE_ID, as_of):
         try:
             when = parse_time(as_of)
         except ValueError:
             fail(t_("release.error.bad_time", lang, value=as_of), code=2)
     with store_errors(lang):
         try:
-            result = make_release(open_warehouse(warehouse, lang), [year], out, chosen, threshold,
-                                  as_of=when, by=by, lang=lang)
+            wh = open_warehouse(warehouse, lang)
+            cut = release_cut(wh, as_of) if as_of is not None and when is None else None
+            result = make_release(wh, [year], out, chosen, threshold, as_of=when, cut=cut, by=by,
+                                  lang=lang)
         except (PublishError, ReleaseError, AsOfError) as exc:
             fail(exc.message(lang) if hasattr(exc, "message") else str(exc), code=exc.code)
     if as_json:

@@ -597,7 +597,7 @@ def verify(wh: Warehouse, folder: Path | str, lang: str = "en") -> VerifyReport:
     manifest = read_manifest(folder)
     info = ReleaseInfo.from_manifest(manifest)
     report = VerifyReport(folder, info)
-    cut = _recorded_cut(wh, info, report)
+    cut = _recorded_cut(wh, info)
     params = manifest["parameters"]
     code = code_version()
     differs = [k for k in ("code_sha256", "schemas_sha256", "pipelines_sha256")
@@ -619,7 +619,16 @@ def verify(wh: Warehouse, folder: Path | str, lang: str = "en") -> VerifyReport:
     return report
 
 
-def _recorded_cut(wh: Warehouse, info: ReleaseInfo, report: VerifyReport) -> Cut:
+RELEASE_ID = r"^\d{4}(?:[-,]\d{4})*-r\d+$"
+
+
+def release_cut(wh: Warehouse, rid: str) -> Cut:
+    """The state a recorded release was made from (`publish --as-of 2024-r1`)."""
+    row = _release_row(wh, rid)
+    return _recorded_cut(wh, ReleaseInfo.from_manifest(row["manifest"]))
+
+
+def _recorded_cut(wh: Warehouse, info: ReleaseInfo) -> Cut:
     """The release's state in this warehouse: its last event must be there, at the time
     the manifest says (GBV-L011 otherwise)."""
     found = wh.query("SELECT event_at FROM audit_log WHERE event_id = ?", [info.last_event])

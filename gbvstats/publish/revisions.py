@@ -135,13 +135,22 @@ def forms_in_sources(text: str, known: set[str]) -> set[str]:
 
 
 def as_records(changes: pd.DataFrame, submissions: list[list[int]]) -> list[dict[str, Any]]:
-    """The changes as the manifest lists them."""
+    """The changes as the manifest lists them, each with why it changed: `returns` (the
+    returns listed), `suppression` (no return it reads changed: disclosure control
+    suppressed it, or published it again, as it protects other changed cells), `other`
+    (neither: the parameters, the pipelines or the code)."""
     out = []
     for r, subs in zip(changes.to_dict("records"), submissions, strict=True):
+        if subs:
+            why = "returns"
+        elif CONFIDENTIAL in (r["status_old"], r["status_new"]):
+            why = "suppression"
+        else:
+            why = "other"
         out.append({"year": int(r["year"]), "table": r["table"], "key": r["key"],
                     "measure": r["measure"], "old": _plain(r["value_old"]), "old_status": r["status_old"],
                     "new": _plain(r["value_new"]), "new_status": r["status_new"],
-                    "submissions": subs})
+                    "submissions": subs, "why": why})
     return out
 
 
@@ -177,7 +186,7 @@ def write_sheet(wb, release_id: str, previous: str | None, changes: list[dict[st
         ws.cell(r, 1, text).font = Font(bold=True)
     if not changes:
         return
-    columns = ["year", "table", "key", "measure", "old", "new", "submissions"]
+    columns = ["year", "table", "key", "measure", "old", "new", "why", "submissions"]
     head = len(lines) + 2
     for k, lg in enumerate(langs):
         for c, col in enumerate(columns, start=1):
@@ -189,10 +198,10 @@ def write_sheet(wb, release_id: str, previous: str | None, changes: list[dict[st
     for i, ch in enumerate(changes):
         values = [ch["year"], ch["table"], ch["key"], ch["measure"],
                   shown(ch["old"], ch["old_status"]), shown(ch["new"], ch["new_status"]),
-                  ", ".join(map(str, ch["submissions"]))]
+                  t(f"release.why.{ch['why']}", langs[0]), ", ".join(map(str, ch["submissions"]))]
         for c, v in enumerate(values, start=1):
             ws.cell(first + i, c, v)
-    widths = [7, 26, 44, 22, 12, 12, 20]
+    widths = [7, 26, 44, 22, 12, 12, 30, 20]
     for c, w in enumerate(widths, start=1):
         ws.column_dimensions[get_column_letter(c)].width = w
     ws.freeze_panes = ws.cell(first, 1)

@@ -159,7 +159,7 @@ def snapshot(wh: Warehouse, when: datetime | None = None, cut: Cut | None = None
     work = Path(tempfile.mkdtemp(prefix="gbvstats-asof-", dir=folder))
     try:
         snap = Warehouse(work / "state.duckdb", wh.reg, lock_timeout=wh.lock_timeout)
-        snap._dims = wh._dims  # the same schemas: the same dimension rows
+        snap._dims = wh._dimension_rows()  # the same schemas: the same dimension rows
         with snap.writer():
             pass  # migrated, dimension tables loaded
         chosen = wh.read(lambda con: _copy(con, snap.path, wh.path.name, when, cut))
