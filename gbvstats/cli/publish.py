@@ -79,25 +79,7 @@ def publish_cmd(
     suppressed = sum(x.get("suppressed_cells", 0) for x in manifest["tables"].values())
     typer.echo(t_("publish.summary", lang, tables=len(manifest["tables"]), year=year,
                   suppressed=suppressed, threshold=threshold, manifest=out / "manifest.json"))
-    typer.echo(_outcome_line(result, lang, as_of))
-
-
-def _outcome_line(result, lang: str, as_of: str | None) -> str:
-    r = result.release
-    status = t_(f"release.status.{r.status}", lang)
-    if result.outcome == "same":
-        return t_("release.made.same", lang, release=r.release_id)
-    if result.outcome == "reproduced":
-        return t_("release.made.reproduced", lang, when=as_of, release=r.release_id, event=r.last_event,
-                  sha=result.manifest_sha256[:16])
-    if result.outcome == "unrecorded":
-        return t_("release.made.unrecorded", lang, when=as_of, release=r.release_id, event=r.last_event)
-    if r.previous is None:
-        return t_("release.made.first", lang, release=r.release_id, status=status, as_of=r.as_of,
-                  event=r.last_event, files=len(result.manifest["files"]) + 1, scope=r.scope)
-    return t_("release.made.new", lang, release=r.release_id, status=status, as_of=r.as_of,
-              event=r.last_event, files=len(result.manifest["files"]) + 1, changes=len(result.changes),
-              previous=r.previous)
+    typer.echo(result.summary(lang, as_of))
 
 
 @release_app.command("list")

@@ -96,30 +96,35 @@ def _consolidate_all(console, warehouse: Path, lang: str) -> None:
 
 
 def _publish_latest(console, warehouse: Path, out: Path, lang: str) -> Path | None:
-    try:
-        from gbvstats.publish.tables import publish
-    except ImportError:
-        console.print(t("demo.no_publish", lang))
-        return None
-    written = publish(warehouse, YEARS[-1], out)
-    console.print(t("demo.published", lang, year=YEARS[-1], path=out, files=len(written)))
+    """The latest year into `out`, and the four before it into `out/<year>/` (the annual
+    report's five years): each a release (publish/release.py) made from the warehouse's
+    state now; run again, each is the same release again, byte for byte."""
+    from gbvstats.publish.release import make_release, release_state
+    from gbvstats.publish.tables import PublishError
+    from gbvstats.store.warehouse import Warehouse
+
+    wh = Warehouse(warehouse, registry())
+    year = YEARS[-1]
+    with release_state(wh) as state:
+        made = make_release(wh, [year], out, by="demo", state=state)
+        console.print(t("demo.published", lang, year=year, path=out, files=len(made.paths)))
+        console.print(made.summary(lang))
+        for earlier in YEARS[-5:-1]:
+            try:
+                make_release(wh, [earlier], out / str(earlier), by="demo", state=state)
+            except PublishError as exc:  # the report says which year it lacks
+                console.print(str(exc))
     return out
 
 
 def _report(console, warehouse: Path, published: Path | None, lang: str) -> None:
-    """The annual report of the latest year in every language, over the five years: the
-    four before it are published into `published/<year>/`, where the report finds them."""
+    """The annual report of the latest year in every language, over the five years
+    published by `_publish_latest`."""
     if published is None:
         return
-    from gbvstats.publish.tables import PublishError, publish
     from gbvstats.report import make_report
 
     year = YEARS[-1]
-    for earlier in YEARS[-5:-1]:
-        try:
-            publish(warehouse, earlier, published / str(earlier))
-        except PublishError as exc:  # the report says which year it lacks
-            console.print(str(exc))
     for report_lang in ("ru", "ky", "en"):
         result = make_report(year, published / f"report_{year}_{report_lang}.html", report_lang,
                              published=[published])

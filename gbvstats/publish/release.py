@@ -37,6 +37,8 @@ import hashlib
 import os
 import shutil
 import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
@@ -122,6 +124,28 @@ class ReleaseResult:
     def changes(self) -> list[dict[str, Any]]:
         return (self.manifest.get("revisions") or {}).get("changes") or []
 
+    def summary(self, lang: str = "en", as_of: str | None = None) -> str:
+        """One line saying what was made: a new release (first, or revising which, how
+        many figures changed), the same one again, or an earlier one made again."""
+        from gbvstats.i18n import t
+
+        r = self.release
+        files = len(self.manifest["files"]) + 1
+        if self.outcome == SAME:
+            return t("release.made.same", lang, release=r.release_id)
+        if self.outcome == REPRODUCED:
+            return t("release.made.reproduced", lang, when=as_of or r.as_of, release=r.release_id,
+                     event=r.last_event, sha=self.manifest_sha256[:16])
+        if self.outcome == UNRECORDED:
+            return t("release.made.unrecorded", lang, when=as_of or r.as_of, release=r.release_id,
+                     event=r.last_event)
+        status = t(f"release.status.{r.status}", lang)
+        if r.previous is None:
+            return t("release.made.first", lang, release=r.release_id, status=status, as_of=r.as_of,
+                     event=r.last_event, files=files, scope=r.scope)
+        return t("release.made.new", lang, release=r.release_id, status=status, as_of=r.as_of,
+                 event=r.last_event, files=files, changes=len(self.changes), previous=r.previous)
+
     def to_dict(self) -> dict[str, Any]:
         return {"release": self.release.to_dict(), "outcome": self.outcome, "same_as": self.same_as,
                 "manifest_sha256": self.manifest_sha256,
@@ -195,16 +219,56 @@ def code_version() -> dict[str, Any]:
 # --- making a release ------------------------------------------------------------------
 
 
+@dataclass
+class State:
+    """The warehouse's state a release is made from: a temporary copy (`store/asof.py`),
+    its cut, and whether it is an earlier state (`--as-of`: nothing is recorded)."""
+
+    base: Warehouse
+    cut: Cut
+    replaying: bool
+
+
+@contextmanager
+def release_state(wh: Warehouse, as_of: datetime | None = None, cut: Cut | None = None
+                  ) -> Iterator[State]:
+    """The state now, at time `as_of` or at `cut`, for one or several releases (the demo
+    publishes five years from one state)."""
+    from gbvstats.store.asof import snapshot
+
+    with snapshot(wh, when=as_of, cut=cut) as (base, chosen):
+        yield State(base, chosen, as_of is not None or cut is not None)
+
+
+@contextmanager
+def _fork(state: State) -> Iterator[Warehouse]:
+    """A copy of the state for one release: each release consolidates its years in a
+    state of its own, so nothing of another release (run numbers) reaches its files."""
+    import tempfile
+
+    from gbvstats.store.warehouse import Warehouse
+
+    work = Path(tempfile.mkdtemp(prefix="gbvstats-release-", dir=state.base.path.parent))
+    try:
+        shutil.copy2(state.base.path, work / state.base.path.name)
+        copy = Warehouse(work / state.base.path.name, state.base.reg, lock_timeout=state.base.lock_timeout)
+        copy._dims = state.base._dims
+        yield copy
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
 def make_release(wh: Warehouse, years: list[int], out: Path | str,
                  langs: tuple[str, ...] = ("ru", "ky", "en"), threshold: int = DEFAULT_THRESHOLD,
                  provisional: bool = False, as_of: datetime | None = None, cut: Cut | None = None,
-                 by: str | None = None, lang: str = "en", record: bool = True) -> ReleaseResult:
+                 by: str | None = None, lang: str = "en", record: bool = True,
+                 state: State | None = None) -> ReleaseResult:
     """Make (or make again) the release of `years` from the warehouse's state now, at time
-    `as_of`, or at `cut`, into the folder `out` (written whole or not at all). A new
-    release is recorded unless `as_of`/`cut` is given or `record` is false."""
+    `as_of`, at `cut`, or the `state` given, into the folder `out` (written whole or not at
+    all). A new release is recorded unless the state is an earlier one or `record` is
+    false."""
     from gbvstats.publish import folder
     from gbvstats.publish.tables import PublishError
-    from gbvstats.store.asof import snapshot
 
     years = sorted(set(int(y) for y in years))
     if threshold < 0:
@@ -213,16 +277,19 @@ def make_release(wh: Warehouse, years: list[int], out: Path | str,
         raise PublishError(t("publish.bad_threshold", lang, threshold=threshold), 2)
     final = Path(out)
     folder.check_target(final)
-    replaying = as_of is not None or cut is not None
-    with snapshot(wh, when=as_of, cut=cut) as (state, chosen):
-        _consolidate(state, years, lang)
+    if state is None:
+        with release_state(wh, as_of, cut) as made:
+            return make_release(wh, years, final, langs, threshold, provisional, by=by, lang=lang,
+                                record=record, state=made)
+    with _fork(state) as work:
+        _consolidate(work, years, lang)
         stage = folder.staging(final)
         try:
-            result = build(wh, state, chosen, years, stage, langs, threshold, provisional, lang,
-                           replaying)
+            result = build(wh, work, state.cut, years, stage, langs, threshold, provisional, lang,
+                           state.replaying)
             result.out = final
-            if record and not replaying and result.outcome == NEW:
-                _record(wh, result, stage, final, by, chosen)
+            if record and not state.replaying and result.outcome == NEW:
+                _record(wh, result, stage, final, by, state.cut)
         except BaseException:
             shutil.rmtree(stage, ignore_errors=True)
             raise

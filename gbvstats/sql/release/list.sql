@@ -1,8 +1,9 @@
--- Every release, newest first, with its files and changes counted.
-SELECT r.release_id, r.scope, r.revision, r.status, r.previous, r.as_of, r.last_event,
-       r.released_at, r.released_by,
-       (SELECT count(*) FROM release_files f WHERE f.release_id = r.release_id) AS files,
-       json_array_length(r.manifest->'$.revisions.changes') AS changes,
-       r.out_dir
+-- Every release, newest first: what it is, the state it was made from, when it was
+-- published, and how many figures it changed against the release it revises.
+SELECT r.release_id, r.status, r.previous,
+       strftime(r.as_of, '%Y-%m-%d %H:%M:%S') AS as_of,
+       strftime(r.released_at, '%Y-%m-%d %H:%M:%S') AS released_at,
+       CASE WHEN r.previous IS NULL THEN NULL
+            ELSE json_array_length(r.manifest->'$.revisions.changes') END AS changed
 FROM releases r
 ORDER BY r.released_at DESC, r.release_id DESC
