@@ -212,6 +212,14 @@ CASES: list[tuple[str, Build, list, int, str | None]] = [
         T1_PART: lambda x: x.replace(b"<t>", b"<t>&lol;", 1)}), [("GBV-F051", "T1", None), *T1_CELLS], 1, None),
     ("a part in UTF-16", lambda b, d: rezip(b.xlsx, d / "a.xlsx", {"xl/styles.xml": utf16}),
      [("GBV-F052", None, None)], 2, "xl/styles.xml"),
+    ("a part declaring UTF-7", lambda b, d: rezip(b.xlsx, d / "a.xlsx", {"xl/styles.xml": lambda x: (
+        b'<?xml version="1.0" encoding="UTF-7"?>' + x)}), [("GBV-F052", None, None)], 2, "xl/styles.xml"),
+    ("150 000 unterminated comments in a sheet", lambda b, d: rezip(b.xlsx, d / "a.xlsx", {T1_PART: lambda x: x.replace(
+        b"<sheetData>", b"<sheetData>" + b"<!--x" * 150_000)}), [("GBV-F051", "T1", None), *T1_CELLS], 1, None),
+    ("workbook.xml not well-formed", lambda b, d: rezip(b.xlsx, d / "a.xlsx", {"xl/workbook.xml": lambda x: x.replace(
+        b"</workbook>", b"</workbok>")}), [("GBV-F005", None, None)], 2, "xl/workbook.xml"),
+    ("ods: content.xml not well-formed", _ods(lambda c: c.replace(b"</office:document-content>", b"")),
+     [("GBV-F005", None, None)], 2, "content.xml"),
     ("ods: entities in content.xml", _ods(lambda c: c.replace(b"?>", b"?>" + DTD_EXTERNAL, 1)),
      [("GBV-F040", None, None)], 2, "content.xml"),
     ("ods: entities in styles.xml", _ods(lambda c: c.replace(b"?>", b"?>" + DTD_EXTERNAL, 1), "styles.xml"),

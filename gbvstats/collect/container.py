@@ -43,6 +43,7 @@ class Sheet:
     name: str
     far: list[FarCell] = field(default_factory=list)
     area: int = 0  # cells of the grid the library will build for it
+    damaged: str | None = None  # why the part was not handed to the library (GBV-F051)
 
 
 @dataclass
@@ -133,15 +134,21 @@ def _xlsx(data: bytes, parts: dict[str, bytes]) -> Container:
     links = sorted(n for n in parts if n.startswith("xl/externallinks/") and n.endswith(".xml"))
     if links:
         out.notes.append(("GBV-F011", {"count": len(links)}))
-    folder = xmlparts.office_folder(parts.get("_rels/.rels", b""))
+    try:
+        folder = xmlparts.office_folder(parts.get("_rels/.rels", b""))
+    except xmlparts.XmlError as exc:
+        raise _refuse("GBV-F005", detail=f"_rels/.rels: {exc}") from None
     workbook = parts.get(f"{folder}workbook.xml".lower())
     if workbook is None:
         return out  # not a workbook the library can open: it says so
-    rels = parts.get(f"{folder}_rels/workbook.xml.rels".lower(), b"")
+    rels_name = f"{folder}_rels/workbook.xml.rels"
     for name in ("sharedstrings.xml", "styles.xml", "workbook.xml", "_rels/workbook.xml.rels"):
         _check_xml(f"{folder}{name}", parts.get(f"{folder}{name}".lower(), b""))
-    declared, names = xmlparts.workbook_parts(workbook)
-    targets = {rid: target for rid, target, _ in xmlparts.relationships(rels)}
+    try:
+        declared, names = xmlparts.workbook_parts(workbook)
+        targets = {rid: target for rid, target, _ in xmlparts.relationships(parts.get(rels_name.lower(), b""))}
+    except xmlparts.XmlError as exc:
+        raise _refuse("GBV-F005", detail=f"{folder}workbook.xml: {exc}") from None
     replaced: dict[str, bytes] = {}
     for decl in declared:
         sheet = Sheet(decl.name)
@@ -151,12 +158,16 @@ def _xlsx(data: bytes, parts: dict[str, bytes]) -> Container:
         if xml is None:
             continue  # the library reports the missing part when the sheet is read
         _check_xml(part, xml)
-        scan = xmlparts.scan_xlsx_sheet(xml, MAX_ROWS, MAX_COLS)
+        try:
+            scan = xmlparts.scan_xlsx_sheet(xml, MAX_ROWS, MAX_COLS)
+        except xmlparts.XmlError as exc:  # not given to the library: an empty sheet instead
+            sheet.damaged, replaced[part] = f"{part}: {exc}", xmlparts.EMPTY_SHEET
+            continue
         sheet.far, sheet.area = scan.far, scan.area
         if scan.xml is not None:
             replaced[part] = scan.xml
         if decl.name.strip().lower() not in UNREAD_SHEETS:
-            out.special[decl.name] = xmlparts.formula_cells(scan.xml or xml)
+            out.special[decl.name] = scan.special
     for name, local, text in names:
         if name.lower().startswith("gbv_") and not local:
             key = name.lower()
@@ -175,7 +186,10 @@ def _ods(data: bytes, parts: dict[str, bytes]) -> Container:
     out = Container("ods", data)
     if any(n.startswith(("basic/", "scripts/")) and not n.endswith("/") for n in parts):
         out.notes.append(("GBV-F010", {}))
-    tables, names, sanitised = xmlparts.scan_ods_content(parts["content.xml"], MAX_ROWS, MAX_COLS)
+    try:
+        tables, names, sanitised = xmlparts.scan_ods_content(parts["content.xml"], MAX_ROWS, MAX_COLS)
+    except xmlparts.XmlError as exc:
+        raise _refuse("GBV-F005", detail=f"content.xml: {exc}") from None
     out.sheets = [Sheet(t.name, t.scan.far, t.scan.area) for t in tables]
     for name, target in names.items():
         if name.lower().startswith("gbv_"):

@@ -173,6 +173,12 @@ class _Book:
         self.failed: set[str] = set()
 
     def rows(self, sheet: str, report: bool = True) -> list[list[Any]]:
+        damaged = next((s.damaged for s in self.box.sheets if s.name == sheet and s.damaged), None)
+        if damaged and sheet not in self._rows:
+            self._rows[sheet] = []
+            self.failed.add(sheet)
+            if report:
+                self.add("GBV-F051", sheet=sheet, params={"sheet": sheet, "detail": damaged})
         if sheet not in self._rows:
             try:
                 self._rows[sheet] = self.book.get_sheet_by_name(sheet).to_python(skip_empty_area=False)

@@ -1,74 +1,90 @@
-"""The XML inside `.xlsx` and `.ods` workbooks, read with byte-level scans before the
-spreadsheet library parses it, for what that library would otherwise turn into a crash,
-an unbounded allocation or a silent choice:
+"""The XML inside `.xlsx` and `.ods` workbooks, read before the spreadsheet library parses
+it, for what that library would otherwise turn into a crash, an unbounded allocation or a
+silent choice:
 
 - a DOCTYPE or ENTITY declaration (billion laughs, external entities) or a part not in
   UTF-8, in any part: refused, never expanded (`xml_problem`);
 - values far from A1 (`scan_xlsx_sheet`, `scan_ods_content`): the library allocates a
   dense grid up to the farthest value, so such values are cut out of the copy it is
-  given (and reported by the reader), mirroring exactly how the library positions cells
-  (explicit `r` references, or counting cells and `</row>` ends; ODF repeat counts);
-- cells holding formulas or error values (`formula_cells`), which the library does not
-  report;
+  given (and reported by the reader), placing cells exactly as the library does (explicit
+  `r` references, or counting cells and `</row>` ends; ODF repeat counts);
+- cells holding formulas or error values, which the library does not report;
 - the sheets, relationships and defined names of the workbook (`workbook_parts`,
   `relationships`, `cell_reference`).
 
-The scans are regular expressions over the raw bytes: comments, CDATA and processing
-instructions are skipped as the XML tokenizer skips them, and quoted attribute values are
-read whole, so a tag is seen exactly where the library sees one. A sheet whose cells all
-carry plain references within the limits (every file written by Excel, LibreOffice or
-openpyxl) is checked with two counting passes and handed over unchanged.
+A sheet whose cells all carry plain references within the limits and that holds no formula
+or error cell (most files written by Excel, LibreOffice or openpyxl) is checked with two
+counting passes of a regular expression and handed over unchanged; everything else is
+parsed with expat (linear time; document types were refused before, so nothing is ever
+expanded or fetched). A part expat cannot parse is not handed to the library either.
 """
 
 from __future__ import annotations
 
-import html
 import re
 from dataclasses import dataclass, field
+from xml.parsers import expat
 
-from gbvstats.collect.grid import FarCell, column_index
+from gbvstats.collect.grid import FarCell, column_index, column_letters
 
 # --- every part --------------------------------------------------------------------------
 
 _DECLARATION = re.compile(rb"<!\s*(?:DOCTYPE|ENTITY|ELEMENT|ATTLIST)", re.I)
+_ENCODING = re.compile(rb"""^(?:\xef\xbb\xbf)?<\?xml[^>]*?encoding\s*=\s*["']([^"']*)["']""")
+UTF8 = {b"utf-8", b"utf8", b"us-ascii", b"ascii"}
 
 
 def xml_problem(data: bytes) -> str | None:
-    """"encoding" for a part not in UTF-8 (UTF-16/32: the byte scans could not see its
-    tags), "dtd" for a document type or entity declaration, else None."""
+    """"encoding" for a part not in UTF-8 (UTF-16/32, or declaring another encoding: the
+    scans could not see its tags), "dtd" for a document type or entity declaration."""
     head = data[:4]
     if head[:2] in (b"\xff\xfe", b"\xfe\xff") or b"\0" in head:
+        return "encoding"
+    declared = _ENCODING.match(data[:200])
+    if declared and declared[1].lower() not in UTF8:
         return "encoding"
     if _DECLARATION.search(data):
         return "dtd"
     return None
 
 
-def _attrs(raw: bytes) -> dict[bytes, bytes]:
-    return {m[1]: m[2] if m[2] is not None else m[3] for m in _ATTR.finditer(raw)}
+class XmlError(Exception):
+    """A part expat cannot parse: `line`, `column` and the reason."""
 
 
-_ATTR = re.compile(rb"""([^\s=/"']+)\s*=\s*(?:"([^"]*)"|'([^']*)')""")
+def _parser(start, end=None, text=None) -> expat.XMLParserType:
+    p = expat.ParserCreate()
+    p.buffer_text = True
+    p.StartElementHandler = start
+    if end:
+        p.EndElementHandler = end
+    if text:
+        p.CharacterDataHandler = text
+    return p
 
 
-def _text(raw: bytes) -> str:
-    return html.unescape(raw.decode("utf-8", "replace"))
+def _parse(p: expat.XMLParserType, data: bytes) -> None:
+    try:
+        p.Parse(data, True)
+    except expat.ExpatError as exc:
+        raise XmlError(f"not well-formed XML (line {exc.lineno}, column {exc.offset}): "
+                       f"{expat.ErrorString(exc.code)}") from None
+
+
+def _local(name: str) -> str:
+    return name.split(":", 1)[-1]  # as the library compares names: after the first colon
 
 
 # --- xlsx: package, workbook, relationships -----------------------------------------------
 
-_REL = re.compile(rb"<(?:[^\s<>/:!?]+:)?Relationship\b((?:[^>\"']++|\"[^\"]*+\"|'[^']*+')*+)>")
-_SHEET = re.compile(rb"<(?:[^\s<>/:!?]+:)?sheet\b((?:[^>\"']++|\"[^\"]*+\"|'[^']*+')*+)>")
-_DEFINED = re.compile(rb"<((?:[^\s<>/:!?]+:)?)definedName\b((?:[^>\"']++|\"[^\"]*+\"|'[^']*+')*+)>(.*?)</\1definedName>",
-                      re.S)
-
-
 def relationships(xml: bytes) -> list[tuple[str, str, str]]:
     """(Id, Target, Type) of each relationship."""
     out = []
-    for m in _REL.finditer(xml):
-        a = _attrs(m[1])
-        out.append((_text(a.get(b"Id", b"")), _text(a.get(b"Target", b"")), _text(a.get(b"Type", b""))))
+
+    def start(name, attrs):
+        if _local(name) == "Relationship":
+            out.append((attrs.get("Id", ""), attrs.get("Target", ""), attrs.get("Type", "")))
+    _parse(_parser(start), xml)
     return out
 
 
@@ -89,15 +105,27 @@ class SheetDecl:
 
 def workbook_parts(xml: bytes) -> tuple[list[SheetDecl], list[tuple[str, bool, str]]]:
     """The declared sheets in order, and the defined names (name, sheet-local, text)."""
-    sheets = []
-    for m in _SHEET.finditer(xml):
-        a = _attrs(m[1])
-        rid = next((v for k, v in a.items() if k == b"id" or k.endswith(b":id")), b"")
-        sheets.append(SheetDecl(_text(a.get(b"name", b"")), _text(rid)))
-    names = []
-    for m in _DEFINED.finditer(xml):
-        a = _attrs(m[2])
-        names.append((_text(a.get(b"name", b"")), b"localSheetId" in a, _text(m[3]).strip()))
+    sheets: list[SheetDecl] = []
+    names: list[tuple[str, bool, str]] = []
+    current: list = []
+
+    def start(name, attrs):
+        local = _local(name)
+        if local == "sheet":
+            rid = next((v for k, v in attrs.items() if _local(k) == "id"), "")
+            sheets.append(SheetDecl(attrs.get("name", ""), rid))
+        elif local == "definedName":
+            current[:] = [attrs.get("name", ""), "localSheetId" in attrs, ""]
+
+    def end(name):
+        if _local(name) == "definedName" and current:
+            names.append((current[0], current[1], current[2].strip()))
+            current.clear()
+
+    def text(data):
+        if current:
+            current[2] += data
+    _parse(_parser(start, end, text), xml)
     return sheets, names
 
 
@@ -117,7 +145,7 @@ def cell_reference(text: str, ods: bool = False) -> tuple[str, str] | None:
     m = (_ODS_REF if ods else _XLSX_REF).match(text.strip())
     if not m:
         return None
-    sheet = (m[1].replace("''", "'") if m[1] is not None else m[2])
+    sheet = m[1].replace("''", "'") if m[1] is not None else m[2]
     col, row = m[3].upper(), int(m[4])
     if m[5] is not None and (m[5].upper(), int(m[6])) != (col, row):
         return None  # a range, not one cell
@@ -132,6 +160,7 @@ class SheetScan:
     max_row: int = -1  # 0-based extent of the cells that stay (may overstate)
     max_col: int = -1
     xml: bytes | None = None  # the sanitised part, when cells were cut out
+    special: dict[str, str] = field(default_factory=dict)  # A1 -> formula | formula-no-value | #REF!..
 
     @property
     def area(self) -> int:
@@ -140,13 +169,14 @@ class SheetScan:
 
 _ANY_C = re.compile(rb"<(?:[^\s<>/:!?]+:)?c[\s/>]")
 _PLAIN_C = re.compile(rb'<(?:[^\s<>/:!?]+:)?c r="([A-Z]{1,3})([1-9][0-9]{0,6})"[\s/>]')
-_SHEET_TOKEN = re.compile(
-    rb"<!--.*?-->|<!\[CDATA\[.*?\]\]>|<\?.*?\?>"
-    rb"|<(/?)((?:[^\s<>/:!?]+:)?(?:row|c|v|is))(?=[\s/>])((?:[^>\"']++|\"[^\"]*+\"|'[^']*+')*+)>", re.S)
+_FORMULA_OR_ERROR = re.compile(rb"""<(?:[^\s<>/:!?]+:)?f[\s/>]|\st\s*=\s*["']e["']""")
+EMPTY_SHEET = (b'<?xml version="1.0" encoding="UTF-8"?><worksheet '
+               b'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData/></worksheet>')
 
 
 def scan_xlsx_sheet(xml: bytes, max_rows: int, max_cols: int) -> SheetScan:
-    if b"<!" not in xml:
+    """Raises XmlError when the part must be parsed and cannot be."""
+    if b"<!" not in xml and not _FORMULA_OR_ERROR.search(xml):
         plain = _PLAIN_C.findall(xml)
         if len(plain) == len(_ANY_C.findall(xml)):
             if not plain:
@@ -155,111 +185,89 @@ def scan_xlsx_sheet(xml: bytes, max_rows: int, max_cols: int) -> SheetScan:
             max_col = column_index(max(plain, key=lambda p: (len(p[0]), p[0]))[0].decode())
             if max_row < max_rows and max_col < max_cols:
                 return SheetScan(max_row=max_row, max_col=max_col)
-    return _scan_xlsx_exactly(xml, max_rows, max_cols)
+    return _parse_xlsx_sheet(xml, max_rows, max_cols)
 
 
-def _position(ref: bytes | None) -> tuple[int, int | None] | None:
+def _position(ref: str | None) -> tuple[int, int | None] | None:
     """(row, col) 0-based from a reference as the library parses it; col None for "5"."""
-    m = re.fullmatch(rb"([A-Za-z]*)([0-9]+)", ref or b"")
+    m = re.fullmatch(r"([A-Za-z]*)([0-9]+)", ref or "")
     if not m or int(m[2]) == 0:
         return None
-    return int(m[2]) - 1, (column_index(m[1].decode()) if m[1] else None)
+    return int(m[2]) - 1, (column_index(m[1]) if m[1] else None)
 
 
-def _scan_xlsx_exactly(xml: bytes, max_rows: int, max_cols: int) -> SheetScan:
+def _parse_xlsx_sheet(xml: bytes, max_rows: int, max_cols: int) -> SheetScan:
     out = SheetScan()
     cut: list[tuple[int, int]] = []
-    row_i = col_i = 0
+    at = {"row": 0, "col": 0}
     cell: dict | None = None
+    p: expat.XMLParserType
 
-    def finish(end: int) -> None:
-        nonlocal col_i
-        row, col = cell["pos"]
-        col_i = col + 1
-        if not cell["value"]:
+    def start(name, attrs):
+        nonlocal cell
+        local = _local(name)
+        if local == "row":
+            pos = _position(attrs.get("r"))
+            if pos:
+                at["row"] = pos[0]
+        elif local == "c":
+            pos = _position(attrs.get("r")) if "r" in attrs else None
+            pos = (pos[0], pos[1]) if pos and pos[1] is not None else (at["row"], at["col"])
+            cell = {"start": p.CurrentByteIndex, "pos": pos, "type": attrs.get("t"), "value": False,
+                    "formula": False, "text": None, "reading": False}
+        elif cell is not None:
+            if local in ("v", "is"):
+                cell["value"] = True
+                cell["reading"] = local == "v"
+                cell["text"] = "" if local == "v" else cell["text"]
+            elif local == "f":
+                cell["formula"] = True
+
+    def end(name):
+        nonlocal cell
+        local = _local(name)
+        if local == "row":
+            at["row"], at["col"] = at["row"] + 1, 0
+        elif local == "c" and cell is not None:
+            _finish(cell, p.CurrentByteIndex)
+            cell = None
+        elif local == "v" and cell is not None:
+            cell["reading"] = False
+
+    def text(data):
+        if cell is not None and cell["reading"]:
+            cell["text"] += data
+
+    def _finish(c: dict, end_at: int) -> None:
+        row, col = c["pos"]
+        at["col"] = col + 1
+        address = f"{column_letters(col)}{row + 1}"
+        if c["type"] == "e":
+            out.special[address] = c["text"] or "#ERROR"
+        elif c["formula"]:
+            out.special[address] = "formula" if c["text"] else "formula-no-value"
+        if not c["value"]:
             return
         if row >= max_rows or col >= max_cols:
-            figure = cell["type"] in (None, b"n")
-            out.far.append(FarCell(row, col, figure, _text(cell["text"] or b"")[:40] if figure else ""))
-            cut.append((cell["start"], end))
+            figure = c["type"] in (None, "n")
+            out.far.append(FarCell(row, col, figure, (c["text"] or "")[:40] if figure else ""))
+            cut.append((c["start"], _element_end(xml, c["start"], end_at)))
         else:
             out.max_row, out.max_col = max(out.max_row, row), max(out.max_col, col)
 
-    value_start = None
-    for m in _SHEET_TOKEN.finditer(xml):
-        if m[2] is None:
-            continue  # comment, CDATA, processing instruction
-        closing, local, attrs = bool(m[1]), m[2].split(b":", 1)[-1], m[3]
-        empty = attrs.rstrip().endswith(b"/")
-        if local == b"row":
-            if not closing:
-                pos = _position(_attrs(attrs).get(b"r"))
-                if pos:
-                    row_i = pos[0]
-            if closing or empty:
-                row_i, col_i = row_i + 1, 0
-        elif local == b"c":
-            if closing:
-                if cell:
-                    finish(m.end())
-                    cell = None
-                continue
-            a = _attrs(attrs)
-            pos = _position(a.get(b"r")) if b"r" in a else None
-            pos = (pos[0], pos[1]) if pos and pos[1] is not None else (row_i, col_i)
-            cell = {"start": m.start(), "pos": pos, "type": a.get(b"t"), "value": False, "text": None}
-            if empty:
-                finish(m.end())
-                cell = None
-        elif cell is not None and not closing:
-            cell["value"] = True
-            value_start = m.end() if local == b"v" and not empty else None
-        elif cell is not None and local == b"v" and value_start is not None:
-            cell["text"], value_start = xml[value_start:m.start()], None
-    out.xml = _apply(xml, [(start, end, b"") for start, end in cut])
+    p = _parser(start, end, text)
+    _parse(p, xml)
+    out.xml = _apply(xml, [(s, e, b"") for s, e in cut])
     return out
-
-
-# --- xlsx: cells the library cannot tell us about ----------------------------------------
-
-_CELL = re.compile(rb"<((?:[^\s<>/:!?]+:)?)c\b((?:[^>\"'/]++|\"[^\"]*+\"|'[^']*+')*+)(?:/>|>(.*?)</\1c>)", re.S)
-_FORMULA = re.compile(rb"<(?:[^\s<>/:!?]+:)?f[\s/>]")
-_VALUE = re.compile(rb"<(?:[^\s<>/:!?]+:)?v>(.*?)</(?:[^\s<>/:!?]+:)?v>", re.S)
-
-
-def formula_cells(xml: bytes) -> dict[str, str]:
-    """{address: "formula" | "formula-no-value" | "#REF!"...} for one sheet part."""
-    found: dict[str, str] = {}
-    if not _FORMULA.search(xml) and b't="e"' not in xml and b"t='e'" not in xml:
-        return found  # most sheets: no formula, no error cell
-    for m in _CELL.finditer(xml):
-        a, body = _attrs(m[2]), m[3] or b""
-        ref = a.get(b"r")
-        has_formula = bool(_FORMULA.search(body))
-        if not ref or (not has_formula and a.get(b"t") != b"e"):
-            continue
-        value = _VALUE.search(body)
-        if a.get(b"t") == b"e":
-            found[_text(ref)] = _text(value[1]) if value else "#ERROR"
-        elif value is None or value[1] == b"":
-            found[_text(ref)] = "formula-no-value"
-        else:
-            found[_text(ref)] = "formula"
-    return found
 
 
 # --- ods: content.xml --------------------------------------------------------------------
 
 LIBRARY_MAX_ROWS, LIBRARY_MAX_COLS = 1_048_576, 16_384  # what the library caps repeats to
-
-_ODS_TOKEN = re.compile(
-    rb"<!--.*?-->|<!\[CDATA\[.*?\]\]>|<\?.*?\?>"
-    rb"|<(/?)(table:table|table:table-row|table:table-cell|table:covered-table-cell|table:named-range)"
-    rb"(?=[\s/>])((?:[^>\"']++|\"[^\"]*+\"|'[^']*+')*+)>", re.S)
-_HAS_VALUE = re.compile(rb"""(?:office:(?:value|string-value|date-value|time-value|boolean-value)|table:formula)"""
-                        rb"""\s*=|office:value-type\s*=\s*["']string["']""")
-_ROWS_REPEATED = re.compile(rb"""table:number-rows-repeated\s*=\s*["']([^"']*)""")
-_COLS_REPEATED = re.compile(rb"""table:number-columns-repeated\s*=\s*["']([^"']*)""")
+CELLS = ("table:table-cell", "table:covered-table-cell")
+_VALUE_ATTRS = ("office:value", "office:string-value", "office:date-value", "office:time-value",
+                "office:boolean-value", "table:formula")
+_TAG = re.compile(rb"""<[^\s/>]++(?:[^>"']++|"[^"]*+"|'[^']*+')*+>""")
 
 
 @dataclass
@@ -271,68 +279,76 @@ class OdsTable:
 def scan_ods_content(xml: bytes, max_rows: int, max_cols: int
                      ) -> tuple[list[OdsTable], dict[str, str], bytes | None]:
     """The tables (far values cut out), the named ranges {name: address}, and the
-    sanitised content.xml (None when nothing was cut)."""
+    sanitised content.xml (None when nothing was cut). Raises XmlError."""
     tables: list[OdsTable] = []
     names: dict[str, str] = {}
     edits: list[tuple[int, int, bytes]] = []
-    table: OdsTable | None = None
-    row: dict | None = None
-    cell: dict | None = None
-    rows_done = 0
-    inside: tuple[bytes, int] | None = None  # within a cell's content: (its tag name, depth)
-    for m in _ODS_TOKEN.finditer(xml):
-        if m[2] is None:
-            continue  # comment, CDATA, processing instruction
-        closing, name, attrs = bool(m[1]), m[2], m[3]
-        empty = attrs.rstrip().endswith(b"/")
-        if inside is not None:  # the library skips a cell's content to its matching end
-            if name == inside[0] and not empty:
-                depth = inside[1] + (-1 if closing else 1)
-                inside = (name, depth) if depth else None
-                if inside is None:
-                    _ods_cell(cell, m.end(), row, table.scan, max_rows, max_cols, edits)
-                    cell = None
-            continue
-        if name == b"table:named-range":
-            if not closing:
-                a = _attrs(attrs)
-                names[_text(a.get(b"table:name", b""))] = _text(a.get(b"table:cell-range-address", b""))
-        elif name == b"table:table":
-            table = None
-            if not closing and not empty and b"table:name" in (a := _attrs(attrs)):
-                table, rows_done = OdsTable(_text(a[b"table:name"]), SheetScan()), 0
-                tables.append(table)
-            elif not closing and b"table:name" in (a := _attrs(attrs)):
-                tables.append(OdsTable(_text(a[b"table:name"]), SheetScan()))
-        elif table is None:
-            continue
-        elif name == b"table:table-row":
-            if not closing:
-                repeats = _count(_ROWS_REPEATED.search(attrs))
-                repeats = min(repeats, max(0, LIBRARY_MAX_ROWS - rows_done))
-                row = {"start": rows_done, "repeats": repeats, "col": 0, "tag": m, "capped": False}
-            if (closing or empty) and row is not None:
-                rows_done += row["repeats"]
-                row = None
-        elif row is not None and not closing:  # table-cell or covered-table-cell
-            repeats = _count(_COLS_REPEATED.search(attrs))
-            repeats = min(repeats, max(0, LIBRARY_MAX_COLS - row["col"]))
-            cell = {"tag": m, "col": row["col"], "repeats": repeats, "value": bool(_HAS_VALUE.search(attrs))}
+    st: dict = {"table": None, "row": None, "cell": None, "rows_done": 0, "inside": None}
+    p: expat.XMLParserType
+
+    def start(name, attrs):
+        if st["inside"] is not None:  # the library skips a cell's content to its matching end
+            if name == st["inside"][0]:
+                st["inside"][1] += 1
+            return
+        if name == "table:named-range":
+            names[attrs.get("table:name", "")] = attrs.get("table:cell-range-address", "")
+        elif name == "table:table":
+            st["table"] = None
+            if "table:name" in attrs:
+                st["table"], st["rows_done"] = OdsTable(attrs["table:name"], SheetScan()), 0
+                tables.append(st["table"])
+        elif st["table"] is None:
+            return
+        elif name == "table:table-row":
+            repeats = min(_count(attrs.get("table:number-rows-repeated")),
+                          max(0, LIBRARY_MAX_ROWS - st["rows_done"]))
+            st["row"] = {"start": st["rows_done"], "repeats": repeats, "col": 0,
+                         "at": p.CurrentByteIndex, "capped": False}
+        elif name in CELLS and st["row"] is not None:
+            row = st["row"]
+            repeats = min(_count(attrs.get("table:number-columns-repeated")), max(0, LIBRARY_MAX_COLS - row["col"]))
+            value = any(k in attrs for k in _VALUE_ATTRS) or attrs.get("office:value-type") == "string"
+            st["cell"] = {"at": p.CurrentByteIndex, "col": row["col"], "repeats": repeats, "value": value,
+                          "attrs": attrs}
             row["col"] += repeats
-            if empty:
-                _ods_cell(cell, m.end(), row, table.scan, max_rows, max_cols, edits)
-                cell = None
-            else:
-                inside = (name, 1)
+            st["inside"] = [name, 1]
+
+    def end(name):
+        if st["inside"] is not None:
+            if name == st["inside"][0]:
+                st["inside"][1] -= 1
+                if st["inside"][1] == 0:
+                    st["inside"] = None
+                    _ods_cell(st["cell"], _element_end(xml, st["cell"]["at"], p.CurrentByteIndex), st["row"],
+                              st["table"].scan, max_rows, max_cols, xml, edits)
+                    st["cell"] = None
+            return
+        if name == "table:table":
+            st["table"] = None
+        elif name == "table:table-row" and st["row"] is not None:
+            st["rows_done"] += st["row"]["repeats"]
+            st["row"] = None
+
+    p = _parser(start, end)
+    _parse(p, xml)
     return tables, names, _apply(xml, edits)
 
 
-def _count(m: re.Match | None) -> int:
-    return int(m[1]) if m and m[1].isdigit() else 1
+def _element_end(xml: bytes, start: int, end_event: int) -> int:
+    """Where an element ends: after its end tag, or after its start tag when it is empty
+    (`<c .../>`: expat reports the end where the start is)."""
+    if end_event == start:
+        return _TAG.match(xml, start).end()
+    return xml.index(b">", end_event) + 1
+
+
+def _count(raw: str | None) -> int:
+    return int(raw) if raw and raw.isascii() and raw.isdigit() else 1
 
 
 def _ods_cell(cell: dict, end: int, row: dict, scan: SheetScan, max_rows: int, max_cols: int,
-              edits: list[tuple[int, int, bytes]]) -> None:
+              xml: bytes, edits: list[tuple[int, int, bytes]]) -> None:
     """Place one cell (a run of repeated cells in a run of repeated rows); cut what lies
     beyond the limits: the whole element, or the repeat count down to the limit."""
     if not cell["value"]:
@@ -343,30 +359,32 @@ def _ods_cell(cell: dict, end: int, row: dict, scan: SheetScan, max_rows: int, m
     if r1 < max_rows and c1 < max_cols:
         scan.max_row, scan.max_col = max(scan.max_row, r1), max(scan.max_col, c1)
         return
-    a = _attrs(cell["tag"][3])
-    figure = a.get(b"office:value-type") in (b"float", b"percentage", b"currency")
-    preview = _text(a.get(b"office:value", b""))[:40] if figure else ""
+    a = cell["attrs"]
+    figure = a.get("office:value-type") in ("float", "percentage", "currency")
+    preview = a.get("office:value", "")[:40] if figure else ""
     if r0 >= max_rows or c0 >= max_cols:
         scan.far.append(FarCell(r0, c0, figure, preview))
-        edits.append((cell["tag"].start(), end, b""))
+        edits.append((cell["at"], end, b""))
         return
     if c1 >= max_cols:
         scan.far.append(FarCell(r0, max_cols, figure, preview))
-        edits.append(_set_attr(cell["tag"], b"table:number-columns-repeated", max_cols - c0))
+        edits.append(_set_attr(xml, cell["at"], b"table:number-columns-repeated", max_cols - c0))
         c1 = max_cols - 1
     if r1 >= max_rows:
         if not row["capped"]:
             scan.far.append(FarCell(max_rows, c0, figure, preview))
-            edits.append(_set_attr(row["tag"], b"table:number-rows-repeated", max_rows - r0))
+            edits.append(_set_attr(xml, row["at"], b"table:number-rows-repeated", max_rows - r0))
             row["capped"] = True
         r1 = max_rows - 1
     scan.max_row, scan.max_col = max(scan.max_row, r1), max(scan.max_col, c1)
 
 
-def _set_attr(tag: re.Match, name: bytes, value: int) -> tuple[int, int, bytes]:
+def _set_attr(xml: bytes, at: int, name: bytes, value: int) -> tuple[int, int, bytes]:
+    """The edit that sets one attribute's value in the start tag at `at`."""
+    tag = _TAG.match(xml, at)
     m = re.search(re.escape(name) + rb"""\s*=\s*(?:"([^"]*)"|'([^']*)')""", tag[0])
     group = 1 if m[1] is not None else 2
-    return tag.start() + m.start(group), tag.start() + m.end(group), str(value).encode()
+    return at + m.start(group), at + m.end(group), str(value).encode()
 
 
 def _apply(data: bytes, edits: list[tuple[int, int, bytes]]) -> bytes | None:
