@@ -474,6 +474,24 @@ def test_refused_files_leave_the_warehouse_as_it_was_but_for_their_audit_rows(su
         assert rows["event"].tolist() in (["rejected"], ["unreadable"]), (path, rows)
 
 
+FEEDBACK = ["text in XFD1048576 of T1", "figure in XFD7 beside line 02", "300 cells without references",
+            "sheets together beyond the limit", "billion laughs in a sheet", "150 000 unterminated comments in a sheet",
+            "copied sheet 'T1 ' before T1", "xls: figure in IV65536 of T1", "xls: DIMENSIONS claims 4 billion rows",
+            "ods: a figure repeated across 5000 columns", "ods: text far away on an extra sheet",
+            "xlsx encrypted with a password"]
+
+
+def test_feedback_copies_of_hostile_files(corpus, tmp_path: Path) -> None:
+    """`validate --feedback` reopens the file to mark it: bounded too, never a traceback;
+    what the reader refused unread is not reopened (the findings sheet alone is written)."""
+    files = [str(corpus[n][0]) for n in FEEDBACK if n in corpus]
+    rc, out, err, peak = gbvstats("validate", "--json", "--feedback", str(tmp_path / "fb"), *files)
+    assert rc == 2 and "Traceback" not in err and "panicked" not in err, err[-2000:]
+    assert 0 < peak < MEMORY_CEILING_KB, peak
+    written = sorted(p.name for p in (tmp_path / "fb").iterdir())
+    assert written == sorted(f"{Path(f).stem}.feedback.xlsx" for f in files)
+
+
 def test_the_corpus_covers_every_class() -> None:
     codes = {code for _, _, expected, _, _ in CASES for code, _, _ in expected}
     assert {"GBV-V020", "GBV-F012", "GBV-F044", "GBV-F045", "GBV-F053", "GBV-F040", "GBV-F051", "GBV-F052",
@@ -542,3 +560,13 @@ def test_period_not_ended_is_refused_at_submit_for_the_time_of_receipt(good: Pat
     late = wh.submit(good, "MOI", received_at=datetime(2019, 3, 31, 18, 30))  # 00:30 on 1 April
     assert late.outcome == "accepted"
     assert wh.query("SELECT event FROM audit_log ORDER BY event_id")["event"].tolist() == ["rejected", "accepted"]
+
+
+def test_a_defect_of_the_reader_is_a_finding_not_a_traceback(good: Path, registry: Registry, monkeypatch) -> None:
+    import gbvstats.collect.reader as reader
+
+    monkeypatch.setattr(reader, "_read_tables", lambda *a: 1 / 0)
+    result = read_workbook(good, registry)
+    assert [f.code for f in result.findings] == ["GBV-F054"]
+    assert (result.form, result.cells) == (None, None)
+    assert "ZeroDivisionError" in result.findings[0].message("ky")

@@ -102,11 +102,11 @@ class CompoundFile:
         raw = b"".join(self._sector(s) for s in self._chain(start))
         entries = []
         for off in range(0, len(raw) - 127, 128):
-            name_len, kind = struct.unpack_from("<HB", raw, off + 64)
+            kind = raw[off + 66]
             start_sid, size = struct.unpack_from("<IQ", raw, off + 116)
-            if kind not in (1, 2, 5):
-                continue
-            name = raw[off:off + min(name_len, 64)].decode("utf-16-le", "replace").rstrip("\0")
+            # named as readers name it: all 64 bytes, up to the first NUL (whatever the
+            # declared length), and every entry kept, unused ones too, in order
+            name = raw[off:off + 64].decode("utf-16-le", "replace").split("\0", 1)[0]
             size = size & 0xFFFFFFFF if self.sector == 512 else size
             entries.append(Entry(name, kind, start_sid, size))
         return entries
@@ -117,10 +117,11 @@ class CompoundFile:
         return [e.name for e in self.entries]
 
     def find(self, *names: str) -> Entry | None:
-        """The first stream with one of these exact names, tried in order (as readers do)."""
+        """The first entry with one of these exact names, tried in order: the one the
+        spreadsheet library reads (it does not look at the entry's type)."""
         for name in names:
             for e in self.entries:
-                if e.kind == 2 and e.name == name:
+                if e.name == name:
                     return e
         return None
 

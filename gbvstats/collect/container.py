@@ -222,9 +222,9 @@ def _compound(data: bytes) -> Container:
     names = cf.names()
     if "EncryptedPackage" in names or "EncryptionInfo" in names:
         raise _refuse("GBV-F041")
-    workbooks = [e for e in cf.entries if e.kind == 2 and e.name.lower() in ("workbook", "book")]
+    workbooks = [e for e in cf.entries if e.name.lower() in ("workbook", "book")]
     if len(workbooks) > 1:
-        raise _refuse("GBV-F042", part=", ".join(e.name for e in workbooks))
+        raise _refuse("GBV-F042", part=" / ".join(e.name for e in workbooks))
     entry = cf.find(*biff.WORKBOOK_STREAMS)
     if entry is None:
         raise _refuse("GBV-F004", detail="a compound document without a workbook stream")

@@ -168,6 +168,8 @@ def _copy(original: Path):
     wb.remove(wb.active)
     for name, rows in sheet_rows(original).items():
         ws = wb.create_sheet(name)
-        for row in rows:
-            ws.append(row)
+        for r, row in enumerate(rows, start=1):
+            for c, value in enumerate(row, start=1):
+                if value is not None and value != "":  # empty cells are not written
+                    ws.cell(row=r, column=c, value=value)
     return wb

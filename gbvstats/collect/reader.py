@@ -98,14 +98,19 @@ def read_workbook(path: Path, reg: Registry, max_bytes: int | None = None,
         result.findings.append(exc.finding)
         return result
 
-    form = _identify(book, reg, add)
-    result.form = form
-    _far_cells(book, form, add)
-    if form is None:
+    try:
+        form = _identify(book, reg, add)
+        result.form = form
+        _far_cells(book, form, add)
+        if form is None:
+            return result
+        result.header, result.header_cells = _read_header(book, form, reg, add)
+        cells = _read_tables(book, form, add)
+        _extra_sheets(book, form, add)
+    except Exception as exc:  # a defect of ours must not end in a traceback: say so, read nothing
+        result.form, result.cells = None, None
+        add("GBV-F054", params={"detail": f"{type(exc).__name__}: {exc}"[:300]})
         return result
-    result.header, result.header_cells = _read_header(book, form, reg, add)
-    cells = _read_tables(book, form, add)
-    _extra_sheets(book, form, add)
     result.cells = cells
     if typed:
         type_results([result])
