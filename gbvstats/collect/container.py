@@ -44,6 +44,7 @@ class Sheet:
     far: list[FarCell] = field(default_factory=list)
     area: int = 0  # cells of the grid the library will build for it
     damaged: str | None = None  # why the part was not handed to the library (GBV-F051)
+    skipped: bool = False  # never read, so neither scanned nor handed over (_lists, _labels)
 
 
 @dataclass
@@ -158,6 +159,9 @@ def _xlsx(data: bytes, parts: dict[str, bytes]) -> Container:
         if xml is None:
             continue  # the library reports the missing part when the sheet is read
         _check_xml(part, xml)
+        if decl.name.strip().lower() in UNREAD_SHEETS:
+            sheet.skipped = True  # the template's own lists: nothing is read from them
+            continue
         try:
             scan = xmlparts.scan_xlsx_sheet(xml, MAX_ROWS, MAX_COLS)
         except xmlparts.XmlError as exc:  # not given to the library: an empty sheet instead
@@ -166,8 +170,7 @@ def _xlsx(data: bytes, parts: dict[str, bytes]) -> Container:
         sheet.far, sheet.area = scan.far, scan.area
         if scan.xml is not None:
             replaced[part] = scan.xml
-        if decl.name.strip().lower() not in UNREAD_SHEETS:
-            out.special[decl.name] = scan.special
+        out.special[decl.name] = scan.special
     for name, local, text in names:
         if name.lower().startswith("gbv_") and not local:
             key = name.lower()

@@ -39,8 +39,10 @@ def column_letters(index: int) -> str:
     return name
 
 
-def column_index(letters: str) -> int:
+def column_index(letters: str | bytes) -> int:
     """A -> 0, AA -> 26 (any case, as readers accept)."""
+    if isinstance(letters, bytes):
+        letters = letters.decode("ascii", "replace")
     n = 0
     for ch in letters.upper():
         n = n * 26 + ord(ch) - 64

@@ -16,7 +16,7 @@ import hashlib
 import re
 import unicodedata
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -178,12 +178,14 @@ class _Book:
         self.failed: set[str] = set()
 
     def rows(self, sheet: str, report: bool = True) -> list[list[Any]]:
-        damaged = next((s.damaged for s in self.box.sheets if s.name == sheet and s.damaged), None)
-        if damaged and sheet not in self._rows:
+        box = next((s for s in self.box.sheets if s.name == sheet), None)
+        if box and box.skipped:
+            return []
+        if box and box.damaged and sheet not in self._rows:
             self._rows[sheet] = []
             self.failed.add(sheet)
             if report:
-                self.add("GBV-F051", sheet=sheet, params={"sheet": sheet, "detail": damaged})
+                self.add("GBV-F051", sheet=sheet, params={"sheet": sheet, "detail": box.damaged})
         if sheet not in self._rows:
             try:
                 self._rows[sheet] = self.book.get_sheet_by_name(sheet).to_python(skip_empty_area=False)
@@ -217,6 +219,7 @@ class _Book:
         return rows[r][c] if r < len(rows) and c < len(rows[r]) else ""
 
 
+@lru_cache(maxsize=4096)
 def sheet_key(name: str) -> str:
     """A sheet name as people mean it: "T1 ", "t1", "Т1" (Cyrillic) are all T1."""
     text = unicodedata.normalize("NFKC", str(name)).translate(HOMOGLYPHS)
