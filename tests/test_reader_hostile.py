@@ -26,6 +26,7 @@ from hostile_helpers import (
     INLINE_X,
     ODS_ENCRYPTED_MANIFEST,
     T1_PART,
+    after_prolog,
     compound_file,
     copy_sheet,
     drop_header_names,
@@ -208,6 +209,11 @@ CASES: list[tuple[str, Build, list, int, str | None]] = [
     ("entities in an added sharedStrings.xml", lambda b, d: rezip(b.xlsx, d / "a.xlsx", add=[(
         "xl/sharedStrings.xml", b'<?xml version="1.0"?><!DOCTYPE s [<!ENTITY a "b">]><sst><si><t>&a;</t></si></sst>')]),
      [("GBV-F040", None, None)], 2, "xl/sharedStrings.xml"),
+    ("entities in a sheet part hidden among the pictures", lambda b, d: rezip(
+        b.xlsx, d / "a.xlsx", {"xl/_rels/workbook.xml.rels": lambda x: x.replace(
+            b'Target="/xl/worksheets/sheet2.xml"', b'Target="/xl/media/image2.png"')}, drop=(T1_PART,),
+        add=[("xl/media/image2.png", after_prolog(member(b.xlsx, T1_PART), DTD_EXTERNAL))]),
+     [("GBV-F040", None, None)], 2, "xl/media/image2.png"),
     ("entity reference without a declaration", lambda b, d: rezip(b.xlsx, d / "a.xlsx", {
         T1_PART: lambda x: x.replace(b"<t>", b"<t>&lol;", 1)}), [("GBV-F051", "T1", None), *T1_CELLS], 1, None),
     ("a part in UTF-16", lambda b, d: rezip(b.xlsx, d / "a.xlsx", {"xl/styles.xml": utf16}),

@@ -144,7 +144,8 @@ def _xlsx(data: bytes, parts: dict[str, bytes]) -> Container:
         return out  # not a workbook the library can open: it says so
     rels_name = f"{folder}_rels/workbook.xml.rels"
     for name in ("sharedstrings.xml", "styles.xml", "workbook.xml", "_rels/workbook.xml.rels"):
-        _check_xml(f"{folder}{name}", parts.get(f"{folder}{name}".lower(), b""))
+        if f"{folder}{name}".lower().startswith(MEDIA_FOLDERS):  # parsed, so checked wherever it is
+            _check_xml(f"{folder}{name}", parts.get(f"{folder}{name}".lower(), b""))
     try:
         declared, names = xmlparts.workbook_parts(workbook)
         targets = {rid: target for rid, target, _ in xmlparts.relationships(parts.get(rels_name.lower(), b""))}
@@ -158,7 +159,8 @@ def _xlsx(data: bytes, parts: dict[str, bytes]) -> Container:
         xml = parts.get(part)
         if xml is None:
             continue  # the library reports the missing part when the sheet is read
-        _check_xml(part, xml)
+        if part.startswith(MEDIA_FOLDERS):
+            _check_xml(part, xml)
         if decl.name.strip().lower() in UNREAD_SHEETS:
             sheet.skipped = True  # the template's own lists: nothing is read from them
             continue
