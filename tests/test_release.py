@@ -265,3 +265,26 @@ def test_cli_publish_as_of_a_release_list_diff_verify(story, tmp_path):
     bad = cli("publish", "--year", "2024", "--out", str(tmp_path / "b"), "--as-of", "yesterday",
               "--warehouse", wh)
     assert bad.returncode == 2 and "--as-of yesterday" in bad.stderr
+
+
+def test_two_publishes_at_once_never_share_a_number(story, tmp_path):
+    """A release made while another of the same year was recorded is refused, not
+    numbered twice: the second publish must be made again from the new state."""
+    from gbvstats.publish.release import _record
+
+    wh = Warehouse(copy_warehouse(story["wh"].path, tmp_path / "wh"), story["wh"].reg)
+    late = make_release(wh, [2024], tmp_path / "late", ("en",), record=False)  # not recorded yet
+    assert late.outcome == "new" and late.release.release_id == "2024-r3"
+    first = make_release(wh, [2024], tmp_path / "first", ("en", "ru"))
+    assert first.release.release_id == "2024-r3"
+    with pytest.raises(ReleaseError) as err:
+        _record(wh, late, late.out, late.out, "NSC", late.cut)
+    assert "2024-r3" in err.value.message("en")
+    assert wh.query("SELECT count(*) AS n FROM releases")["n"].iloc[0] == 3
+
+
+def test_a_year_without_returns_is_refused(story, tmp_path):
+    made = cli("publish", "--year", "2019", "--out", str(tmp_path / "x"), "--warehouse", str(story["wh"].path),
+               "--lang", "ky")
+    assert made.returncode == 2 and "2019" in made.stderr and "Traceback" not in made.stderr
+    assert not (tmp_path / "x").exists()
