@@ -43,19 +43,21 @@ def hashes(folder: Path) -> dict[str, str]:
             for p in sorted(Path(folder).iterdir()) if p.is_file()}
 
 
-def next_second(after: datetime | str | None = None) -> None:
-    """Sleep until the clock (UTC, whole seconds, as the warehouse records it) has passed
-    `after` (default: now), so what is recorded next cannot share its second."""
-    if isinstance(after, str):
-        after = datetime.fromisoformat(after)
-    start = time.time()
-    target = (after.timestamp() if after else start) + 1
-    if after is not None:  # a naive UTC time
-        from datetime import UTC
+def next_second(after: datetime | None = None) -> None:
+    """Sleep until the clock's second (UTC) is past `after`'s (a naive UTC time; default
+    now): what openpyxl or a zip dates next cannot share that second."""
+    from datetime import UTC
 
-        target = after.replace(tzinfo=UTC).timestamp() + 1
+    start = after.replace(tzinfo=UTC).timestamp() if after else time.time()
+    target = int(start) + 1
     while time.time() < target + 0.05:
         time.sleep(0.05)
+
+
+def start_of_a_second() -> None:
+    """Sleep until a second has just begun, so what follows quickly shares it."""
+    while time.time() % 1 > 0.05:
+        time.sleep(0.01)
 
 
 def copy_warehouse(wh_path: Path, to: Path) -> Path:

@@ -8,11 +8,19 @@ import json
 import re
 import shutil
 import zipfile
+from datetime import UTC, datetime
 
 import duckdb
 import pytest
 from openpyxl import load_workbook
-from release_helpers import TALAS_DISTRICT, copy_warehouse, hashes, next_second, returns
+from release_helpers import (
+    TALAS_DISTRICT,
+    copy_warehouse,
+    hashes,
+    next_second,
+    returns,
+    start_of_a_second,
+)
 from store_helpers import cli
 
 from gbvstats.publish.release import ReleaseError, make_release, verify
@@ -42,13 +50,15 @@ def story(tmp_path_factory, registry):
     next_second()  # openpyxl and the zip would date a second workbook differently
     again = make_release(wh, [2024], root / "r1_again", LANGS)
     checksum = wh.checksum()
-    next_second(r1.release.as_of)
+    start_of_a_second()  # the correction is recorded within the second `between` is in
+    between = datetime.now(UTC).replace(tzinfo=None)
     fix = wh.submit(files["talas_q1_fix"], "MOI", by="Talas police")
     r2 = make_release(wh, [2024], root / "r2", LANGS)
     before_as_of = wh.checksum()
-    asof = make_release(wh, [2024], root / "r1_asof", LANGS, as_of=parse_time(r1.release.as_of))
+    asof = make_release(wh, [2024], root / "r1_asof", LANGS, as_of=between)
     return {"root": root, "wh": wh, "r1": r1, "first": first, "again": again, "fix": fix,
-            "r2": r2, "asof": asof, "checksum": checksum, "before_as_of": before_as_of}
+            "r2": r2, "asof": asof, "checksum": checksum, "before_as_of": before_as_of,
+            "between": between}
 
 
 def test_publishing_again_from_an_unchanged_warehouse_gives_the_same_bytes(story):
@@ -82,7 +92,7 @@ def test_manifest_says_what_the_release_was_made_from(story):
     release = manifest["release"]
     assert release["id"] == "2024-r1" and release["revision"] == 1 and release["previous"] is None
     assert release["status"] == "final" and manifest["provisional"] is False
-    assert release["as_of"] == r1.release.as_of and release["last_event"] == 4  # 3 returns, 1 explanation
+    assert release["timestamp"] == r1.release.as_of and release["last_event"] == 4  # 3 returns, 1 explanation
     code = manifest["code"]
     assert code["gbvstats"] and re.fullmatch(r"[0-9a-f]{64}", code["schemas_sha256"])
     assert re.fullmatch(r"[0-9a-f]{64}", code["pipelines_sha256"])
@@ -155,6 +165,20 @@ def test_as_of_the_first_release_makes_it_again_byte_for_byte(story):
     assert asof.outcome == "reproduced" and asof.release.release_id == "2024-r1"
     assert hashes(story["root"] / "r1_asof") == story["first"]
     assert story["r2"].manifest_sha256 != story["first"]["manifest.json"]
+
+
+def test_times_name_states_exactly(story):
+    """The audit log's times are to the microsecond: the release's timestamp, and any time
+    between it and the correction, name the state before the correction."""
+    from gbvstats.store.asof import cut_at
+
+    r1, wh = story["r1"], story["wh"]
+    with wh.reader() as con:
+        assert cut_at(con, parse_time(r1.release.as_of)).event == r1.release.last_event
+        before_fix = cut_at(con, story["between"]).event
+    fix_event = wh.query("SELECT event_id FROM audit_log WHERE submission_id = ? AND event LIKE 'accepted%'",
+                         [story["fix"].submission_id])["event_id"].iloc[0]
+    assert before_fix == fix_event - 1
 
 
 def test_as_of_changes_nothing_stored(story):

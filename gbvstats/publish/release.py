@@ -92,7 +92,7 @@ class ReleaseInfo:
     def to_dict(self) -> dict[str, Any]:
         return {"id": self.release_id, "scope": self.scope, "years": self.years,
                 "revision": self.revision, "previous": self.previous, "status": self.status,
-                "as_of": self.as_of, "last_event": self.last_event}
+                "timestamp": self.as_of, "last_event": self.last_event}
 
     @property
     def when(self) -> datetime | None:
@@ -102,7 +102,7 @@ class ReleaseInfo:
     def from_manifest(cls, manifest: dict[str, Any]) -> ReleaseInfo:
         r = manifest["release"]
         return cls(r["id"], r["scope"], list(r["years"]), int(r["revision"]), r.get("previous"),
-                   r["status"], r.get("as_of"), int(r["last_event"]), manifest.get("code") or {})
+                   r["status"], r.get("timestamp"), int(r["last_event"]), manifest.get("code") or {})
 
 
 @dataclass
@@ -345,7 +345,7 @@ def build(wh: Warehouse, state: Warehouse, cut: Cut, years: list[int], stage: Pa
         revision = (known[0]["revision"] + 1) if known else 1
         info = ReleaseInfo(release_id(scope, revision), scope, years, revision,
                            known[0]["release_id"] if known else None, status,
-                           cut.at.replace(microsecond=0).isoformat() if cut.at else None,
+                           cut.at.isoformat() if cut.at else None,
                            cut.event, code_version())
         outcome = UNRECORDED if replaying else NEW
     revisions = _revisions(wh, state, info, inputs, stage, written["files"])
@@ -403,8 +403,6 @@ def _decisions(state: Warehouse, years: list[int]) -> list[dict[str, Any]]:
 def _plain(value):
     if hasattr(value, "item"):
         value = value.item()
-    if isinstance(value, datetime):
-        return value.replace(microsecond=0).isoformat()
     if hasattr(value, "isoformat"):
         return value.isoformat()
     if value is None:
@@ -700,7 +698,7 @@ def _recorded_cut(wh: Warehouse, info: ReleaseInfo) -> Cut:
     the manifest says (GBV-L011 otherwise)."""
     found = wh.query("SELECT event_at FROM audit_log WHERE event_id = ?", [info.last_event])
     at = found["event_at"].iloc[0].to_pydatetime() if len(found) else None
-    if at is None or (info.as_of and at.replace(microsecond=0).isoformat() != info.as_of):
+    if at is None or (info.as_of and at.isoformat() != info.as_of):
         raise ReleaseError(findings=[Finding(code="GBV-L011", params={
             "release": info.release_id, "event": info.last_event, "as_of": info.as_of or "-",
             "found": at.isoformat() if at else "-"})], code=1)

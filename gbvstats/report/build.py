@@ -378,7 +378,7 @@ def build_report(spec: ReportSpec, lib: Library, year: int, lang: str, reg: Regi
         entry = used.setdefault((ty.year, pub.name), PublicationUsed(
             ty.year, pub.name, pub.manifest_sha256, pub.threshold,
             bool(pub.manifest.get("provisional")), [],
-            (pub.manifest.get("release") or {}).get("as_of")))
+            (pub.manifest.get("release") or {}).get("timestamp")))
         entry.tables.append(ty.table)
     pubs = [used[k] for k in sorted(used)]
     for p in pubs:

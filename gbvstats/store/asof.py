@@ -223,5 +223,5 @@ def _iso(value) -> str | None:
     if value is None:
         return None
     if isinstance(value, datetime):
-        return value.replace(microsecond=0).isoformat()
+        return value.isoformat()
     return str(value)

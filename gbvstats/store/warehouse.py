@@ -828,7 +828,9 @@ def _none(v):
 
 
 def _now() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None, microsecond=0)
+    """When something is recorded (UTC), to the microsecond: the audit log's times order
+    its events, and a release made as of a time takes exactly the events before it."""
+    return datetime.now(UTC).replace(tzinfo=None)
 
 
 class _Watch(threading.Thread):
