@@ -58,7 +58,7 @@ def publish_cmd(
             when = parse_time(as_of)
         except ValueError:
             fail(t_("release.error.bad_time", lang, value=as_of), code=2)
-    with store_errors(lang):
+    with store_errors():  # warehouse and path problems in the user's language, as every command
         try:
             wh = open_warehouse(warehouse, lang)
             cut = release_cut(wh, as_of) if as_of is not None and when is None else None
