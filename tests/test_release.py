@@ -277,6 +277,12 @@ def test_cli_publish_as_of_a_release_list_diff_verify(story, tmp_path):
     assert "2024-r1" in made.stdout and hashes(out) == story["first"]
     listed = cli("release", "list", "--json", "--warehouse", wh)
     assert [r["release_id"] for r in json.loads(listed.stdout)][:2] == ["2024-r2", "2024-r1"]
+    first = json.loads(listed.stdout)[1]
+    assert parse_time(first["timestamp"]) == parse_time(story["r1"].release.as_of)
+    text = cli("release", "list", "--warehouse", wh, "--lang", "ky").stdout.splitlines()
+    assert text[0].startswith("2024-r2") and f"2024-r1 кайра карайт: өзгөргөн маанилер: {len(story['r2'].changes)}" in text[0]
+    assert text[1].startswith("2024-r1") and "биринчи чыгарылыш" in text[1]
+    assert f"{first['timestamp']} карата" in text[1]  # the time --as-of takes, in full
     diff = cli("release", "diff", "2024-r1", "2024-r2", "--json", "--warehouse", wh)
     assert diff.returncode == 0 and len(json.loads(diff.stdout)["changes"]) == len(story["r2"].changes)
     folders = cli("release", "diff", str(story["root"] / "r1_kept"), str(story["root"] / "r2"),

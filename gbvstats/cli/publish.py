@@ -84,16 +84,26 @@ def publish_cmd(
 
 @release_app.command("list")
 def release_list(as_json: JsonOpt = False, warehouse: WarehouseOpt = None, lang: LangOpt = None) -> None:
-    """Every release recorded, newest first."""
+    """Every release recorded, newest first: id, status, its timestamp (the time of the
+    state it was made from, as --as-of takes it), what it revised."""
     from gbvstats.publish.release import list_releases
 
     lang = lang_of(lang)
     with store_errors(lang):
         frame = list_releases(open_warehouse(warehouse, lang))
-    if not len(frame) and not as_json:
+    if as_json:
+        return show_frame(frame, True)
+    if not len(frame):
         typer.echo(t_("release.none", lang))
         return
-    show_frame(frame, as_json)
+    for r in frame.astype(object).where(frame.notna(), None).to_dict("records"):
+        status = t_(f"release.status.{r['status']}", lang)
+        if r["previous"] is None:
+            what = t_("release.list.first", lang)
+        else:
+            what = t_("release.list.revises", lang, previous=r["previous"], changed=int(r["changed"]))
+        typer.echo(t_("release.list.line", lang, release=r["release_id"], status=status,
+                      timestamp=r["timestamp"], what=what, released_at=r["released_at"]))
 
 
 @release_app.command("diff")
