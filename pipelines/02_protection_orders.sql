@@ -11,7 +11,6 @@
 -- notes.ky: 2015-2018: 2003-жылкы мыйзам боюнча коргоо буйруктары (v1); 2019-жылдан убактылуу коргоо ордерлери (2017-жылдагы № 63 Мыйзам).
 -- counts: orders_issued, orders_extended, orders_violated, reports
 -- rates: orders_per_report = orders_issued / reports; extension_rate_pct = orders_extended / orders_issued * 100; violation_rate_pct = orders_violated / orders_issued * 100
--- elements: MOI-FV:tpo_issued, MOI-FV:tpo_extended, MOI-FV:tpo_violated, MOI-FV:fv_reports
 SELECT getvariable('year') AS year,
        COALESCE(oblast, '41700000000000') AS territory, COALESCE(area, 'KG') AS area,
        sum(value) FILTER (WHERE element = 'tpo_issued') AS orders_issued,

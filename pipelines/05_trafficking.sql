@@ -11,7 +11,6 @@
 -- notes.ky: Иштер, куугунтуктоо (сотко жөнөтүлгөн иштер) жана соттоо (адамдар) аймактын жыйынтык сабында.
 -- counts: victims, cases, prosecutions, convictions
 -- rates: victims_per_100k = victims / population * 100000
--- elements: MOI-TIP:tip_victims, MOI-TIP:tip_cases, GPO-CASES:gpo_cases_tip, JD-CASES:jd_persons_tip, NSC-POP:pop
 WITH f AS (SELECT * FROM series_facts WHERE year = getvariable('year')),
 victims AS (
     SELECT oblast, area, exploitation, sex, age, sum(value) AS victims

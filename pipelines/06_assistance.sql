@@ -11,7 +11,6 @@
 -- notes.ky: 2019-жылдан бери эсепке алынат.
 -- counts: tip_identified, tip_assisted, fv_victims_moi, fv_clients, service_psychological, service_legal, service_shelter, service_medical, programme_referred, programme_completed
 -- rates: tip_assisted_per_identified = tip_assisted / tip_identified; fv_clients_per_victim = fv_clients / fv_victims_moi; programme_completion_pct = programme_completed / programme_referred * 100
--- elements: MLSP-SP:mlsp_tip_assisted, MOI-TIP:tip_victims, MLSP-SP:mlsp_fv_clients, MOI-FV:fv_victims, MLSP-SP:cp_referred, MLSP-SP:cp_completed
 SELECT getvariable('year') AS year,
        COALESCE(oblast, '41700000000000') AS territory, COALESCE(area, 'KG') AS area,
        sum(value) FILTER (WHERE element = 'tip_victims' AND sex = '_T') AS tip_identified,

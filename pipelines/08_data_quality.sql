@@ -10,7 +10,6 @@
 -- notes.ru: Расхождение считается открытым, если оно не устранено и ведомство его не пояснило.
 -- notes.ky: Дал келбестик оңдолбосо жана мекеме түшүндүрбөсө ачык деп эсептелет.
 -- rates: completeness_pct = accepted / expected * 100; timeliness_pct = on_time / expected * 100
--- elements: (none: computed from completeness_results and rule_results)
 WITH c AS (
     SELECT agency, count(*) AS expected,
            count(*) FILTER (WHERE state <> 'missing') AS received,
