@@ -13,6 +13,7 @@ import fcntl
 import hashlib
 import json
 import os
+import re
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
@@ -35,6 +36,7 @@ DIM_COLUMNS = ("sex", "age", "violence_form", "exploitation", "relationship", "c
                "place", "offence", "stage", "service", "sanction")
 DIMENSION_TABLES = ("dim_territory", "dim_element", "concordance", "dim_period")
 DERIVED_TABLES = ("rule_results", "consolidation_runs", "completeness_results", "rule_agencies")
+INDICATOR_TABLE = re.compile(r"^ind\d\d_[a-z0-9_]+$")  # what pipelines/NN_name.sql make: derived
 GLOSSARY_TABLES = ("submissions", "cells", "dim_element", "dim_territory", "dim_period")
 
 
@@ -225,11 +227,7 @@ class Warehouse:
 
     def _dimension_rows(self) -> tuple[dict[str, list[dict]], str]:
         if self._dims is None:
-            rows = {"dim_territory": _territory_rows(self.reg), "dim_element": [],
-                    "concordance": [], "dim_period": _period_rows(self.reg)}
-            for form in self.reg.versions():
-                rows["dim_element"].extend(_element_rows(form))
-                rows["concordance"].extend(_concordance_rows(self.reg, form))
+            rows = dimension_rows(self.reg)
             text = json.dumps(rows, sort_keys=True, default=str)
             self._dims = rows, hashlib.sha256(text.encode()).hexdigest()
         return self._dims
@@ -388,7 +386,7 @@ class Warehouse:
             con.execute("SET enable_external_access = false")
             con.execute("SET lock_configuration = true")
             try:
-                return con.execute(sql, params or []).df()
+                return integer_frame(con.execute(sql, params or []))
             except duckdb.Error as exc:
                 raise StoreError("query", reason=exc) from None
 
@@ -402,14 +400,14 @@ class Warehouse:
         """An order-independent content checksum (rows:md5) of every recorded table.
 
         Left out: `schema_migrations` (its applied_at is when this file was migrated) and
-        the consolidation outputs (DERIVED_TABLES, `ind_*`), which are recomputed by
+        the consolidation outputs (DERIVED_TABLES, the indicator tables `indNN_name`), which are recomputed by
         `gbvstats consolidate` rather than recorded, so a rebuild does not replay them."""
         with self.reader() as con:
             tables = [t for (t,) in con.execute(
                 "SELECT table_name FROM duckdb_tables() WHERE NOT internal ORDER BY 1").fetchall()]
             out = {}
             for table in tables:
-                if table == "schema_migrations" or table in DERIVED_TABLES or table.startswith("ind_"):
+                if table == "schema_migrations" or table in DERIVED_TABLES or INDICATOR_TABLE.match(table):
                     continue
                 sql = _sql("checksum.sql").replace("{table}", table)  # from the catalog
                 count, digest = con.execute(sql).fetchall()[0]
@@ -491,6 +489,33 @@ class Warehouse:
         lines += ["## `as_of(ts)` (table macro)", "",
                   "Current cells as known at timestamp `ts`: `SELECT * FROM as_of(TIMESTAMP '2024-05-01')`.", ""]
         return "\n".join(lines)
+
+
+_INTEGER_TYPES = re.compile(r"^(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER"
+                            r"|UBIGINT|UHUGEINT|DECIMAL\(\d+,\s*0\))$")
+
+
+def integer_frame(cursor):
+    """The result of a query as a DataFrame whose integer columns stay integers: DuckDB's
+    sum() of a BIGINT is a HUGEINT, which pandas would otherwise turn into floats (7178.0)."""
+    description = cursor.description or []
+    frame = cursor.df()
+    for i, (_, dtype, *_) in enumerate(description):
+        if i < frame.shape[1] and _INTEGER_TYPES.match(str(dtype)):
+            column = frame.iloc[:, i]
+            if column.dtype != "Int64" and column.dtype.kind in "fiuO":
+                frame.isetitem(i, column.astype("Int64"))
+    return frame
+
+
+def dimension_rows(reg: Registry) -> dict[str, list[dict]]:
+    """The rows of the dimension tables (DIMENSION_TABLES) as the schemas define them."""
+    rows = {"dim_territory": _territory_rows(reg), "dim_element": [], "concordance": [],
+            "dim_period": _period_rows(reg)}
+    for form in reg.versions():
+        rows["dim_element"].extend(_element_rows(form))
+        rows["concordance"].extend(_concordance_rows(reg, form))
+    return rows
 
 
 def _territory_rows(reg: Registry) -> list[dict]:
