@@ -216,3 +216,24 @@ def test_cross_form_rule_where_one_form_is_absent_is_not_evaluable(con, registry
     finding = findings_from_results(results, {"X-R": rec}, None)
     assert [f.code for f in finding] == ["GBV-R090"]
     assert finding[0].params["reason"] == absent.reason and finding[0].params["left"] is None
+
+
+def test_hier01_compares_like_with_like(con, registry):
+    """HIER-01 compared family-violence homicides of victims of any sex with GBV
+    homicides of women and girls only: men killed in the family made it fail. It now
+    compares the groups both forms count for every victim."""
+    from gbvstats.consolidate.reconcile import load_rules
+
+    hier01 = next(r for r in load_rules() if r.id == "HIER-01")
+    # family violence, per district: homicides 5 each (most of the victims men)
+    rows = [("MOI-FV", d, "2024-Q1", "T5", line, 1, n) for d in (D1, D2)
+            for line, n in (("02", 5), ("03", 3), ("04", 4), ("05", 1), ("06", 0))]
+    # GBV crimes of the oblast: homicides of women 2; the other groups as many as above
+    rows += [("MOI-GBV", TALAS, "2024-Q1", "T1", line, 1, n)
+             for line, n in (("02", 2), ("03", 6), ("04", 8), ("05", 1), ("06", 1))]
+    row = _only(evaluate_cross(con, [hier01], registry, warehouse_cells(rows)))
+    assert (row.status, row.left_value, row.right_value) == ("pass", 16, 16)
+    # a real excess of the family-violence cases in the groups compared still fails
+    rows += [("MOI-FV", D1, "2024-Q2", "T5", "03", 1, 20)]
+    row = _only(evaluate_cross(con, [hier01], registry, warehouse_cells(rows)))
+    assert (row.status, row.left_value) == ("fail", 36)
