@@ -18,7 +18,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -235,16 +235,19 @@ class Warehouse:
     # --- submitting ------------------------------------------------------------------
 
     def submit(self, path: Path | str, agency: str, by: str | None = None,
-               received_at: datetime | None = None, report: ValidationReport | None = None
-               ) -> Receipt:
-        """Validate and store one file. Validation runs before the lock is taken."""
+               received_at: datetime | None = None, report: ValidationReport | None = None,
+               received_on: date | None = None) -> Receipt:
+        """Validate and store one file. Validation runs before the lock is taken.
+        `received_on`: the date the return was originally received, when loading returns
+        received earlier (recorded as declared; completeness judges lateness by it)."""
         from gbvstats.check.validate import validate_file
 
         report = report or validate_file(Path(path), self.reg)
+        _check_received_on([(Path(path), report)], received_on)
         with self.writer() as con:
-            return self._submit_chunk(con, [(Path(path), agency, by, received_at, report)])[0]
+            return self._submit_chunk(con, [(Path(path), agency, by, received_at, report)], received_on)[0]
 
-    def submit_many(self, items, on_receipt=None) -> list[Receipt]:
+    def submit_many(self, items, on_receipt=None, received_on: date | None = None) -> list[Receipt]:
         """Submit (path, agency, by, received_at) items: for an agency's quarter of files
         or batch loads such as the demo. Each chunk of BATCH files is validated together
         before the writer lock is taken, then written in one transaction under the lock
@@ -257,23 +260,24 @@ class Warehouse:
         for start in range(0, len(items), BATCH):
             chunk = items[start:start + BATCH]
             reports = validate_files([Path(p) for p, _, _, _ in chunk], self.reg)
+            _check_received_on([(Path(p), r) for (p, *_), r in zip(chunk, reports, strict=True)], received_on)
             entries = [(Path(p), agency, by, when, report)
                        for (p, agency, by, when), report in zip(chunk, reports, strict=True)]
             with self.writer() as con:
-                done = self._submit_chunk(con, entries)
+                done = self._submit_chunk(con, entries, received_on)
             for receipt in done:
                 receipts.append(receipt)
                 if on_receipt:
                     on_receipt(receipt)
         return receipts
 
-    def _submit_chunk(self, con, entries: list[tuple]) -> list[Receipt]:
+    def _submit_chunk(self, con, entries: list[tuple], received_on: date | None = None) -> list[Receipt]:
         """Decide every file of a chunk (refused, duplicate, new revision), then write the
         chunk's rows with one statement per table, all in one transaction."""
         con.execute("BEGIN")
         try:
             rows = _Rows.starting(con, [report for *_, report in entries])
-            receipts = [self._plan(rows, *entry) for entry in entries]
+            receipts = [self._plan(rows, *entry, received_on=received_on) for entry in entries]
             rows.write(con)
             con.execute("COMMIT")
         except BaseException:
@@ -281,7 +285,8 @@ class Warehouse:
             raise
         return receipts
 
-    def _plan(self, rows: _Rows, path: Path, agency: str, by, received_at, report) -> Receipt:
+    def _plan(self, rows: _Rows, path: Path, agency: str, by, received_at, report,
+              received_on: date | None = None) -> Receipt:
         receipt = Receipt(file=path.name, outcome="", sha256=report.sha256,
                           form=report.form.key if report.form else None,
                           unit=report.header.get("unit"), period=report.header.get("period"),
@@ -307,7 +312,7 @@ class Warehouse:
             _note(receipt, "GBV-W002", path.name, submission_id=existing)
             return receipt
         archived = self._archive(path, report.sha256)
-        rows.accept(report, agency, by, path.name, archived, when, receipt)
+        rows.accept(report, agency, by, path.name, archived, when, receipt, received_on)
         if receipt.supersedes:
             _note(receipt, "GBV-W003", path.name, revision=receipt.revision, form=report.form.form,
                   unit=receipt.unit, period=receipt.period, supersedes=receipt.supersedes)
@@ -449,7 +454,9 @@ class Warehouse:
             self._archive(archive / rel, ev.sha256)
             con.execute("BEGIN")
             rows = _Rows.starting(con, [report])
-            rows.accept(report, ev.agency, ev.actor, name, rel, when, Receipt(file=name, outcome=""))
+            declared = (detail or {}).get("received_on")
+            rows.accept(report, ev.agency, ev.actor, name, rel, when, Receipt(file=name, outcome=""),
+                        date.fromisoformat(declared) if declared else None)
             rows.write(con)
             con.execute("COMMIT")
             return 1
@@ -618,7 +625,7 @@ class _Rows:
         return cls(next_sid, next_eid, known, latest)
 
     def accept(self, report: ValidationReport, agency: str, by, file_name: str, archived: str,
-               when: datetime, receipt: Receipt) -> None:
+               when: datetime, receipt: Receipt, received_on: date | None = None) -> None:
         key = _key(report)
         form, unit, period = key
         prev = self.latest.get(key)
@@ -631,15 +638,17 @@ class _Rows:
             "agency": report.form.agency, "unit": unit, "period": period, "year": int(period[:4]),
             "sha256": report.sha256, "file_name": file_name, "archive_path": archived,
             "received_at": when, "submitted_by": by, "status": status, "revision": revision,
-            "supersedes": supersedes})
+            "supersedes": supersedes, "received_on": received_on})
         self.cells.append((sid, report.cells))
         self.findings.extend({
             "submission_id": sid, "code": f.code, "severity": f.severity, "sheet": f.sheet,
             "cell": f.cell, "rule_id": f.rule_id,
             "params": json.dumps(f.params, default=str, ensure_ascii=False),
             "message_en": f.message("en")} for f in report.findings)
-        self.audit(when, status, agency, by, file_name, report.sha256, sid,
-                   {"revision": revision, "supersedes": supersedes})
+        detail = {"revision": revision, "supersedes": supersedes}
+        if received_on is not None:  # declared by the submitter: recorded as such
+            detail["received_on"] = received_on.isoformat()
+        self.audit(when, status, agency, by, file_name, report.sha256, sid, detail)
         self.known[report.sha256] = sid
         self.latest[key] = (sid, revision)
         receipt.outcome, receipt.submission_id = status, sid
@@ -672,6 +681,25 @@ class _Rows:
                 con.execute(_sql(sql))
             finally:
                 con.unregister("new_rows")
+
+
+def _check_received_on(files: list[tuple[Path, ValidationReport]], received_on: date | None) -> None:
+    """A declared date of receipt must lie between the last day of the file's period and
+    today: a return of a period is made once the period is over."""
+    from gbvstats.periods import parse_period
+
+    if received_on is None:
+        return
+    if received_on > _now().date():
+        raise StoreError("received_on_future", 2, date=received_on)
+    for path, report in files:
+        period = report.header.get("period") if report.form else None
+        try:
+            end = parse_period(period).end if period else None
+        except ValueError:
+            end = None
+        if end and received_on < end:
+            raise StoreError("received_on_early", 2, file=path.name, date=received_on, period=period)
 
 
 def _key(report: ValidationReport) -> tuple[str, str, str] | None:
