@@ -129,11 +129,12 @@ def make_warehouse(tmp: Path, year: int = 2024) -> tuple[Path, Path]:
     fv["victims_per_100k"] = (fv["victims"] * 1e5 / 250000).round(1)
     tip = trafficking_table(year)
     db = tmp / "warehouse.duckdb"
-    with Warehouse(db).writer() as con:  # a real warehouse, with an accepted return of the year
-        con.execute("INSERT INTO submissions (submission_id, form, version, agency, unit, period, year, "
-                    "sha256, file_name, archive_path, received_at, status, revision) VALUES "
-                    "(1, 'NSC-POP', 1, 'NSC', '41700000000000', ?, ?, 'x', 'x.xlsx', 'x', now(), "
-                    "'accepted', 1)", [str(year), year])
+    with Warehouse(db).writer() as con:  # a real warehouse, with an accepted return of each year
+        for n, y in enumerate((year - 1, year), start=1):
+            con.execute("INSERT INTO submissions (submission_id, form, version, agency, unit, period, year, "
+                        "sha256, file_name, archive_path, received_at, status, revision) VALUES "
+                        "(?, 'NSC-POP', 1, 'NSC', '41700000000000', ?, ?, ?, 'x.xlsx', 'x', now(), "
+                        "'accepted', 1)", [n, str(y), y, f"x{y}"])
     con = duckdb.connect(str(db))
     try:
         con.register("fv", fv)

@@ -212,6 +212,13 @@ def test_consolidating_a_year_without_returns_is_refused(fixture_year):
     with pytest.raises(ConsolidateError) as err:
         consolidate(wh, 2031)
     assert err.value.code == 2 and "2031" in err.value.message("ru")
+    from typer.testing import CliRunner
+
+    from gbvstats.cli import app
+
+    cli = CliRunner().invoke(app, ["consolidate", "--year", "2031", "--warehouse", str(wh.path)],
+                             env={"GBVSTATS_LANG": "ky"})
+    assert cli.exit_code == 2 and "2031-жылдын кабыл алынган отчеттору жок" in cli.stderr
     assert wh.query("SELECT count(*) AS n FROM consolidation_runs").n.iloc[0] == before
 
 
@@ -222,3 +229,31 @@ def test_consolidation_is_repeatable(fixture_year):
     assert again.run_id == report.run_id + 1
     after = wh.query("SELECT * FROM ind01_family_violence ORDER BY area")
     assert before.equals(after)
+
+
+def test_figures_built_without_a_return_are_provisional_and_say_which(fixture_year, tmp_path):
+    """Talas's MLSP return of 2019-Q4 is missing: Talas's figures read from MLSP-SP are
+    provisional (P) with a footnote naming the unit and period; its figures read from other
+    forms are not. Every SDMX row passes the DSD check."""
+    import json
+
+    import pandas as pd
+
+    from gbvstats.publish.sdmx import check_file, load_dsd
+    from gbvstats.publish.tables import publish
+
+    wh, _, _ = fixture_year
+    publish(wh.path, YEAR, tmp_path, ("en", "ru"))
+    assist = pd.read_csv(tmp_path / f"ind06_assistance_{YEAR}.csv").set_index("area")
+    talas = assist.loc["KG07"]
+    assert talas["fv_clients_OBS_STATUS"] == "P" and talas["tip_assisted_OBS_STATUS"] in ("P", "C")
+    assert talas["fv_victims_moi_OBS_STATUS"] == "A"  # read from MOI-FV, all returns in
+    fv = pd.read_csv(tmp_path / f"ind01_family_violence_{YEAR}.csv").set_index("area")
+    assert fv.loc["KG07", "reports_OBS_STATUS"] == "A"
+    manifest = json.loads((tmp_path / "manifest.json").read_text(encoding="utf-8"))
+    notes = {n["flag"]: n for n in manifest["tables"]["ind06_assistance"]["notes"] if "MLSP-SP" in n["en"]}
+    assert f"Talas oblast ({TALAS}) {YEAR}-Q4" in notes["P"]["en"]
+    assert "Таласская область" in notes["P"]["ru"]
+    dsd = load_dsd()
+    for path in tmp_path.glob("sdmx_*.csv"):
+        assert check_file(path, dsd) == [], path

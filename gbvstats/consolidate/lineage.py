@@ -184,14 +184,26 @@ class World:
         return [d[0] for d in desc], [str(d[1]) for d in desc], cur.fetchall()
 
 
-_WORLDS: dict[int, tuple[Registry, World]] = {}
+_WORLDS: dict[str, World] = {}
+
+
+def registry_key(reg: Registry) -> str:
+    """What the synthetic warehouse is built from: every form version and code list."""
+    import hashlib
+    import json
+
+    text = json.dumps([[f.schema_hash for f in reg.versions()],
+                       {k: v.model_dump(mode="json") for k, v in sorted(reg.codelists.items())}],
+                      sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def _world(reg: Registry) -> World:
-    """One synthetic warehouse per registry and process (building it takes ~0.5 s)."""
-    if id(reg) not in _WORLDS:
-        _WORLDS[id(reg)] = (reg, World(reg))  # the registry is kept so its id stays unique
-    return _WORLDS[id(reg)][1]
+    """One synthetic warehouse per set of schemas and process (building it takes ~0.5 s)."""
+    key = registry_key(reg)
+    if key not in _WORLDS:
+        _WORLDS[key] = World(reg)
+    return _WORLDS[key]
 
 
 def lineage(p: Pipeline, reg: Registry | None = None, exact: bool = True) -> Lineage:
@@ -206,9 +218,10 @@ _CACHE: dict[tuple, Lineage] = {}
 
 
 def _lineage(table: str, sql: str, reg: Registry, exact: bool) -> Lineage:
-    key = (table, sql, id(reg), exact)
+    schemas = registry_key(reg)
+    key = (table, sql, schemas, exact)
     if key not in _CACHE:
-        full = (table, sql, id(reg), True)
+        full = (table, sql, schemas, True)
         _CACHE[key] = _CACHE[full] if full in _CACHE else _derive(table, sql, reg, exact)
     return _CACHE[key]
 

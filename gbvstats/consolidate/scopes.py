@@ -238,10 +238,11 @@ def check_pipelines(root: Path | None = None, reg: Registry | None = None,
     scopes = Scopes(reg)
     findings = check_universes(reg, scopes.universes)
     lineages: dict[str, Lineage] = {}
+    metas: dict[str, dict] = {}
     for p in pipelines(root):
         lin = lineage(p, reg)
         lineages[p.id] = lin
-        meta = pipeline_meta(p.path)
+        meta = metas[p.id] = pipeline_meta(p.path)
         if lin.error:
             findings.append(Finding(code="GBV-P006", file=_rel(p.path), params={
                 "table": p.id, "path": _rel(p.path), "reason": lin.error}))
@@ -251,7 +252,7 @@ def check_pipelines(root: Path | None = None, reg: Registry | None = None,
         for rate, spec in meta["rates"].items():
             if {rate, spec["numerator"], spec["denominator"]} <= set(lin.columns):
                 findings += check_rate(p.id, rate, spec, lin, scopes, _rel(p.path))
-    findings += check_sdmx_breakdowns(lineages, scopes, sdmx_path)
+    findings += check_sdmx_breakdowns(lineages, metas, scopes, sdmx_path)
     return findings
 
 
@@ -384,18 +385,16 @@ def _decimals(values: list) -> int:
     return min(best, 10)
 
 
-def check_sdmx_breakdowns(lineages: dict[str, Lineage], scopes: Scopes,
+def check_sdmx_breakdowns(lineages: dict[str, Lineage], all_metas: dict[str, dict], scopes: Scopes,
                           sdmx_path: Path | None = None) -> list[Finding]:
     """Each SDMX observation's SEX, AGE, ... (fixed, or a column's code) must be what the
     column's cells cover; for a rate, both its numerator and its denominator."""
     from gbvstats.publish import sdmx
-    from gbvstats.publish.tables import metas
 
     try:
         cfg = sdmx.config(sdmx_path)
     except OSError:
         return []
-    all_metas = metas(sdmx_path.parent if sdmx_path else None)
     out: dict[tuple, Finding] = {}
     for f in cfg["files"]:
         for obs in f["observations"]:

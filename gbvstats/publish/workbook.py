@@ -97,8 +97,8 @@ def _year_sheet(ws, pub: Published, langs: tuple[str, ...], labels: Labels) -> i
                 put(ws, r, j, labels.code(meta, "area", row.get("area"), langs[0]))
             elif kind == "dimension":
                 value = row.get(column)
-                shown = labels.code(meta, column, value, langs[0]) if labels.labelled(meta, column) \
-                    and column != "territory" else value
+                shown = labels.code(meta, column, value, langs[0]) if _by_label(labels, meta, column) \
+                    else value
                 if not _missing(shown):
                     put(ws, r, j, _plain(shown))
             else:
@@ -178,7 +178,7 @@ def _years_sheet(ws, by_year: dict[int, Published], langs: tuple[str, ...], labe
                 put(ws, r, j, labels.column(meta, measure, langs[0]))
             else:
                 shown = labels.code(meta, column, row.get(column), langs[0]) \
-                    if labels.labelled(meta, column) else row.get(column)
+                    if _by_label(labels, meta, column) else row.get(column)
                 if not _missing(shown):
                     put(ws, r, j, _plain(shown))
         for k, y in enumerate(years, start=len(order) + 1):
@@ -193,6 +193,12 @@ def _years_sheet(ws, by_year: dict[int, Published], langs: tuple[str, ...], labe
     _print_setup(ws, head, len(order) + 1, len(order) + len(years), last_row, len(langs))
     ws.cell(head, 1).font = Font(size=8, color="808080")
     return len(ordered)
+
+
+def _by_label(labels: Labels, meta: dict, column: str) -> bool:
+    """Dimension codes are shown as their labels; area codes stay codes (their names are
+    in the column beside them)."""
+    return column not in ("area", "territory") and labels.labelled(meta, column)
 
 
 def _multi_label(meta: dict, column: str, lang: str, labels: Labels) -> str:
