@@ -12,6 +12,18 @@
 -- counts: reports, victims, victims_women, victims_men, victims_girls, victims_boys
 -- rates: reports_per_100k = reports / population * 100000; victims_per_100k = victims / population * 100000; women_victims_per_100k_women = victims_women / population_adult_women * 100000
 -- sums: victims = victims_women + victims_men + victims_girls + victims_boys
+-- col.reports: {en: "Reports registered", ru: "Зарегистрировано сообщений", ky: "Катталган билдирүүлөр"}
+-- col.victims: {en: "Victims, total", ru: "Пострадавшие, всего", ky: "Жабырлануучулар, бардыгы"}
+-- col.victims_women: {en: "Victims: women (18 and over)", ru: "Пострадавшие: женщины (18 лет и старше)", ky: "Жабырлануучулар: аялдар (18 жаш жана андан улуу)"}
+-- col.victims_men: {en: "Victims: men (18 and over)", ru: "Пострадавшие: мужчины (18 лет и старше)", ky: "Жабырлануучулар: эркектер (18 жаш жана андан улуу)"}
+-- col.victims_girls: {en: "Victims: girls (under 18)", ru: "Пострадавшие: девочки (до 18 лет)", ky: "Жабырлануучулар: кыздар (18 жашка чейин)"}
+-- col.victims_boys: {en: "Victims: boys (under 18)", ru: "Пострадавшие: мальчики (до 18 лет)", ky: "Жабырлануучулар: балдар (18 жашка чейин)"}
+-- col.population: {en: "Population", ru: "Население", ky: "Калк"}
+-- col.population_women: {en: "Women (all ages)", ru: "Женщины (все возрасты)", ky: "Аялдар (бардык курактар)"}
+-- col.population_adult_women: {en: "Women 18 and over", ru: "Женщины 18 лет и старше", ky: "18 жаш жана андан улуу аялдар"}
+-- col.reports_per_100k: {en: "Reports per 100,000 population", ru: "Сообщений на 100 000 населения", ky: "100 000 калкка билдирүүлөр"}
+-- col.victims_per_100k: {en: "Victims per 100,000 population", ru: "Пострадавших на 100 000 населения", ky: "100 000 калкка жабырлануучулар"}
+-- col.women_victims_per_100k_women: {en: "Women victims per 100,000 women (18 and over)", ru: "Пострадавших женщин на 100 000 женщин (18 лет и старше)", ky: "100 000 аялга жабыр тарткан аялдар (18 жаш жана андан улуу)"}
 WITH f AS (SELECT * FROM series_facts WHERE year = getvariable('year')),
 fv AS (
     SELECT oblast, area,

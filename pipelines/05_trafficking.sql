@@ -11,6 +11,12 @@
 -- notes.ky: Иштер, куугунтуктоо (сотко жөнөтүлгөн иштер) жана соттоо (адамдар) аймактын жыйынтык сабында.
 -- counts: victims, cases, prosecutions, convictions
 -- rates: victims_per_100k = victims / population * 100000
+-- col.victims: {en: "Victims detected", ru: "Выявлено жертв", ky: "Аныкталган курмандыктар"}
+-- col.population: {en: "Population of the same sex and age", ru: "Население того же пола и возраста", ky: "Ошол эле жыныстагы жана жаштагы калк"}
+-- col.victims_per_100k: {en: "Victims per 100,000 population", ru: "Жертв на 100 000 населения", ky: "100 000 калкка курмандыктар"}
+-- col.cases: {en: "Cases registered (MoI)", ru: "Зарегистрировано дел (МВД)", ky: "Катталган иштер (ИИМ)"}
+-- col.prosecutions: {en: "Cases sent to court (prosecutors)", ru: "Направлено дел в суд (прокуратура)", ky: "Сотко жөнөтүлгөн иштер (прокуратура)"}
+-- col.convictions: {en: "Persons convicted", ru: "Осуждено лиц", ky: "Соттолгон адамдар"}
 WITH f AS (SELECT * FROM series_facts WHERE year = getvariable('year')),
 victims AS (
     SELECT oblast, area, exploitation, sex, age, sum(value) AS victims

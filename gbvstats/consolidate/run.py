@@ -42,7 +42,7 @@ def pipeline_meta(text: str) -> dict[str, str]:
     """The `-- key: value` header lines at the top of a pipeline file."""
     meta = {}
     for line in text.splitlines():
-        m = re.match(r"^--\s*([a-z_.]+):\s*(.*)$", line)
+        m = re.match(r"^--\s*([a-z0-9_.]+):\s*(.*)$", line)
         if not m:
             break
         meta[m[1]] = m[2].strip()

@@ -249,6 +249,7 @@ def check_pipelines(root: Path | None = None, reg: Registry | None = None,
             continue
         findings += _check_columns(p, meta, lin)
         findings += _check_counts(p, meta, lin)
+        findings += check_labels(p, meta, lin, reg)
         for rate, spec in meta["rates"].items():
             if {rate, spec["numerator"], spec["denominator"]} <= set(lin.columns):
                 findings += check_rate(p.id, rate, spec, lin, scopes, _rel(p.path))
@@ -300,6 +301,29 @@ def _check_columns(p: Pipeline, meta: dict, lin: Lineage) -> list[Finding]:
     declared += [(f"col.{c}", c) for c in meta.get("labels", {})]
     return [Finding(code="GBV-P005", file=_rel(p.path), params={"table": p.id, "key": f"-- {key}:", "column": col})
             for key, col in dict.fromkeys(declared) if col not in lin.columns]
+
+
+def check_labels(p: Pipeline, meta: dict, lin: Lineage, reg: Registry) -> list[Finding]:
+    """Every published column labelled in every language, and every code of a dimension
+    column without a code list (as the synthetic evaluation produced them)."""
+    from gbvstats.i18n import LANGS
+    from gbvstats.publish.labels import COMMON, Labels
+
+    labels = Labels(reg)
+    out = []
+    for column in lin.columns:
+        if column in COMMON or (column in lin.keys and labels.codelist(column) is not None):
+            continue
+        own = meta.get("labels", {}).get(column) or {}
+        out += [Finding(code="GBV-P016", file=_rel(p.path), params={
+            "table": p.id, "column": column, "lang": lg, "code": ""}) for lg in LANGS if not own.get(lg)]
+        if column in lin.keys:
+            codes = meta.get("codes", {}).get(column) or {}
+            for value in sorted({str(r[column]) for r in lin.base if r.get(column) is not None}):
+                out += [Finding(code="GBV-P016", file=_rel(p.path), params={
+                    "table": p.id, "column": column, "lang": lg, "code": f" (code {value})"})
+                    for lg in LANGS if not (codes.get(value) or {}).get(lg)]
+    return out
 
 
 def _check_counts(p: Pipeline, meta: dict, lin: Lineage) -> list[Finding]:

@@ -53,7 +53,8 @@ class Labels:
             return pick(self.area_names.get(code), lang) or code
         cl = self.codelist(column)
         found = cl.get(code) if cl is not None else None
-        return pick(found.label, lang) if found is not None and found.label else code
+        # a code list without this language's label (ICCS: English only) shows the code
+        return found.label[lang] if found is not None and found.label.get(lang) else code
 
     def labelled(self, meta: dict, column: str) -> bool:
         """True for a column whose values are codes with labels (dimension columns)."""
