@@ -252,3 +252,18 @@ def test_sql_prints_sums_of_counts_as_integers(warehouse):
     assert body and all(r["n"].isdigit() for r in body)  # 7178, never 7178.0
     as_json = CliRunner().invoke(app, ["sql", query, "--json", "--warehouse", str(db)])
     assert all(isinstance(r["n"], int) and isinstance(r["mean"], float) for r in json.loads(as_json.stdout))
+
+
+def test_template_honours_gbvstats_lang(tmp_path):
+    from openpyxl import load_workbook as load
+
+    out = tmp_path / "t.xlsx"
+    made = CliRunner().invoke(app, ["template", "MOI-FV", "--period", "2024-Q1", "--unit", "41707215000000",
+                                    "-o", str(out)], env={"GBVSTATS_LANG": "ky"})
+    assert made.exit_code == 0, made.output
+    meta = {r[0]: r[1] for r in load(out)["_meta"].iter_rows(values_only=True)}
+    assert meta["lang"] == "ky"
+    default = CliRunner().invoke(app, ["template", "MOI-FV", "--period", "2024-Q1", "--unit", "41707215000000",
+                                       "-o", str(tmp_path / "r.xlsx")], env={"GBVSTATS_LANG": ""})
+    assert default.exit_code == 0
+    assert {r[0]: r[1] for r in load(tmp_path / "r.xlsx")["_meta"].iter_rows(values_only=True)}["lang"] == "ru"

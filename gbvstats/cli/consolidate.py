@@ -129,15 +129,15 @@ def trace_cmd(
         return
     if as_json:
         return show_frame(frame, True)
-    from gbvstats.views import frame_table
+    from gbvstats.views import fitted
 
-    shown = [c for c in ("area", "chain", "offence", "sex", "age", "exploitation", "relationship")
-             if c in frame.columns and c not in ("sex", "age")]
-    compact = frame[[*shown, "measure", "form", "addr", "unit", "period", "value", "coefficient",
+    keys = list(frame.attrs.get("keys", ["area"]))
+    compact = frame[[*keys, "measure", "form", "addr", "period", "value", "coefficient", "unit",
                      "submission_id"]].rename(columns={"coefficient": "coef", "submission_id": "sub"})
     out = console()
-    out.print(frame_table(compact, fold=True))
-    out.print(frame_table(sums(frame), fold=True))
+    out.print(fitted(compact, out.width, [*keys, "measure", "form", "addr", "period", "value", "coef",
+                                          "sub", "unit"]))
+    out.print(fitted(sums(frame), out.width, [*keys, "measure", "figure", "traced", "agrees", "cells"]))
 
 
 pipelines_app = typer.Typer(help="Check the indicator pipelines (pipelines/*.sql).", no_args_is_help=True)
