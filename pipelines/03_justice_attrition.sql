@@ -75,4 +75,6 @@ SELECT getvariable('year') AS year,
        round(jd_persons_convicted / NULLIF(gpo_to_court, 0), 2) AS convicted_per_to_court,
        round(100.0 * gpo_terminated_reconciliation / NULLIF(gpo_terminated, 0), 1) AS reconciliation_share_pct
 FROM chains
+WHERE COALESCE(opened, to_prosecutor, gpo_received, gpo_to_court, gpo_persons_charged, jd_received,
+               jd_persons_convicted) IS NOT NULL  -- a chain no form of the year reports: no row
 ORDER BY area = 'KG' DESC, area, chain, offence <> '_T', offence
