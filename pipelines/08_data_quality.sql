@@ -10,8 +10,6 @@
 -- notes.ru: Расхождение считается открытым, если оно не устранено и ведомство его не пояснило.
 -- notes.ky: Дал келбестик оңдолбосо жана мекеме түшүндүрбөсө ачык деп эсептелет.
 -- rates: completeness_pct = accepted / expected * 100; timeliness_pct = on_time / expected * 100
--- codes.agency: {MOI: {en: "Ministry of Internal Affairs", ru: "Министерство внутренних дел", ky: "Ички иштер министрлиги"}, GPO: {en: "General Prosecutor's Office", ru: "Генеральная прокуратура", ky: "Башкы прокуратура"}, JD: {en: "Judicial Department", ru: "Судебный департамент", ky: "Сот департаменти"}, NSC: {en: "National Statistical Committee", ru: "Национальный статистический комитет", ky: "Улуттук статистика комитети"}, MLSP: {en: "Ministry of Labour and Social Protection", ru: "Министерство труда и социальной защиты", ky: "Эмгек жана социалдык коргоо министрлиги"}}
--- col.agency: {en: "Agency", ru: "Ведомство", ky: "Мекеме"}
 -- col.expected: {en: "Returns expected", ru: "Ожидалось отчётов", ky: "Күтүлгөн отчеттор"}
 -- col.received: {en: "Received", ru: "Получено", ky: "Алынган"}
 -- col.accepted: {en: "Accepted", ru: "Принято", ky: "Кабыл алынган"}
