@@ -221,7 +221,8 @@ def test_tables_fit_80_columns(warehouse):
 
 def test_a_figure_whose_cells_change_with_the_form_version_is_a_break(registry):
     """MOI-FV v1 (to 2018) and v2 (from 2019): a figure made of a cell both versions carry
-    continues; one made only of new cells begins; one mixing both changes definition (B)."""
+    (victims, total) continues; one made only of new cells (adult women, column 4) begins;
+    one mixing both changes definition (B)."""
     from gbvstats.consolidate.lineage import lineage
     from gbvstats.consolidate.run import Pipeline
     from gbvstats.publish.flags import Published, mark_breaks, version_changes
@@ -230,8 +231,8 @@ def test_a_figure_whose_cells_change_with_the_form_version_is_a_break(registry):
     assert changes == {"MOI-FV": (1, 2)} and version_changes(registry, 2020) == {}
     sql = ("SELECT getvariable('year') AS year, '41700000000000' AS territory, 'KG' AS area, "
            "sum(value) FILTER (WHERE element = 'fv_victims' AND col = 1) AS kept, "
-           "sum(value) FILTER (WHERE element = 'fv_victims' AND col = 2) AS begun, "
-           "sum(value) FILTER (WHERE element = 'fv_victims' AND col IN (1, 2)) AS mixed "
+           "sum(value) FILTER (WHERE element = 'fv_victims' AND col = 4) AS begun, "
+           "sum(value) FILTER (WHERE element = 'fv_victims' AND col IN (1, 4)) AS mixed "
            "FROM series_facts WHERE year = getvariable('year')")
     lin = lineage(Pipeline(path=None, meta={"id": "ind99_breaks"}, sql=sql), registry)  # type: ignore[arg-type]
     frame = pd.DataFrame([{"year": 2019, "territory": "41700000000000", "area": "KG",

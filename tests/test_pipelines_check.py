@@ -47,7 +47,7 @@ def test_both_known_bugs_are_caught(registry):
     """ind01 divided adult women victims by women of all ages (and its SDMX rows said
     AGE 18 and over); ind03 divided prosecutors' cases of all GBV and trafficking
     offences by MoI's family-violence cases."""
-    findings = check_pipelines(KNOWN_BUGS, reg=registry, sdmx_path=ROOT / "pipelines" / "sdmx.yaml")
+    findings = check_pipelines(KNOWN_BUGS, reg=registry, sdmx_path=KNOWN_BUGS / "sdmx.yaml")
     by = {(f.code, f.params.get("table"), f.params.get("rate") or f.params.get("column"),
            f.params.get("dimension")) for f in findings}
     assert ("GBV-P001", "ind01_family_violence", "women_victims_per_100k_women", "age") in by
@@ -60,13 +60,14 @@ def test_both_known_bugs_are_caught(registry):
 
 
 def test_parts_that_make_up_a_total_are_the_same_scope(tmp_path, registry):
-    """Age bands summing to 18 and over, F + M against both sexes: no finding."""
+    """Age bands summing to 18 and over (women: MOI-FV v2 table 2 column 4), F + M of
+    all ages against both sexes: no finding."""
     root = _pipeline(tmp_path, "01_ind01_ok", "women, men, all_victims",
                      "w_rate = women / adult_women * 100000; t_rate = both_sexes / pop_t * 100000",
                      """SELECT getvariable('year') AS year, '41700000000000' AS territory, COALESCE(area, 'KG') AS area,
-       sum(value) FILTER (WHERE element = 'fv_victims' AND col = 2) AS women,
-       sum(value) FILTER (WHERE element = 'fv_victims' AND col = 3) AS men,
-       sum(value) FILTER (WHERE element = 'fv_victims' AND col IN (2, 3, 4, 5)) AS both_sexes,
+       sum(value) FILTER (WHERE element = 'fv_victims' AND col = 4) AS women,
+       sum(value) FILTER (WHERE element = 'fv_victims' AND col = 5) AS men,
+       sum(value) FILTER (WHERE element = 'fv_victims' AND col IN (2, 3)) AS both_sexes,
        sum(value) FILTER (WHERE element = 'fv_victims' AND col = 1) AS all_victims,
        sum(value) FILTER (WHERE form = 'NSC-POP' AND col = 2 AND line IN ('04', '05', '06', '07')) AS adult_women,
        sum(value) FILTER (WHERE form = 'NSC-POP' AND col IN (2, 3) AND line = '01') AS pop_t,
@@ -80,7 +81,7 @@ def test_mismatched_sex_territory_and_formula_are_refused(tmp_path, registry):
     root = _pipeline(tmp_path, "01_ind09_bad", "women", "by_sex = women / pop_total * 100000; "
                      "by_place = women / pop_women_kg * 100000; by_formula = women / pop_women * 1000",
                      """WITH f AS (SELECT * FROM series_facts WHERE year = getvariable('year')),
-v AS (SELECT oblast, area, sum(value) FILTER (WHERE element = 'fv_victims' AND col = 2) AS women,
+v AS (SELECT oblast, area, sum(value) FILTER (WHERE element = 'fv_victims' AND col = 4) AS women,
              sum(value) FILTER (WHERE form = 'NSC-POP' AND line = '01' AND col = 1) AS pop_total,
              sum(value) FILTER (WHERE form = 'NSC-POP' AND col = 2 AND line <> '01' AND line >= '04') AS pop_women
       FROM f GROUP BY GROUPING SETS ((oblast, area), ())),
@@ -130,11 +131,16 @@ FROM series_facts WHERE year = getvariable('year') AND form = 'MOI-FV' AND tbl =
 def test_lineage_is_exact_and_linear(registry):
     by_id = {p.id: p for p in pipelines()}
     lin = lineage(by_id["ind01_family_violence"], registry)
-    assert lin.sources_of(OBLAST, (), "reports") == {Source("MOI-FV", "T1", "01", 1): 1}
-    assert lin.units[(OBLAST, (), "reports")] == frozenset({"A"})  # an oblast reads its own units
-    assert lin.units[(NATIONAL, (), "reports")] == frozenset({"A", "B"})  # the country every unit
-    assert lin.sources_of(OBLAST, (), "reports_per_100k") is None  # a ratio: not linear in cells
-    assert lin.forms[(OBLAST, (), "reports_per_100k")] == frozenset({"MOI-FV", "NSC-POP"})
+    total = ("_T", "_T", "_T", "_T")  # sex, age, education, activity
+    assert lin.keys == ["sex", "age", "education", "activity"]
+    assert lin.sources_of(OBLAST, total, "reports") == {Source("MOI-FV", "T1", "01", 1): 1}
+    assert lin.units[(OBLAST, total, "reports")] == frozenset({"A"})  # an oblast reads its own units
+    assert lin.units[(NATIONAL, total, "reports")] == frozenset({"A", "B"})  # the country every unit
+    assert lin.sources_of(OBLAST, total, "reports_per_100k") is None  # a ratio: not linear in cells
+    assert lin.forms[(OBLAST, total, "reports_per_100k")] == frozenset({"MOI-FV", "NSC-POP"})
+    # adult women victims over adult women: the age bands of the population add up to 18+
+    adults = {s.line for s in lin.sources_of(OBLAST, ("F", "Y18T999", "_T", "_T"), "population")}
+    assert adults == {"04", "05", "06", "07"}
     att = lineage(by_id["ind03_justice_attrition"], registry)
     other = att.sources_of(NATIONAL, ("GBV", "HOM"), "gpo_terminated_other")
     assert other == {Source("GPO-CASES", "T1", "02", 3): 1, Source("GPO-CASES", "T1", "02", 4): -1}

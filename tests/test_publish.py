@@ -61,7 +61,9 @@ def test_pipeline_meta_parses_counts_and_rates(tmp_path):
                                            "expected": ["received", "missing"]}
     assert meta["sums"] == {}
     real = pipeline_meta(ROOT / "pipelines" / "01_family_violence.sql")
-    assert "victims_women" in real["counts"]
+    assert real["counts"] == ["reports", "victims"]
+    assert real["rates"]["victims_per_100k"] == {"numerator": "victims", "denominator": "population",
+                                                 "multiplier": 100000}
 
 
 def test_every_output_is_written_and_listed(published):

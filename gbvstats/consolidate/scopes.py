@@ -173,8 +173,10 @@ class Scopes:
     # --- a side of a rate -------------------------------------------------------------
 
     def side(self, sources: dict[Source, int], dims: list[str]) -> set[tuple]:
-        """The tuples of leaves (one per compared dimension) the positive sources cover;
-        `_U` is dropped where something else remains ("not recorded" is no population)."""
+        """The tuples of leaves (one per compared dimension) the positive sources cover.
+        "Not recorded" (`_U`) is part of a total but no population of its own: tuples
+        holding it are dropped where known ones remain (victims of every age, unrecorded
+        included, go with the population of every age)."""
         out: set[tuple] = set()
         for s, coef in sources.items():
             if coef <= 0:
@@ -184,10 +186,10 @@ class Scopes:
                 leaves = self.leaves(s, d)
                 if leaves is None:
                     leaves = self.table_parts(s.form, s.tbl, d) or self.full(d)
-                known = leaves - {UNKNOWN}
-                axes.append(sorted(known or leaves, key=str))
+                axes.append(sorted(leaves, key=str))
             out |= set(_product(axes))
-        return out
+        known = {t for t in out if UNKNOWN not in t}
+        return known or out
 
     def carried(self, sources: dict[Source, int]) -> list[str]:
         dims: set[str] = set()
