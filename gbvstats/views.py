@@ -53,8 +53,8 @@ def findings_table(findings: Iterable, lang: str):
     for f in findings:
         where = "!".join(p for p in (f.sheet, f.cell) if p) or "-"
         severity = t(f"feedback.severity.{f.severity}", lang)
-        table.add_row(f"[{STYLE[f.severity]}]{severity}[/]", f.code, where, f.message(lang),
-                      values_text(f))
+        table.add_row(f"[{STYLE[f.severity]}]{severity}[/]", f.code, _plain(where),
+                      _plain(f.message(lang)), _plain(values_text(f)))
     return table
 
 
@@ -68,7 +68,7 @@ def print_reports(console, reports, lang: str) -> None:
                  unit=report.header.get("unit", "?"), period=report.header.get("period", "?"),
                  errors=counts["error"], warnings=counts["warning"])
         style = {"ok": "green", "warnings": "yellow"}.get(report.verdict, "bold red")
-        console.print(f"[{style}]{line}[/]")
+        console.print(f"[{style}]{_plain(line)}[/]")
 
 
 def print_receipt(console, receipt, agency: str, lang: str) -> None:
@@ -79,7 +79,7 @@ def print_receipt(console, receipt, agency: str, lang: str) -> None:
              supersedes=extra, sha=receipt.sha256[:12], agency=agency,
              errors=receipt.counts.get("error", 0), warnings=receipt.counts.get("warning", 0))
     style = {"accepted": "green", "duplicate": "cyan", "accepted_with_warnings": "yellow"}
-    console.print(f"[{style.get(receipt.outcome, 'bold red')}]{text}[/]", highlight=False)
+    console.print(f"[{style.get(receipt.outcome, 'bold red')}]{_plain(text)}[/]", highlight=False)
 
 
 def frame_table(frame, max_rows: int = 200, fold: bool = True):
@@ -92,7 +92,7 @@ def frame_table(frame, max_rows: int = 200, fold: bool = True):
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
     for c in frame.columns:
         numeric = pd.api.types.is_numeric_dtype(frame[c]) and not pd.api.types.is_bool_dtype(frame[c])
-        table.add_column(str(c), overflow="fold" if fold else "ellipsis",
+        table.add_column(_plain(str(c)), overflow="fold" if fold else "ellipsis",
                          justify="right" if numeric else "left")
     for row in frame.head(max_rows).itertuples(index=False):
         table.add_row(*[_cell(v) for v in row])
@@ -105,7 +105,7 @@ def natural_width(frame, max_rows: int = 200) -> int:
     """Characters a table of `frame` needs with no cell wrapped (3 of padding a column)."""
     total = 0
     for c in frame.columns:
-        cells = [len(_cell(v)) for v in frame[c].head(max_rows)]
+        cells = [len(_raw(v)) for v in frame[c].head(max_rows)]
         total += max([len(str(c)), *cells]) + 3
     return total
 
@@ -134,7 +134,7 @@ def records(frame, max_rows: int = 200):
         text.append(f"-[ row {n} ]" + "-" * 20 + "\n", style="dim")
         for name, value in zip(names, row, strict=True):
             text.append(f"{name.ljust(pad)} ", style="bold")
-            text.append(f"{_cell(value)}\n")
+            text.append(f"{_raw(value)}\n")
     if len(frame) > max_rows:
         text.append(f"{len(frame)} rows; first {max_rows} shown (use --json or --csv for all)\n", style="dim")
     return text
@@ -167,9 +167,9 @@ def discrepancy_tables(found, limit: int | None = None):
         table = Table("territory", "item", "left", "right", "imbalance", "tolerance", "explanation",
                       title=f"{rule_id} ({agencies}): {len(group)} discrepancies", title_justify="left")
         for r in group.head(limit or len(group)).itertuples():
-            table.add_row(f"{r.area or ''} {r.territory_name or r.territory}", str(r.item_label),
-                          _num(r.left_value), _num(r.right_value), _num(r.imbalance),
-                          _num(r.tolerance), r.explanation or "")
+            table.add_row(_plain(f"{r.area or ''} {r.territory_name or r.territory}"),
+                          _plain(str(r.item_label)), _num(r.left_value), _num(r.right_value),
+                          _num(r.imbalance), _num(r.tolerance), _plain(r.explanation or ""))
         tables.append(table)
     return tables
 
@@ -181,7 +181,13 @@ def _num(v) -> str:
 
 
 def _cell(v) -> str:
-    """A value for a table cell: blank for NULL, counts without a spurious `.0`."""
+    """A value for a table cell: blank for NULL, counts without a spurious `.0`; text
+    never taken for markup."""
+    return _plain(_raw(v))
+
+
+def _raw(v) -> str:
+    """A value as text, unescaped (for widths, and for `Text` that is not markup)."""
     import pandas as pd
 
     if v is None or v is pd.NA or (isinstance(v, float) and v != v):
@@ -189,3 +195,10 @@ def _cell(v) -> str:
     if isinstance(v, float) and v.is_integer():
         return str(int(v))
     return str(v)
+
+
+def _plain(text: str) -> str:
+    """User text shown through rich stays text: `[bold]` or `[link=...]` is not markup."""
+    from rich.markup import escape
+
+    return escape(text)

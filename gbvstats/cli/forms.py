@@ -18,6 +18,7 @@ from gbvstats.cli.common import (
     lang_of,
     print_json,
     registry_or_fail,
+    store_errors,
     t_,
 )
 
@@ -104,10 +105,14 @@ def forms_build(out: Annotated[Path | None, typer.Option("--out", help="Director
                 lang: Annotated[str, typer.Option("--lang", help="Label language.")] = "ru") -> None:
     """Write one blank template per form version (forms/<FORM>_v<N>.xlsx)."""
     from gbvstats.collect.templates import build_all
+    from gbvstats.paths import output_dir
 
     registry_or_fail()
-    for path in build_all(out, lang=lang_of(lang)):
-        typer.echo(str(path))
+    with store_errors():  # --lang here is the labels' language, not the messages'
+        if out:
+            output_dir(out)
+        for path in build_all(out, lang=lang_of(lang)):
+            typer.echo(str(path))
 
 
 @forms_app.command("show")
@@ -129,17 +134,20 @@ def template(
     period: Annotated[str, typer.Option("--period", help="Reporting period, e.g. 2024-Q1.")],
     unit: Annotated[str, typer.Option("--unit", help="SOATE code of the reporting unit.")],
     out: Annotated[Path, typer.Option("-o", "--out", help="Output .xlsx file.")],
+    force: Annotated[bool, typer.Option("--force", help="Overwrite the output file if it exists.")] = False,
     lang: Annotated[str | None, typer.Option(
         "--lang", help="Language of the labels: ru, ky or en (default: $GBVSTATS_LANG, else ru).")] = None,
 ) -> None:
     """A template with the header filled in for one reporting unit and period."""
+    from gbvstats.paths import output_file
     from gbvstats.schema.info import template_for
 
-    try:
-        path = template_for(registry_or_fail(), form, period, unit, out, label_lang(lang))
-    except ValueError as exc:
-        fail(str(exc), code=2)
-    except OSError as exc:
-        fail(f"{out}: {exc.strerror}", code=2)
+    label = label_lang(lang)
+    with store_errors(label):
+        output_file(out, force=force)  # never over a filled return by mistake
+        try:
+            path = template_for(registry_or_fail(), form, period, unit, out, label)
+        except ValueError as exc:
+            fail(str(exc), code=2)
     typer.echo(str(path))
 

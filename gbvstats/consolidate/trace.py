@@ -66,12 +66,15 @@ def trace(wh: Warehouse, table: str, year: int, where: str | None = None,
     frame = pd.DataFrame(links, columns=["row", "measure", "figure", "form", "tbl", "line", "col",
                                          "coefficient", "oblast"])
     sql = (sql_dir() / "consolidate" / "trace.sql").read_text(encoding="utf-8")
-    with wh.reader() as con:
+
+    def cells_of(con):
         con.register("trace_links", frame.astype({"figure": "object"}))
         try:
-            cells = integer_frame(con.execute(sql, [year, ALL_UNITS]))
+            return integer_frame(con.execute(sql, [year, ALL_UNITS]))
         finally:
             con.unregister("trace_links")
+
+    cells = wh.read(cells_of)  # run again if it gave way to a writer
     out = head.merge(cells, on="row").drop(columns=["row"]) if len(cells) else \
         pd.DataFrame(columns=[*keys, *cells.columns.drop("row")])
     out.attrs["keys"] = keys  # what identifies a row of the table: see sums()

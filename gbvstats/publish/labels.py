@@ -10,7 +10,6 @@
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 from typing import Any
 
@@ -82,8 +81,7 @@ def write_labels(out: Path, tables: dict, langs: tuple[str, ...], labels: Labels
 
 
 def write_csv(path: Path, header: list[str], rows: list[list]) -> None:
-    """The one writer of plain CSV text files of labels."""
-    with path.open("w", newline="", encoding="utf-8") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(header)
-        writer.writerows(rows)
+    """The one writer of the labels files: text that looks like a formula stays text."""
+    from gbvstats.safe import write_csv_rows
+
+    write_csv_rows(path, [header, *rows])

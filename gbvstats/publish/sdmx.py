@@ -185,11 +185,10 @@ def _number(value) -> str:
 
 
 def write_csv(path: Path, header: list[str], rows_: list[dict]) -> None:
-    """The one writer of SDMX-CSV files (text cells stay text: SDMX codes and numbers)."""
-    with path.open("w", newline="", encoding="utf-8") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(header)
-        writer.writerows([r.get(h, "") for h in header] for r in rows_)
+    """The one writer of SDMX-CSV files: text that looks like a formula stays text."""
+    from gbvstats.safe import write_csv_rows
+
+    write_csv_rows(path, [header, *([r.get(h, "") for h in header] for r in rows_)])
 
 
 # --- structural check --------------------------------------------------------------

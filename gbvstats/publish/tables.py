@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 from gbvstats.i18n import LANGS, t
 from gbvstats.publish.sdc import DEFAULT_THRESHOLD
+from gbvstats.safe import frame_csv
 from gbvstats.store.warehouse import INDICATOR_TABLE
 
 if TYPE_CHECKING:
@@ -118,8 +119,7 @@ def metas(root: Path | None = None) -> dict[str, dict[str, Any]]:
 def read_tables(warehouse_path: Path, year: int) -> dict[str, pd.DataFrame]:
     from gbvstats.store.warehouse import Warehouse
 
-    with Warehouse(warehouse_path).reader() as con:
-        return _read(con, year)
+    return Warehouse(warehouse_path).read(lambda con: _read(con, year))  # again if it gave way
 
 
 def _read(con, year: int) -> dict[str, pd.DataFrame]:
@@ -156,53 +156,63 @@ def publish(warehouse_path: Path | str, year: int | list[int], out_dir: Path | s
             lang: str = "en", provisional: list | None = None) -> list[Path]:
     """Protect, flag and write every indicator table of `year` (or of each year of a
     list); returns the files written, the manifest last. `provisional`: reasons why the
-    whole publication is provisional (every figure P, the reasons as footnote)."""
+    whole publication is provisional (every figure P, the reasons as footnote).
+    The files are written into a staging folder moved into place once complete
+    (`publish/folder.py`): a publish failing or killed midway leaves `out_dir` as it was
+    (plus a hidden staging folder that the next publish removes)."""
+    from gbvstats.publish import folder
     from gbvstats.schema.model import registry
     from gbvstats.store.warehouse import Warehouse
 
     if threshold < 0:
         raise PublishError(t("publish.bad_threshold", lang, threshold=threshold), 2)
     years = [year] if isinstance(year, int) else sorted(set(year))
-    out = Path(out_dir)
+    final = Path(out_dir)
+    folder.check_target(final)  # a file, or a folder of other files: refused before any work
     described = metas(pipelines_root)
     reg = registry()
+
+    def fetch(con) -> dict[int, tuple]:  # what the warehouse holds; the rest is done after
+        return {y: (_accepted(con, y), _read(con, y), _missing_returns(con, y)) for y in years}
+
+    held = Warehouse(warehouse_path).read(fetch)  # run again if it gave way to a writer
     published: dict[int, dict[str, Published]] = {}
     skipped: list[str] = []
-    with Warehouse(warehouse_path).reader() as con:
-        for y in years:
-            _refuse_empty_year(con, y, warehouse_path, lang)
-            frames = _read(con, y)
-            tables = {n: f for n, f in frames.items() if n in described and len(f)}
-            skipped += [t("publish.no_meta", lang, table=n) for n in frames if n not in described]
-            if not tables:
-                raise PublishError(t("publish.no_tables", lang, year=y, warehouse=warehouse_path), 1)
-            published[y] = _flagged(con, reg, y, tables, described, threshold, pipelines_root, provisional)
-    out.mkdir(parents=True, exist_ok=True)
+    for y in years:
+        accepted, frames, missing = held[y]
+        if not accepted:  # blank rows would read as real zeros
+            raise PublishError(t("publish.no_data", lang, year=y, warehouse=warehouse_path), 2)
+        tables = {n: f for n, f in frames.items() if n in described and len(f)}
+        skipped += [t("publish.no_meta", lang, table=n) for n in frames if n not in described]
+        if not tables:
+            raise PublishError(t("publish.no_tables", lang, year=y, warehouse=warehouse_path), 1)
+        published[y] = _flagged(reg, y, tables, described, threshold, pipelines_root, provisional, missing)
+    out = folder.staging(final)  # written here, moved into place at the end
     files = write_all(out, published, langs, threshold, sdmx_path, pipelines_root, reg, lang)
     manifest = out / "manifest.json"
     manifest.write_text(json.dumps(_manifest(published, years, langs, threshold, files, skipped,
                                              provisional), ensure_ascii=False, indent=2, default=str),
                         encoding="utf-8")
-    return [out / f["file"] for f in files] + [manifest]
+    folder.into_place(out, final)
+    return [final / f["file"] for f in files] + [final / manifest.name]
 
 
-def _refuse_empty_year(con, year: int, warehouse_path, lang: str) -> None:
+def _accepted(con, year: int) -> int:
+    """Accepted submissions of the year (none in a database that is no warehouse)."""
     found = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'submissions'").fetchall()
-    accepted = con.execute("SELECT count(*) FROM submissions WHERE year = ?", [year]).fetchall()[0][0] \
+    return con.execute("SELECT count(*) FROM submissions WHERE year = ?", [year]).fetchall()[0][0] \
         if found[0][0] else 0
-    if not accepted:
-        raise PublishError(t("publish.no_data", lang, year=year, warehouse=warehouse_path), 2)
 
 
-def _flagged(con, reg, year: int, tables: dict, described: dict, threshold: int,
-             pipelines_root: Path | None, provisional: list | None) -> dict[str, Published]:
+def _flagged(reg, year: int, tables: dict, described: dict, threshold: int,
+             pipelines_root: Path | None, provisional: list | None,
+             missing: pd.DataFrame) -> dict[str, Published]:
     from gbvstats.consolidate.lineage import lineage
     from gbvstats.consolidate.run import pipelines
     from gbvstats.publish import flags, sdc
 
     by_id = {p.id: p for p in pipelines(pipelines_root)}
     changes = flags.version_changes(reg, year)
-    missing = _missing_returns(con, year)
     names = {c.code: c.label for c in reg.territories().codes}
     out = {}
     for name, frame in tables.items():
@@ -296,8 +306,8 @@ def write_flat(out: Path, name: str, year: int, pub: Published) -> list[dict[str
 
 
 def write_csv_frame(path: Path, frame: pd.DataFrame) -> None:
-    """The one CSV writer of published tables."""
-    frame.to_csv(path, index=False, encoding="utf-8")
+    """The one CSV writer of published tables: text that looks like a formula stays text."""
+    frame_csv(frame, path)
 
 
 def write_parquet_frame(path: Path, frame: pd.DataFrame) -> None:

@@ -54,8 +54,10 @@ def write_years(path: Path, published: dict[int, dict[str, Published]], langs: t
 
 
 def save(wb, path: Path) -> None:
-    """The one place published workbooks are saved."""
-    wb.save(path)
+    """The one place published workbooks are saved: no cell the tool wrote is a formula."""
+    from gbvstats.safe import save_workbook
+
+    save_workbook(wb, path)
 
 
 def put(ws, row: int, column: int, value):
