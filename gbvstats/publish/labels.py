@@ -65,7 +65,7 @@ def write_labels(out: Path, tables: dict, langs: tuple[str, ...], labels: Labels
     every code its dimension columns hold, next to the machine names the CSV and Parquet
     files use (table, column, code, label)."""
     written = []
-    for lang in dict.fromkeys([*langs, *LANGS]):
+    for lang in LANGS:  # all three, in a fixed order, whatever the workbook's languages
         rows = []
         for name, pub in tables.items():
             meta = pub.meta
