@@ -71,8 +71,8 @@ def test_the_declared_date_survives_a_rebuild(tmp_path, registry, returns):
 
 def test_impossible_dates_are_refused_and_nothing_is_stored(tmp_path, registry, returns):
     wh = Warehouse(tmp_path / "w.duckdb", registry)
-    with pytest.raises(StoreError) as early:  # before the period was over
-        wh.submit_many([(returns["a"], "MOI", None, None)], received_on=date(2019, 3, 30))
+    with pytest.raises(StoreError) as early:  # on the period's last day: not yet over
+        wh.submit_many([(returns["a"], "MOI", None, None)], received_on=date(2019, 3, 31))
     assert early.value.code == 2 and "a.xlsx" in early.value.message("en")
     with pytest.raises(StoreError) as future:
         wh.submit_many([(returns["a"], "MOI", None, None)], received_on=date(2999, 1, 1))
@@ -92,7 +92,7 @@ def test_cli_received_on(tmp_path, returns):
     assert bad.exit_code == 2 and "не является датой" in bad.stderr and "Traceback" not in bad.output
     early = CliRunner().invoke(app, ["submit", str(returns["a"]), "--agency", "MOI", "--received-on", "2018-12-31",
                                      "--warehouse", str(db)])
-    assert early.exit_code == 2 and "before its period 2019-Q1 ended" in early.stderr
+    assert early.exit_code == 2 and "not after its period 2019-Q1 ended" in early.stderr
     detail = CliRunner().invoke(app, ["completeness", "--year", "2019", "--agency", "MOI", "--detail", "--csv",
                                       "--warehouse", str(db)])
     assert "received_declared" in detail.stdout.splitlines()[0]

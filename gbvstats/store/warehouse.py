@@ -402,12 +402,15 @@ class Warehouse:
 
     def _plan(self, rows: _Rows, path: Path, agency: str, by, received_at, report,
               received_on: date | None = None) -> Receipt:
+        from gbvstats.check.validate import period_open
+
+        when = received_at or _now()
+        period_open(report, when)  # GBV-F050: a period not yet ended on arrival is refused
         receipt = Receipt(file=path.name, outcome="", sha256=report.sha256,
                           form=report.form.key if report.form else None,
                           unit=report.header.get("unit"), period=report.header.get("period"),
                           counts=report.counts(),
                           findings=[f.to_dict() for f in report.findings])
-        when = received_at or _now()
         refused = self._refusal(report, agency)
         if refused:
             receipt.outcome = refused
@@ -834,8 +837,9 @@ class _Rows:
 
 
 def _check_received_on(files: list[tuple[Path, ValidationReport]], received_on: date | None) -> None:
-    """A declared date of receipt must lie between the last day of the file's period and
-    today: a return of a period is made once the period is over."""
+    """A declared date of receipt must lie after the last day of the file's period and not
+    after today: a return of a period is made once the period is over (as GBV-F050 refuses
+    a return that arrives before)."""
     from gbvstats.periods import parse_period
 
     if received_on is None:
@@ -848,7 +852,7 @@ def _check_received_on(files: list[tuple[Path, ValidationReport]], received_on: 
             end = parse_period(period).end if period else None
         except ValueError:
             end = None
-        if end and received_on < end:
+        if end and received_on <= end:
             raise StoreError("received_on_early", 2, file=path.name, date=received_on, period=period)
 
 
