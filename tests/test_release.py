@@ -91,7 +91,8 @@ def test_manifest_says_what_the_release_was_made_from(story):
     manifest = json.loads((root / "r1_kept" / "manifest.json").read_text(encoding="utf-8"))
     release = manifest["release"]
     assert release["id"] == "2024-r1" and release["revision"] == 1 and release["previous"] is None
-    assert release["status"] == "final" and manifest["provisional"] is False
+    assert release["status"] == "final" and manifest["provisional"] is None
+    assert manifest["parameters"]["provisional"] == []
     assert release["timestamp"] == r1.release.as_of and release["last_event"] == 4  # 3 returns, 1 explanation
     code = manifest["code"]
     assert code["gbvstats"] and re.fullmatch(r"[0-9a-f]{64}", code["schemas_sha256"])
@@ -139,7 +140,8 @@ def test_a_correction_gives_a_numbered_revision_saying_what_changed(story):
     # control protects the changed cells
     assert all(c["submissions"] == [] and c["why"] == "suppression" and "C" in (c["old_status"], c["new_status"])
                for c in elsewhere)
-    national = next(c for c in changes if area(c) == "KG" and c["old_status"] == c["new_status"] == "A")
+    # the country's figures: provisional (P) on both sides, as most districts sent nothing
+    national = next(c for c in changes if area(c) == "KG" and c["old_status"] == c["new_status"] != "C")
     assert national["old"] != national["new"] and national["submissions"] == [fix.submission_id]
     assert {"old", "new", "old_status", "new_status", "measure", "year", "table"} <= set(national)
     returns = r2.manifest["revisions"]["returns"]
@@ -240,6 +242,34 @@ def test_other_parameters_make_a_new_release_of_the_same_state(story, tmp_path):
     assert r3.outcome == "new" and r3.release.release_id == "2024-r3" and r3.release.previous == "2024-r2"
     again = make_release(copy, [2024], tmp_path / "t5b", LANGS, threshold=5)
     assert again.outcome == "same" and again.release.release_id == "2024-r3"
+
+
+def test_a_provisional_release_is_numbered_flagged_and_made_again(story, tmp_path):
+    """A provisional release (every figure P, the reasons as footnote) is a release like
+    any other: numbered after the last, its reasons in its parameters, verified by making
+    it again with them."""
+    import pandas as pd
+
+    wh = story["wh"]
+    copy = Warehouse(copy_warehouse(wh.path, tmp_path / "wh"), wh.reg)
+    reasons = [{"en": "MoI returns of Q4 under review", "ru": "отчёты МВД за 4 кв. на проверке",
+                "ky": "ИИМдин 4-чейректеги отчеттору текшерилүүдө"}]
+    p = make_release(copy, [2024], tmp_path / "prov", ("ky", "en"), provisional=reasons)
+    assert p.outcome == "new" and p.release.release_id == "2024-r3" and p.release.status == "provisional"
+    manifest = json.loads((tmp_path / "prov" / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["parameters"]["provisional"] == reasons and manifest["provisional"]["reasons"] == reasons
+    flat = pd.read_parquet(tmp_path / "prov" / "ind01_family_violence_2024.parquet")
+    shown = [s for c in flat.columns if c.endswith("_OBS_STATUS")
+             for v, s in zip(flat[c.removesuffix("_OBS_STATUS")], flat[c], strict=True) if pd.notna(v) or s == "C"]
+    assert set(shown) == {"P", "C"}  # every figure shown is provisional
+    assert any(c["old_status"] == "A" and c["new_status"] == "P" for c in p.changes)
+    report = verify(copy, tmp_path / "prov")
+    assert report.exit_code == 0, [f.to_dict() for f in report.findings]
+    final = make_release(copy, [2024], tmp_path / "final", ("ky", "en"))
+    assert final.release.release_id == "2024-r4" and final.release.status == "final"
+    asked = make_release(copy, [2024], tmp_path / "asked", ("ky", "en"), provisional=True)
+    assert asked.release.status == "provisional"
+    assert "УСК" in json.dumps(asked.manifest["parameters"]["provisional"], ensure_ascii=False)
 
 
 def test_rebuild_replays_releases_and_fsck_keeps_their_files(story, tmp_path):

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 from typing import Annotated
@@ -27,13 +28,29 @@ release_app = typer.Typer(help="Releases: list them, compare two, verify a publi
                           no_args_is_help=True)
 
 
+def publication_langs(text: str | None) -> tuple[str, ...]:
+    """`--lang ru,ky,en` as given; without it all three, the language of GBVSTATS_LANG
+    (else Russian) first: messages and the first header row are in it."""
+    from gbvstats.i18n import LANGS
+
+    if text:
+        return tuple(dict.fromkeys(lang_of(x.strip()) for x in text.split(",") if x.strip())) or ("en",)
+    env = os.environ.get("GBVSTATS_LANG", "")
+    first = lang_of(env) if env.strip() else "ru"
+    return tuple(dict.fromkeys([first, "ru", "ky", "en"] if first in LANGS else ["ru", "ky", "en"]))
+
+
 @app.command("publish")
 def publish_cmd(
-    year: Annotated[int, typer.Option("--year", help="Reporting year.")],
     out: Annotated[Path, typer.Option("--out", help="Output directory.")],
-    langs: Annotated[str, typer.Option("--lang", help="Publication languages, e.g. ru,ky,en; "
-                                                     "messages in the first.")] = "ru,ky,en",
-    threshold: Annotated[int, typer.Option("--threshold", help="Suppress counts 1..N [4].")] = 4,
+    year: Annotated[int | None, typer.Option("--year", help="Reporting year.")] = None,
+    years: Annotated[str | None, typer.Option(
+        "--years", help="Several years, e.g. 2020-2024: each year's files and one workbook "
+                        "of the tables by year (one release of the span).")] = None,
+    langs: Annotated[str | None, typer.Option(
+        "--lang", help="Publication languages, e.g. ru,ky,en (messages in the first); "
+                       "default all three, the one of GBVSTATS_LANG first.")] = None,
+    threshold: Annotated[int, typer.Option("--threshold", help="Suppress counts from 1 to this (default 4).")] = 4,
     as_of: Annotated[str | None, typer.Option(
         "--as-of", help="Make the release from the warehouse as it was at this time (UTC unless "
                         "a zone is given, e.g. 2025-03-01T10:30), or when release ID (2024-r1) "
@@ -41,28 +58,35 @@ def publish_cmd(
     by: Annotated[str | None, typer.Option("--by", help="Who publishes (recorded with the release).")] = None,
     as_json: JsonOpt = False, warehouse: WarehouseOpt = None,
 ) -> None:
-    """Protect (disclosure control) and publish a year's indicator tables: xlsx, csv, parquet, SDMX-CSV.
+    """Protect (disclosure control), flag and publish indicator tables: xlsx, csv, parquet,
+    SDMX-CSV. Exit 2 for a year with no accepted return.
 
     The tables are made from the warehouse's recorded state (consolidated again for the
     release), and the publication is a release: numbered (2024-r1, 2024-r2, ...), listed
     with everything it was made from in manifest.json, recorded in the warehouse."""
     from gbvstats.publish.release import RELEASE_ID, ReleaseError, make_release, release_cut
-    from gbvstats.publish.tables import PublishError
+    from gbvstats.publish.tables import PublishError, parse_years
     from gbvstats.store.asof import AsOfError, parse_time
 
-    chosen = tuple(lang_of(x.strip()) for x in langs.split(",") if x.strip()) or ("en",)
+    chosen = publication_langs(langs)
     lang = chosen[0]
+    if (year is None) == (years is None):
+        fail(t_("publish.year_or_years", lang), code=2)
+    try:
+        wanted = [year] if year is not None else parse_years(years or "")
+    except ValueError:
+        fail(t_("publish.bad_years", lang, years=years), code=2)
     when = None
     if as_of is not None and not re.match(RELEASE_ID, as_of):
         try:
             when = parse_time(as_of)
         except ValueError:
             fail(t_("release.error.bad_time", lang, value=as_of), code=2)
-    with store_errors():  # warehouse and path problems in the user's language, as every command
+    with store_errors(lang):  # warehouse and path problems in the user's language, as every command
         try:
             wh = open_warehouse(warehouse, lang)
             cut = release_cut(wh, as_of) if as_of is not None and when is None else None
-            result = make_release(wh, [year], out, chosen, threshold, as_of=when, cut=cut, by=by,
+            result = make_release(wh, wanted, out, chosen, threshold, as_of=when, cut=cut, by=by,
                                   lang=lang)
         except (PublishError, ReleaseError, AsOfError) as exc:
             fail(exc.message(lang) if hasattr(exc, "message") else str(exc), code=exc.code)
@@ -76,9 +100,16 @@ def publish_cmd(
         typer.echo(line, err=True)
     for note in result.findings:
         typer.echo(f"{note.severity} {note.code} {note.message(lang)}", err=True)
-    suppressed = sum(x.get("suppressed_cells", 0) for x in manifest["tables"].values())
-    typer.echo(t_("publish.summary", lang, tables=len(manifest["tables"]), year=year,
-                  suppressed=suppressed, threshold=threshold, manifest=out / "manifest.json"))
+    tables = manifest["tables"] if "year" in manifest else {
+        f"{y}/{n}": v for y, ts in manifest["tables"].items() for n, v in ts.items()}
+    suppressed = sum(x["suppressed_cells"] for x in tables.values())
+    provisional = sum(x["provisional_cells"] for x in tables.values())
+    breaks = sum(x["break_cells"] for x in tables.values())
+    span = str(wanted[0]) if len(wanted) == 1 else f"{wanted[0]}-{wanted[-1]}"
+    typer.echo(t_("publish.summary", lang, tables=len(tables), year=span, suppressed=suppressed,
+                  threshold=threshold, manifest=out / "manifest.json"))
+    if provisional or breaks:
+        typer.echo(t_("publish.flagged", lang, provisional=provisional, breaks=breaks))
     typer.echo(result.summary(lang, as_of))
 
 

@@ -260,7 +260,8 @@ def _fork(state: State) -> Iterator[Warehouse]:
 
 def make_release(wh: Warehouse, years: list[int], out: Path | str,
                  langs: tuple[str, ...] = ("ru", "ky", "en"), threshold: int = DEFAULT_THRESHOLD,
-                 provisional: bool = False, as_of: datetime | None = None, cut: Cut | None = None,
+                 provisional: bool | list | None = False, as_of: datetime | None = None,
+                 cut: Cut | None = None,
                  by: str | None = None, lang: str = "en", record: bool = True,
                  state: State | None = None) -> ReleaseResult:
     """Make (or make again) the release of `years` from the warehouse's state now, at time
@@ -310,21 +311,21 @@ def _consolidate(state: Warehouse, years: list[int], lang: str) -> None:
 
 
 def build(wh: Warehouse, state: Warehouse, cut: Cut, years: list[int], stage: Path,
-          langs: tuple[str, ...], threshold: int, provisional: bool, lang: str,
+          langs: tuple[str, ...], threshold: int, provisional: bool | list | None, lang: str,
           replaying: bool = False) -> ReleaseResult:
     """Write the release of `years` from `state` (consolidated) into `stage`, and its
     manifest; decide whether it is a release already recorded in `wh`."""
     from gbvstats.publish.stable import EPOCH, stable_zip, write_json
-    from gbvstats.publish.tables import write_publication
+    from gbvstats.publish.tables import read_publication, write_publication
 
-    if len(years) != 1:  # the writer publishes one year at a time
-        raise ReleaseError("one_year", 2, years=scope_of(years))
-    written = write_publication(state.path, years[0], stage, langs, threshold, lang=lang)
+    reasons = provisional_reasons(provisional)
+    published, skipped = read_publication(state.path, years, threshold, lang=lang, provisional=reasons)
+    written = write_publication(stage, published, langs, threshold, skipped, lang=lang, provisional=reasons)
     for f in written["files"]:
         if f["kind"] == "xlsx":
             stable_zip(stage / f["file"], EPOCH)  # its content, before the release's own sheet and date
     params = {"years": years, "languages": list(langs), "threshold": threshold,
-              "provisional": bool(provisional)}
+              "provisional": reasons}
     inputs = _records(state, "inputs.sql", years)
     explanations = _records(state, "explanations.sql", years)
     decisions = _decisions(state, years)
@@ -334,7 +335,7 @@ def build(wh: Warehouse, state: Warehouse, cut: Cut, years: list[int], stage: Pa
     content_sha = hashlib.sha256(_canonical(content).encode()).hexdigest()
 
     scope = scope_of(years)
-    status = PROVISIONAL if provisional or written.get("provisional") else FINAL
+    status = PROVISIONAL if reasons else FINAL
     latest = _releases(wh, scope, cut.event)
     same = latest[0] if latest and latest[0]["content_sha256"] == content_sha else None
     if same:
@@ -358,7 +359,7 @@ def build(wh: Warehouse, state: Warehouse, cut: Cut, years: list[int], stage: Pa
         path = stage / f["file"]
         files.append(f | {"sha256": sha256_file(path), "bytes": path.stat().st_size})
     manifest = {k: v for k, v in written.items() if k != "files"} | {
-        "release": info.to_dict(), "revision": info.revision, "provisional": status == PROVISIONAL,
+        "release": info.to_dict(), "revision": info.revision,
         "code": info.code, "parameters": params, "inputs": inputs, "explanations": explanations,
         "decisions": decisions, "disclosure": {"threshold": threshold,
                                                "suppressed_cells": _suppressed(written)},
@@ -374,6 +375,19 @@ def build(wh: Warehouse, state: Warehouse, cut: Cut, years: list[int], stage: Pa
         result.findings.append(Finding(code="GBV-L013", params={
             "scope": scope, "event": cut.event, "as_of": info.as_of or "-"}))
     return result
+
+
+def provisional_reasons(provisional: bool | list | None) -> list:
+    """Why a release is provisional (every figure P, the reasons as its footnote): the
+    reasons given (texts or {en, ru, ky} labels), the NSC's own when only asked for
+    (`True`), none for a final release."""
+    if not provisional:
+        return []
+    if provisional is True:
+        from gbvstats.i18n import LANGS, t
+
+        return [{lg: t("release.provisional.asked", lg) for lg in LANGS}]
+    return [r if isinstance(r, dict) else str(r) for r in provisional]
 
 
 def _canonical(data: Any) -> str:
@@ -673,7 +687,7 @@ def verify(wh: Warehouse, folder: Path | str, lang: str = "en") -> VerifyReport:
             "made_by": info.code.get("gbvstats", "?"), "now": code["gbvstats"]}))
     with tempfile.TemporaryDirectory(prefix="gbvstats-verify-") as tmp:
         again = make_release(wh, params["years"], Path(tmp) / "again", tuple(params["languages"]),
-                             int(params["threshold"]), bool(params["provisional"]), cut=cut, lang=lang)
+                             int(params["threshold"]), params.get("provisional") or [], cut=cut, lang=lang)
         remade = {f["file"]: f["sha256"] for f in again.manifest["files"]}
         remade[MANIFEST] = sha256_file(again.out / MANIFEST)
         recorded = {f["file"]: f.get("sha256") for f in manifest["files"]}
