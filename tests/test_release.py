@@ -348,3 +348,20 @@ def test_a_year_without_returns_is_refused(story, tmp_path):
                "--lang", "ky")
     assert made.returncode == 2 and "2019" in made.stderr and "Traceback" not in made.stderr
     assert not (tmp_path / "x").exists()
+
+
+def test_a_changed_figure_is_laid_to_the_forms_its_sql_reads(registry):
+    """The returns that changed a figure are looked for among the forms the figure itself
+    reads (lineage derived from the pipeline's SQL), not every form its table names."""
+    from types import SimpleNamespace
+
+    from gbvstats.publish.release import _forms_of
+
+    forms_of = _forms_of(SimpleNamespace(reg=registry))
+    assert forms_of("ind03_justice_attrition", "area=KG07;chain=GBV", "gpo_received") == {"GPO-CASES"}
+    assert forms_of("ind01_family_violence", "area=KG;sex=F;age=_T", "population") == {"NSC-POP"}
+    assert forms_of("ind01_family_violence", "area=KG07;sex=F;age=_T", "victims") == {"MOI-FV"}
+    # a rate the synthetic evaluation left empty reads what its numerator and denominator read
+    assert forms_of("ind01_family_violence", "area=KG07;sex=F;age=_T;education=ISCED11_5;activity=_T",
+                    "victims_per_100k") == {"MOI-FV", "NSC-POP"}
+    assert forms_of("ind99_unknown", "area=KG", "n") == set()

@@ -482,14 +482,39 @@ def _revisions(wh: Warehouse, state: Warehouse, info: ReleaseInfo, inputs: list[
 
 
 def _forms_of(state: Warehouse):
-    """forms_of(table, key, measure): the forms a published figure is made from (the
-    pipeline's `-- sources:` header, by table)."""
+    """forms_of(table, key, measure): the forms a published figure reads, by the lineage
+    derived from its pipeline's SQL (consolidate/lineage.py: the figure's row and measure,
+    at its scope, oblast or national); a rate the synthetic evaluation left empty reads
+    what its numerator and denominator read (the `-- rates:` header); the pipeline's
+    `-- sources:` header where nothing could be derived."""
+    from gbvstats.consolidate.lineage import lineage, scope_of
     from gbvstats.consolidate.run import pipelines
     from gbvstats.publish.revisions import forms_in_sources
+    from gbvstats.publish.tables import parse_rates
 
     known = set(state.reg.form_codes())
-    by_table = {p.id: forms_in_sources(p.meta.get("sources", ""), known) for p in pipelines()}
-    return lambda table, key, measure: by_table.get(table, set())
+    by_id = {p.id: p for p in pipelines()}
+    header = {p.id: forms_in_sources(p.meta.get("sources", ""), known) for p in by_id.values()}
+    rates = {p.id: parse_rates(p.meta.get("rates", ""), p.id) for p in by_id.values()}
+    derived: dict[str, Any] = {}
+
+    def forms_of(table: str, key: str, measure: str, depth: int = 0) -> set[str]:
+        if table not in by_id:
+            return set()
+        if table not in derived:
+            derived[table] = lineage(by_id[table], state.reg, exact=False)
+        lin = derived[table]
+        if lin.error:
+            return header[table]
+        row = dict(part.split("=", 1) for part in key.split(";") if "=" in part)
+        found = set(lin.forms_of(scope_of(row.get("area", "KG")), lin.row_key(row), measure))
+        rate = rates[table].get(measure)
+        if not found and rate and depth < 3:
+            found = set().union(*(forms_of(table, key, rate[side], depth + 1)
+                                  for side in ("numerator", "denominator")))
+        return found or header[table]
+
+    return forms_of
 
 
 def _release_row(wh: Warehouse, rid: str) -> dict[str, Any]:
