@@ -8,6 +8,7 @@ import json
 import shutil
 import zipfile
 from datetime import datetime
+from pathlib import Path
 
 import duckdb
 import pandas as pd
@@ -131,7 +132,13 @@ def test_every_table_of_a_migrated_warehouse_is_classified(tmp_path, registry):
         assert asof.check_tables(con) == []
         tables = {t for (t,) in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
     plan = asof.plan()
-    assert set(plan.copied) <= tables, "a rule for a table no migration makes"
+    # rules written ahead for the tables of migrations on their way (i11-gate's decisions,
+    # i13-serve's reviews): allowed only while the migration is not in this tree
+    pending = {"decisions": "012_", "reviews": "018_"}
+    migrations = [p.name for p in (Path(asof.sql_dir()) / "migrations").glob("*.sql")]
+    for table in set(plan.copied) - tables:
+        assert table in pending and not any(m.startswith(pending[table]) for m in migrations), \
+            f"a rule for a table no migration makes: {table}"
 
 
 def test_the_state_at_the_latest_event_is_the_warehouse(loaded):
