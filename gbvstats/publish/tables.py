@@ -27,7 +27,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gbvstats.i18n import t
-from gbvstats.publish.sdc import DEFAULT_THRESHOLD
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -114,14 +113,16 @@ def read_tables(warehouse_path: Path, year: int) -> dict[str, pd.DataFrame]:
 
 
 def publish(warehouse_path: Path | str, year: int, out_dir: Path | str,
-            langs: tuple[str, ...] = ("ru", "ky", "en"), threshold: int = DEFAULT_THRESHOLD,
+            langs: tuple[str, ...] = ("ru", "ky", "en"), threshold: int | None = None,
             pipelines_root: Path | None = None, sdmx_path: Path | None = None,
             lang: str = "en") -> list[Path]:
-    """Protect and write every indicator table of `year`; returns the files written."""
-    from gbvstats.publish import sdc
+    """Protect and write every indicator table of `year`; returns the files written.
+    `threshold` overrides schemas/disclosure.yaml's. Nothing is written unless the
+    disclosure audit passes (`gbvstats.publish.disclosure`)."""
+    from gbvstats.publish import disclosure
 
-    if threshold < 0:
-        raise PublishError(t("publish.bad_threshold", lang, threshold=threshold), 2)
+    protection = disclosure.settings(threshold, lang)
+    threshold = protection.threshold
     out = Path(out_dir)
     described = metas(pipelines_root)
     tables, skipped = {}, []
@@ -132,14 +133,9 @@ def publish(warehouse_path: Path | str, year: int, out_dir: Path | str,
             tables[name] = frame
     if not tables:
         raise PublishError(t("publish.no_tables", lang, year=year, warehouse=warehouse_path), 1)
+    done, report = disclosure.protect_for_publication(tables, described, protection, year, lang)
+    protected = {n: (d.frame, d.mask, described[n]) for n, d in done.items()}
     out.mkdir(parents=True, exist_ok=True)
-    protected = {}
-    for name, frame in tables.items():
-        meta = described[name]
-        counts = [c for c in meta["counts"] if c in frame.columns]
-        rates = {r: [c for c in cols if c in counts]
-                 for r, cols in rate_sources(meta["rates"]).items() if r in frame.columns}
-        protected[name] = (*sdc.protect(frame, counts, rates, threshold, sums=meta["sums"]), meta)
     files: list[dict[str, Any]] = []
     for name, (frame, flags, _) in protected.items():
         files += write_flat(out, name, year, frame, flags)
@@ -151,7 +147,7 @@ def publish(warehouse_path: Path | str, year: int, out_dir: Path | str,
         "tables": {n: {"rows": len(f), "suppressed_cells": int(m.to_numpy().sum()),
                        "counts": meta["counts"], "rates": meta["rates"], "sums": meta["sums"]}
                    for n, (f, m, meta) in protected.items()},
-        "files": files, "skipped": skipped,
+        "files": files, "skipped": skipped, "disclosure": report.summary(),
     }, ensure_ascii=False, indent=2), encoding="utf-8")
     return [out / f["file"] for f in files] + [manifest]
 
