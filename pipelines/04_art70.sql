@@ -10,6 +10,7 @@
 -- notes.ru: Учитывается с 2019 г.
 -- notes.ky: 2019-жылдан бери эсепке алынат.
 -- counts: protocols, sent_to_court, heard, sanctioned, community_service, arrest, fine
+-- sums: sanctioned = community_service + arrest + fine
 -- elements: MOI-FV:art70_protocols, MOI-FV:art70_to_court, JD-CASES:art70_heard, JD-CASES:art70_sanctioned
 SELECT getvariable('year') AS year,
        COALESCE(oblast, '41700000000000') AS territory, COALESCE(area, 'KG') AS area,

@@ -250,7 +250,7 @@ def audit_cells(model: TableModel, hidden: set[Cell], confidential: list[Cell], 
     for cell in confidential:
         value = model.values[cell]
         lo, hi = found.get(cell, (value, value))  # published: known exactly
-        out.append(CellAudit(model.table, model.key(cell), value, _clean(lo), _clean(hi),
+        out.append(CellAudit(model.table_of(cell), model.key(cell), value, _clean(lo), _clean(hi),
                              protection.required(value), judge(lo, hi, protection.required(value)), cell))
     return out
 
@@ -288,6 +288,7 @@ class TableAudit:
     seconds: float
     audited: list[CellAudit]
     not_holding: list[str] = field(default_factory=list)
+    linked: list[str] = field(default_factory=list)  # tables audited together with this one
 
     @property
     def failures(self) -> list[CellAudit]:
@@ -298,6 +299,7 @@ class TableAudit:
         return {"cells": self.cells, "confidential": self.confidential, "secondary": self.secondary,
                 "relations": self.relations, "relations_not_holding": self.relations_not_holding,
                 "groups": self.groups, "lp_solves": self.solves, "seconds": round(self.seconds, 3),
+                "audited_with": self.linked,
                 "exact": sum(a.status == EXACT for a in self.audited),
                 "under_protected": sum(a.status == UNDER for a in self.audited),
                 "not_solved": sum(a.status == FAILED for a in self.audited)}

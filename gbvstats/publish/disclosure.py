@@ -110,16 +110,53 @@ class Report:
 def protect_tables(tables: dict[str, pd.DataFrame], described: dict[str, dict[str, Any]],
                    protection: Protection, year: int, schemas_root: Path | None = None,
                    engine: str = "auto") -> tuple[dict[str, Protected], Report]:
-    """Protect every table; the protected tables and the audit report."""
-    from gbvstats.publish.sdc import protect_table
+    """Protect every table; the protected tables and the audit report. Tables that
+    publish the same figures (`relations.links`) are protected and audited as one: a
+    figure is hidden in all of them or in none, and the attacker may use all of them."""
+    import time
 
+    from gbvstats.publish import relations, sdc
+
+    frames = {n: f.reset_index(drop=True) for n, f in tables.items()}
+    decls = {n: declarations(described[n], f, schemas_root) for n, f in frames.items()}
+    models = {n: relations.build(n, frames[n], decls[n]) for n in frames}
+    found = relations.links(models)
     done: dict[str, Protected] = {}
     report = Report(year, protection)
-    for name, frame in tables.items():
-        decl = declarations(described[name], frame, schemas_root)
-        done[name] = protect_table(name, frame, decl, protection, engine=engine)
+    for group in _linked_groups(list(frames), found):
+        start = time.perf_counter()
+        if len(group) == 1:
+            model, offsets = models[group[0]], {group[0]: 0}
+        else:
+            model, offsets = relations.combine([models[n] for n in group],
+                                               [lk for lk in found if lk.a in group])
+        hidden, audit = sdc.protect_model(model, protection, None, engine)
+        seconds = time.perf_counter() - start
+        for name in group:
+            first, size = offsets[name], len(models[name].rows)
+            mine = {(r - first, c) for r, c in hidden if first <= r < first + size}
+            table = sdc.table_audit(name, model, hidden, audit, seconds, [g for g in group if g != name])
+            frame, mask = sdc.masked(frames[name], models[name].counts, list(decls[name].rates), mine)
+            done[name] = sdc.Protected(frame, mask, mine, table)
+    for name in frames:  # in the tables' order
         report.tables[name] = done[name].audit
-    return done, report
+    return {n: done[n] for n in frames}, report
+
+
+def _linked_groups(names: list[str], found) -> list[list[str]]:
+    """The tables, grouped where links join them (each group in the tables' order)."""
+    group = {n: {n} for n in names}
+    for link in found:
+        merged = group[link.a] | group[link.b]
+        for n in merged:
+            group[n] = merged
+    out, seen = [], set()
+    for n in names:
+        if n not in seen:
+            members = [m for m in names if m in group[n]]
+            seen |= set(members)
+            out.append(members)
+    return out
 
 
 def audit_year(warehouse_path: Path, year: int, protection: Protection,

@@ -88,28 +88,31 @@ class Declarations:
 
 @dataclass
 class TableModel:
-    """A table, its cells' values and every relation they satisfy."""
+    """Cells, their values and every relation they satisfy: of one table, or of several
+    tables that publish some of the same figures (`combine`), rows numbered across them."""
 
     table: str
-    frame: pd.DataFrame  # index 0..n-1
-    dims: list[str]
-    counts: list[str]
+    rows: list[tuple[str, dict[str, Any]]]  # each row's table and dimension values
+    cells: list[Cell]  # the protected (count) cells
     values: dict[Cell, float]  # counts, rates and their operands; NaN when blank
     relations: list[Relation]
     not_holding: list[Relation]  # structural relations the figures do not satisfy
-    rate_cells: dict[Cell, list[Cell]]  # a rate cell -> its numerator and denominator cells
-    totals_rows: set[int]  # rows holding a total or subtotal code on some dimension
-    sum_columns: set[str]  # columns that are declared sums of others
+    rate_cells: dict[Cell, list[Cell]]  # a rate cell -> the cells it is hidden with
+    costly: set[Cell]  # cells on a total or subtotal row, or in a declared sum column
+    dims: list[str] = field(default_factory=list)
+    counts: list[str] = field(default_factory=list)
+
+    def table_of(self, cell: Cell) -> str:
+        return self.rows[cell[0]][0]
 
     def key(self, cell: Cell) -> dict[str, Any]:
-        """The cell's coordinates in the table's own terms: its dimension values and column."""
-        row, col = cell
-        return {**{d: _plain(self.frame.at[row, d]) for d in self.dims}, "column": col}
+        """The cell's coordinates in its table's own terms: dimension values and column."""
+        return {**self.rows[cell[0]][1], "column": cell[1]}
 
     def describe(self, cell: Cell) -> str:
         k = self.key(cell)
         col = k.pop("column")
-        return f"{col} [{', '.join(f'{d}={v}' for d, v in k.items())}]"
+        return f"{self.table_of(cell)}.{col} [{', '.join(f'{d}={v}' for d, v in k.items())}]"
 
 
 def _plain(value: Any) -> Any:
@@ -198,29 +201,39 @@ def build(table: str, frame: pd.DataFrame, decl: Declarations, dims: list[str] |
 
     frame = frame.reset_index(drop=True)
     counts = [c for c in decl.counts if c in frame.columns]
-    rates = {r: d for r, d in decl.rates.items()
-             if r in frame.columns and d["numerator"] in frame.columns and d["denominator"] in frame.columns}
+    rates = {r: d for r, d in decl.rates.items() if r in frame.columns}
+    defined = {r: d for r, d in rates.items()
+               if d.get("numerator") in frame.columns and d.get("denominator") in frame.columns}
     if dims is None:
         dims = dimensions(frame, [*counts, *rates], decl.totals)
-    columns = list(dict.fromkeys([*counts, *rates, *(d[k] for d in rates.values() for k in ("numerator", "denominator"))]))
+    operands = [d[k] for d in defined.values() for k in ("numerator", "denominator")]
+    columns = list(dict.fromkeys([*counts, *defined, *operands]))
     values = {(i, c): _number(v) for c in columns for i, v in enumerate(frame[c].tolist())}
     hier = _hierarchies(frame, dims, decl)
     candidates = _hierarchy_relations(frame, dims, counts, hier)
     candidates += _sum_relations(frame, counts, decl.sums)
-    rate_rels, rate_cells = _rate_relations(frame, rates, values)
+    candidates += _rate_relations(frame, defined, values)
     kept, broken = [], []
-    for rel in [*candidates, *rate_rels]:
+    for rel in candidates:
         settled = _settle(rel, values)
         if settled is not None:
             kept.append(settled)
         elif _lhs(rel, values) is not None:
             broken.append(rel)
-    totals_rows = set()
+    rate_cells = {}
+    for rate, d in rates.items():
+        sources = [d["numerator"], d["denominator"]] if "numerator" in d else d.get("sources", [])
+        for i in range(len(frame)):
+            rate_cells[(i, rate)] = [(i, s) for s in sources if s in frame.columns]
+    costly_rows = set()
     for dim, hs in hier.items():
         tops = {h.total for h in hs}
-        totals_rows |= {i for i, v in enumerate(frame[dim].tolist()) if v in tops}
-    sum_columns = {t for t in decl.sums if t in counts}
-    return TableModel(table, frame, dims, counts, values, kept, broken, rate_cells, totals_rows, sum_columns)
+        costly_rows |= {i for i, v in enumerate(frame[dim].tolist()) if v in tops}
+    cells = [(i, c) for c in counts for i in range(len(frame))]
+    costly = {(i, c) for i, c in cells if i in costly_rows or c in decl.sums}
+    rows = [(table, {d: _plain(v) for d, v in zip(dims, r, strict=True)})
+            for r in frame[dims].itertuples(index=False, name=None)]
+    return TableModel(table, rows, cells, values, kept, broken, rate_cells, costly, dims, counts)
 
 
 def _number(value: Any) -> float:
@@ -234,7 +247,8 @@ def _number(value: Any) -> float:
 def _hierarchies(frame: pd.DataFrame, dims: list[str], decl: Declarations) -> dict[str, list[Hierarchy]]:
     """The breakdowns that apply to this table: declared ones whose total and at least
     one part occur in the column; for a dimension with none declared, its total code =
-    every other code present."""
+    every other code present. Codes in the table that no declared breakdown knows are
+    added as parts of each breakdown of the dimension's total (a copy of it)."""
     out: dict[str, list[Hierarchy]] = {}
     for dim in dims:
         present = set(frame[dim].dropna().astype(str))
@@ -242,6 +256,11 @@ def _hierarchies(frame: pd.DataFrame, dims: list[str], decl: Declarations) -> di
         declared = decl.hierarchies.get(dim)
         if declared is None:
             declared = [Hierarchy(tot, tot, tuple(sorted(present - {tot})))]
+        known = {c for h in declared for c in (h.total, *h.parts)}
+        unknown = tuple(sorted(present - known - {tot}))
+        if unknown:
+            declared = [*declared, *(Hierarchy(f"{h.id}+", h.total, (*h.parts, *unknown))
+                                     for h in declared if h.total == tot)]
         usable = [h for h in declared if h.total in present and present & set(h.parts)]
         if usable:
             out[dim] = usable
@@ -358,18 +377,17 @@ def _lhs(rel: Relation, values: dict[Cell, float]) -> float | None:
 
 
 def _rate_relations(frame: pd.DataFrame, rates: dict[str, dict[str, Any]],
-                    values: dict[Cell, float]) -> tuple[list[Relation], dict[Cell, list[Cell]]]:
+                    values: dict[Cell, float]) -> list[Relation]:
     """A published rate r = round(m * numerator / denominator, k) gives, on its row,
     (r - h) * denominator <= m * numerator <= (r + h) * denominator with h = half a unit
-    of its last decimal (k read off the published values): linear in both operands."""
+    of its last decimal (k read off the published values): linear in both operands, and
+    known only while the rate is published."""
     out: list[Relation] = []
-    cells: dict[Cell, list[Cell]] = {}
     for rate, d in rates.items():
         num, den, mult = d["numerator"], d["denominator"], float(d.get("multiplier", 1))
         half = 0.5 * 10.0 ** -decimals(frame[rate])
         for i in range(len(frame)):
             r, n, q = values[(i, rate)], values[(i, num)], values[(i, den)]
-            cells[(i, rate)] = [(i, num), (i, den)]
             if math.isnan(r) or math.isnan(n) or math.isnan(q) or q <= 0:
                 continue
             lo, hi = r - half, r + half
@@ -377,7 +395,7 @@ def _rate_relations(frame: pd.DataFrame, rates: dict[str, dict[str, Any]],
             label = f"row {i}: {rate} = {num} / {den} * {mult:g} = {r:g} (+/- {half:g})"
             out.append(Relation("rate", (((i, num), mult), ((i, den), -hi)), "<=", slack, (i, rate), label))
             out.append(Relation("rate", (((i, den), lo), ((i, num), -mult)), "<=", slack, (i, rate), label))
-    return out, cells
+    return out
 
 
 def decimals(values: pd.Series, most: int = 6) -> int:
@@ -387,3 +405,104 @@ def decimals(values: pd.Series, most: int = 6) -> int:
         if all(abs(v * 10**k - round(v * 10**k)) < 1e-6 for v in present):
             return k
     return most
+
+
+# --- tables that publish the same figures ---------------------------------------------
+
+
+@dataclass(frozen=True)
+class Link:
+    """Column `column_a` of table `a` and `column_b` of table `b` hold the same figure on
+    every row they share (the rows of the dimensions they have in common, their other
+    dimensions at the total): e.g. trafficking victims by oblast in ind05 (all forms, sexes
+    and ages) and victims identified in ind06."""
+
+    a: str
+    column_a: str
+    b: str
+    column_b: str
+    pairs: tuple[tuple[int, int], ...]  # (row in a, row in b)
+
+
+def links(models: dict[str, TableModel], min_rows: int = 3) -> list[Link]:
+    """Count columns of two different tables whose figures agree on every shared row, with
+    at least `min_rows` shared figures and one of them not zero. A reader can match them
+    as well as we can, so a figure hidden in one table and shown in the other is shown."""
+    out = []
+    names = sorted(models)
+    for x, a in enumerate(names):
+        for b in names[x + 1:]:
+            pairs = _shared_rows(models[a], models[b])
+            if len(pairs) < min_rows:
+                continue
+            for ca in models[a].counts:
+                for cb in models[b].counts:
+                    if _same(models[a], ca, models[b], cb, pairs, min_rows):
+                        out.append(Link(a, ca, b, cb, tuple(pairs)))
+    return out
+
+
+def _shared_rows(ma: TableModel, mb: TableModel) -> list[tuple[int, int]]:
+    common = [d for d in ma.dims if d in mb.dims]
+    if not common:
+        return []
+
+    def index(m: TableModel) -> dict[tuple, int]:
+        out = {}
+        for i, (_, key) in enumerate(m.rows):
+            if all(str(v) == total_code(d) for d, v in key.items() if d not in common):
+                out.setdefault(tuple(str(key[d]) for d in common), i)
+        return out
+
+    ia, ib = index(ma), index(mb)
+    return sorted((ia[k], ib[k]) for k in ia.keys() & ib.keys())
+
+
+def _same(ma: TableModel, ca: str, mb: TableModel, cb: str, pairs, min_rows: int) -> bool:
+    figures = 0
+    nonzero = False
+    for ra, rb in pairs:
+        va, vb = ma.values[(ra, ca)], mb.values[(rb, cb)]
+        if math.isnan(va) and math.isnan(vb):
+            continue
+        if math.isnan(va) or math.isnan(vb) or va != vb:
+            return False
+        figures += 1
+        nonzero |= va != 0
+    return figures >= min_rows and nonzero
+
+
+def combine(models: list[TableModel], found: list[Link]) -> tuple[TableModel, dict[str, int]]:
+    """One model of several tables (rows numbered on, table after table) with a relation
+    `a = b` for every linked pair of cells; and each table's first row number."""
+    offsets, at = {}, 0
+    for m in models:
+        offsets[m.table] = at
+        at += len(m.rows)
+
+    def move(m: TableModel, cell: Cell) -> Cell:
+        return (cell[0] + offsets[m.table], cell[1])
+
+    def moved(m: TableModel, rel: Relation) -> Relation:
+        return Relation(rel.kind, tuple((move(m, c), k) for c, k in rel.terms), rel.sense, rel.rhs,
+                        move(m, rel.given) if rel.given else None, f"{m.table}: {rel.label}")
+
+    rows, cells, values, rels, broken, rate_cells, costly = [], [], {}, [], [], {}, set()
+    for m in models:
+        rows += m.rows
+        cells += [move(m, c) for c in m.cells]
+        values |= {move(m, c): v for c, v in m.values.items()}
+        rels += [moved(m, r) for r in m.relations]
+        broken += [moved(m, r) for r in m.not_holding]
+        rate_cells |= {move(m, c): [move(m, s) for s in src] for c, src in m.rate_cells.items()}
+        costly |= {move(m, c) for c in m.costly}
+    by_name = {m.table: m for m in models}
+    for link in found:
+        ma, mb = by_name[link.a], by_name[link.b]
+        for ra, rb in link.pairs:
+            a, b = move(ma, (ra, link.column_a)), move(mb, (rb, link.column_b))
+            if not (math.isnan(values[a]) or math.isnan(values[b])):
+                rels.append(Relation("link", ((a, 1.0), (b, -1.0)), "=", 0.0, None,
+                                     f"{link.a}.{link.column_a} = {link.b}.{link.column_b}"))
+    name = " + ".join(m.table for m in models)
+    return TableModel(name, rows, cells, values, rels, broken, rate_cells, costly), offsets

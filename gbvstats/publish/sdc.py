@@ -22,6 +22,7 @@ from gbvstats.publish import relations
 from gbvstats.publish.audit import (
     EXACT_TOLERANCE,
     OK,
+    CellAudit,
     Protection,
     Solver,
     TableAudit,
@@ -178,9 +179,7 @@ class Protected:
 
     frame: pd.DataFrame  # suppressed values emptied
     mask: pd.DataFrame  # True where suppressed, one column per count and rate
-    model: TableModel
     hidden: set[Cell]
-    confidential: list[Cell]
     audit: TableAudit
 
 
@@ -196,48 +195,54 @@ def protect_table(table: str, df: pd.DataFrame, decl: Declarations, protection: 
 
     start = time.perf_counter()
     df = df.reset_index(drop=True)
-    defs = {r: d for r, d in decl.rates.items() if "numerator" in d}
-    model = relations.build(table, df, replace(decl, rates=defs), dims)
-    counts = model.counts
-    confidential = [(i, c) for c in counts for i in range(len(df))
-                    if protection.confidential(model.values[(i, c)])]
+    model = relations.build(table, df, decl, dims)
+    if hidden is None and method == "lines":
+        values = {cell: model.values[cell] for cell in model.cells}
+        first = {c for c in model.cells if protection.confidential(model.values[c])}
+        hidden = secondary(values, first, cell_lines(df, model.counts, model.dims, decl.totals, decl.sums))
+    hidden, found = protect_model(model, protection, hidden, engine)
+    audit = table_audit(table, model, hidden, found, time.perf_counter() - start)
+    return Protected(*masked(df, model.counts, list(decl.rates), hidden), hidden, audit)
+
+
+@dataclass
+class ModelAudit:
+    """What `protect_model` found: each confidential cell's interval, programmes solved."""
+
+    cells: list[CellAudit]
+    solves: int
+    groups: int
+
+
+def protect_model(model: TableModel, protection: Protection, hidden: set[Cell] | None = None,
+                  engine: str = "auto") -> tuple[set[Cell], ModelAudit]:
+    """The suppressed cells (given, or primary then `secondary_lp`), rates hidden with
+    their operands, and the audit of every confidential cell."""
+    confidential = [c for c in model.cells if protection.confidential(model.values[c])]
     solver = Solver(engine)
     if hidden is None:
-        if method == "lines":
-            values = {cell: model.values[cell] for cell in _count_cells(model)}
-            hidden = secondary(values, set(confidential),
-                               cell_lines(df, counts, model.dims, decl.totals, decl.sums))
-        else:
-            hidden = secondary_lp(model, confidential, protection, solver)
-    hidden = set(hidden) | _rates_hidden(model, decl, hidden)
+        hidden = secondary_lp(model, confidential, protection, solver)
+    hidden = set(hidden) | set(confidential)
+    hidden |= {rate for rate, sources in model.rate_cells.items() if any(s in hidden for s in sources)}
     audited = audit_cells(model, hidden, confidential, protection, solver)
-    groups = components(model, hidden)
-    report = TableAudit(table, len(_count_cells(model)), len(confidential),
-                        sum(1 for c in hidden if c[1] in counts) - len(confidential),
-                        len(model.relations), len(model.not_holding), len(groups.members),
-                        solver.solves, time.perf_counter() - start, audited,
-                        [r.label for r in model.not_holding])
-    return Protected(*_masked(df, counts, list(decl.rates), hidden), model, hidden, confidential, report)
+    return hidden, ModelAudit(audited, solver.solves, len(components(model, hidden).members))
 
 
-def _count_cells(model: TableModel) -> list[Cell]:
-    return [(i, c) for c in model.counts for i in range(len(model.frame))]
+def table_audit(table: str, model: TableModel, hidden: set[Cell], found: ModelAudit, seconds: float,
+                linked: list[str] | None = None) -> TableAudit:
+    """The audit of one table: the part of `model` (one table, or several linked) that is its."""
+    def own(rel) -> bool:
+        return model.table == table or rel.label.startswith(f"{table}: ")
+
+    mine = [c for c in model.cells if model.table_of(c) == table]
+    audited = [a for a in found.cells if model.table_of(a.where) == table]
+    broken = [r.label for r in model.not_holding if own(r)]
+    return TableAudit(table, len(mine), len(audited), sum(c in hidden for c in mine) - len(audited),
+                      sum(1 for r in model.relations if own(r)), len(broken), found.groups,
+                      found.solves, seconds, audited, broken, linked or [])
 
 
-def _rates_hidden(model: TableModel, decl: Declarations, hidden: set[Cell]) -> set[Cell]:
-    """A rate is hidden on every row where its numerator or denominator is."""
-    out = set()
-    for rate, d in decl.rates.items():
-        if rate not in model.frame.columns:
-            continue
-        sources = d.get("sources") or [d.get("numerator"), d.get("denominator")]
-        for i in range(len(model.frame)):
-            if any((i, s) in hidden for s in sources):
-                out.add((i, rate))
-    return out
-
-
-def _masked(df: pd.DataFrame, counts: list[str], rates: list[str], hidden: set[Cell]):
+def masked(df: pd.DataFrame, counts: list[str], rates: list[str], hidden: set[Cell]):
     import pandas as pd
 
     measures = [c for c in df.columns if c in counts or c in rates]
@@ -302,7 +307,7 @@ class _Blocks:
     def __init__(self, model: TableModel, protection: Protection, engine: str):
         self.model, self.protection, self.engine = model, protection, engine
         self.solves = 0
-        movable = sorted(c for c in _count_cells(model) if _movable(model.values[c]))
+        movable = sorted(c for c in model.cells if _movable(model.values[c]))
         parent = {c: c for c in movable}
 
         def find(c: Cell) -> Cell:
@@ -371,9 +376,8 @@ class _Blocks:
 
 def _cost(model: TableModel, cell: Cell, protection: Protection) -> float:
     """What suppressing a cell costs: 1 + ln(1 + value), more on totals and sum columns."""
-    row, col = cell
     base = 1.0 + math.log1p(max(model.values[cell], 0.0))
-    if row in model.totals_rows or col in model.sum_columns:
+    if cell in model.costly:
         base *= protection.total_cost
     return base
 
