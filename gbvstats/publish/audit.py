@@ -51,8 +51,10 @@ class Protection:
     value_percent: float = 0.0
     total_cost: float = 3.0
 
-    def required(self, value: float) -> float:
-        return max(self.threshold * self.threshold_multiple, abs(value) * self.value_percent / 100.0)
+    def required(self, value: float) -> int:
+        """The least width of the interval (in whole counts) a confidential cell must keep."""
+        need = max(self.threshold * self.threshold_multiple, abs(value) * self.value_percent / 100.0)
+        return max(1, math.ceil(need - 1e-9))
 
     def confidential(self, value: float) -> bool:
         return not math.isnan(value) and 1 <= value <= self.threshold
@@ -263,12 +265,19 @@ def _clean(x: float) -> float:
     return float(r) if abs(x - r) < 1e-7 else round(x, 6)
 
 
+def whole(lower: float, upper: float) -> tuple[float, float]:
+    """The bounds as an attacker who knows counts are whole numbers reads them."""
+    return math.ceil(lower - EXACT_TOLERANCE), (upper if math.isinf(upper) else math.floor(upper + EXACT_TOLERANCE))
+
+
 def judge(lower: float, upper: float, required: float) -> str:
+    """exact: one whole number fits; under_protected: fewer than `required` + 1 do."""
     if math.isnan(lower) or math.isnan(upper):
         return FAILED
-    if upper - lower <= EXACT_TOLERANCE:
+    lo, hi = whole(lower, upper)
+    if hi - lo < 1:
         return EXACT
-    if upper - lower < required - EXACT_TOLERANCE:
+    if hi - lo < required:
         return UNDER
     return OK
 

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from gbvstats.publish import relations
 from gbvstats.publish.audit import (
-    EXACT_TOLERANCE,
+    FAILED,
     OK,
     CellAudit,
     Protection,
@@ -29,6 +29,7 @@ from gbvstats.publish.audit import (
     audit_cells,
     components,
     judge,
+    whole,
 )
 from gbvstats.publish.lp import OPTIMAL, Programme
 from gbvstats.publish.relations import Cell, Declarations, Hierarchy, TableModel
@@ -279,13 +280,13 @@ def secondary_lp(model: TableModel, confidential: list[Cell], protection: Protec
         lo, hi = solver.bounds(model, hidden, [cell], groups)[cell]
         if judge(lo, hi, need) == OK:
             continue
-        down = min(value, need / 2.0)
-        target_lo = min(lo, value - down)
+        lo, hi = whole(lo, hi) if judge(lo, hi, need) != FAILED else (value, value)
+        target_lo = min(lo, value - min(value, need // 2))  # whole numbers: value, need, bounds
         added = set()
-        if target_lo < lo - 1e-9:
+        if target_lo < lo:
             added |= blocks.perturb(hidden | added, cell, target_lo - value)
-        target_hi = max(target_lo + need, value + 10 * EXACT_TOLERANCE)
-        if hi < target_hi - 1e-9:
+        target_hi = target_lo + need
+        if hi < target_hi:
             added |= blocks.perturb(hidden | added, cell, target_hi - value)
         if added:
             hidden |= added
