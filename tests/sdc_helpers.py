@@ -308,3 +308,36 @@ def ages_table() -> pd.DataFrame:
             rows.append({"year": 2024, "area": a, "age": code, "victims": sum(
                 AGES[o][p] for o in AGES if a in (o, "KG") for p in parts)})
     return pd.DataFrame(rows)
+
+
+# Figures the indicator tables repeat, as a reader of their titles can tell.
+LINKS = [Same("ind05_trafficking", "victims", "ind06_assistance", "tip_identified"),
+         Same("ind01_family_violence", "reports", "ind02_protection_orders", "reports"),
+         Same("ind01_family_violence", "victims", "ind06_assistance", "fv_victims_moi")]
+
+
+def attack_published(out: Path, year: int, truth: dict[str, pd.DataFrame], metas: dict[str, dict],
+                     threshold: int = 4) -> tuple[int, list[str]]:
+    """Read every published `<table>_<year>.csv` in `out`, attack all of them together
+    (with LINKS), and return the number of confidential cells attacked and those an
+    interval narrower than the protection (max(threshold, 50 % of the value)) exposes.
+    `truth`: the tables as computed (the warehouse's), to know which cells are confidential."""
+    seen, targets, values = [], [], {}
+    for name, meta in metas.items():
+        path = out / f"{name}_{year}.csv"
+        if not path.exists():
+            continue
+        table = read_csv(path, name, meta)
+        seen.append(table)
+        dims = table.dims
+        real = table.frame[dims].astype(str).merge(truth[name].astype({d: str for d in dims}), on=dims, how="left")
+        assert len(real) == len(table.frame)
+        for col in table.counts:
+            for i, v in enumerate(real[col]):
+                if not pd.isna(v) and 1 <= v <= threshold:
+                    assert table.hidden[col].iloc[i], (name, i, col, "a confidential count is published")
+                    targets.append((name, i, col))
+                    values[(name, i, col)] = float(v)
+    names = {t.name for t in seen}
+    links = [lk for lk in LINKS if lk.a in names and lk.b in names]
+    return len(targets), widths_ok(attack(seen, targets, links), values, threshold)
