@@ -248,7 +248,7 @@ def test_tables_repeating_a_figure_are_protected_together():
 
     assert all(not d.audit.failures for d in alone.values())  # each table alone passes ...
     leaks = attacked(alone)  # ... but read together they leak: KG05 (2) through ind05's totals
-    assert len(leaks) == 4 and all("interval 2..2" in x for x in leaks)
+    assert "('ind06_x', 3, 'identified'): value 2.0, interval 2..2" in leaks
     together, report = protect_tables({"ind05_x": by_sex, "ind06_x": per_oblast}, metas, PROTECTION, 2024)
     assert report.safe and report.tables["ind05_x"].linked == ["ind06_x"]
     assert attacked(together) == []

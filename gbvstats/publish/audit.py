@@ -17,6 +17,7 @@ per confidential cell in it.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -143,37 +144,52 @@ class Solver:
                groups: Groups | None = None) -> dict[Cell, tuple[float, float]]:
         """The least and greatest value each target (a hidden cell) can take given every
         published figure and relation. (nan, nan) when a programme cannot be solved."""
+        return {c: (lo, hi) for c, lo, hi in self.each_bound(model, hidden, targets, groups)}
+
+    def each_bound(self, model: TableModel, hidden: set[Cell], targets: list[Cell],
+                   groups: Groups | None = None) -> Iterator[tuple[Cell, float, float]]:
+        """`bounds`, one target at a time in the order given (stop when you know enough);
+        each group's programme is built once."""
+        groups = groups or components(model, hidden)
+        built: dict[int, Iterator] = {}
+        for t in targets:
+            gid = groups.group_of.get(t, -1)
+            if gid == -1:  # in no usable relation: nothing bounds it but zero
+                yield t, 0.0, math.inf
+                continue
+            if gid not in built:
+                built[gid] = self.group_bounds(model, hidden, groups.members[gid], groups.relations[gid])
+                next(built[gid])
+            yield built[gid].send(t)
+
+    def group_bounds(self, model: TableModel, hidden: set[Cell], members: list[Cell],
+                     rels: list[Relation]):
+        """A coroutine over one group's programme: send a member, receive (member, least,
+        greatest). Prime it with next()."""
         import numpy as np
 
-        groups = groups or components(model, hidden)
-        out: dict[Cell, tuple[float, float]] = {}
-        by_group: dict[int, list[Cell]] = {}
-        for t in targets:
-            by_group.setdefault(groups.group_of.get(t, -1), []).append(t)
-        for gid, cells in by_group.items():
-            if gid == -1:  # in no usable relation: nothing bounds it but zero
-                out.update({c: (0.0, math.inf) for c in cells})
-                continue
-            members = groups.members[gid]
-            col = {c: n for n, c in enumerate(members)}
-            prog = Programme(len(members), _rows(groups.relations[gid], col, model, hidden),
-                             [0.0] * len(members), [math.inf] * len(members), self.engine)
-            for t in cells:
-                found = []
-                for sign in (1.0, -1.0):
-                    cost = np.zeros(len(members))
-                    cost[col[t]] = sign
-                    prog.set_cost(cost)
-                    res = prog.solve()
-                    if res.status == OPTIMAL:
-                        found.append(sign * res.value)
-                    elif res.status == UNBOUNDED and sign < 0:
-                        found.append(math.inf)
-                    else:
-                        found.append(math.nan)
-                out[t] = (found[0], found[1])
-            self.solves += prog.solves
-        return out
+        members = [c for c in members if c in hidden]
+        col = {c: n for n, c in enumerate(members)}
+        rels = [r for r in rels if any(c in col for c in r.cells())]
+        prog = Programme(len(members), _rows(rels, col, model, hidden),
+                         [0.0] * len(members), [math.inf] * len(members), self.engine)
+        answer = None
+        while True:
+            t = yield answer
+            found = []
+            for sign in (1.0, -1.0):
+                cost = np.zeros(prog.n)
+                cost[col[t]] = sign
+                prog.set_cost(cost)
+                res = prog.solve()
+                self.solves += 1
+                if res.status == OPTIMAL:
+                    found.append(sign * res.value)
+                elif res.status == UNBOUNDED and sign < 0:
+                    found.append(math.inf)
+                else:
+                    found.append(math.nan)
+            answer = (t, found[0], found[1])
 
 
 def _rows(rels: list[Relation], col: dict[Cell, int], model: TableModel, hidden: set[Cell]):

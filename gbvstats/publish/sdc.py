@@ -223,8 +223,7 @@ def protect_model(model: TableModel, protection: Protection, hidden: set[Cell] |
     solver = Solver(engine)
     if hidden is None:
         hidden = secondary_lp(model, confidential, protection, solver)
-    hidden = set(hidden) | set(confidential)
-    hidden |= {rate for rate, sources in model.rate_cells.items() if any(s in hidden for s in sources)}
+    hidden = with_rates(model, set(hidden) | set(confidential))
     audited = audit_cells(model, hidden, confidential, protection, solver)
     return hidden, ModelAudit(audited, solver.solves, len(components(model, hidden).members))
 
@@ -260,7 +259,7 @@ def masked(df: pd.DataFrame, counts: list[str], rates: list[str], hidden: set[Ce
 
 
 def secondary_lp(model: TableModel, confidential: list[Cell], protection: Protection,
-                 solver: Solver | None = None) -> set[Cell]:
+                 solver: Solver | None = None, prune: bool = True) -> set[Cell]:
     """For each confidential cell, in table order: if the attacker's interval (audit) is
     narrower than required, find the cheapest way the published table could have been
     different with this cell lower (then higher) by the missing amount, every relation
@@ -268,7 +267,8 @@ def secondary_lp(model: TableModel, confidential: list[Cell], protection: Protec
     cost = cell cost x change, hidden cells nearly free), and suppress every published
     cell that way changes. The attacker then cannot exclude either alternative, so the
     interval holds both. Suppressing more never narrows an interval, so a cell once
-    protected stays protected; the audit at the end checks every one again."""
+    protected stays protected; the audit at the end checks every one again. Then
+    `prune`: publish again each complementary cell the audit shows is not needed."""
     solver = solver or Solver()
     hidden = set(confidential)
     blocks = _Blocks(model, protection, solver.engine)
@@ -276,8 +276,9 @@ def secondary_lp(model: TableModel, confidential: list[Cell], protection: Protec
     for cell in confidential:
         value = model.values[cell]
         need = protection.required(value)
-        groups = groups or components(model, hidden)
-        lo, hi = solver.bounds(model, hidden, [cell], groups)[cell]
+        shown = with_rates(model, hidden)
+        groups = groups or components(model, shown)
+        lo, hi = solver.bounds(model, shown, [cell], groups)[cell]
         if judge(lo, hi, need) == OK:
             continue
         lo, hi = whole(lo, hi) if judge(lo, hi, need) != FAILED else (value, value)
@@ -292,7 +293,64 @@ def secondary_lp(model: TableModel, confidential: list[Cell], protection: Protec
             hidden |= added
             groups = None
     solver.solves += blocks.solves
+    return _prune(model, hidden, confidential, protection, solver) if prune else hidden
+
+
+def with_rates(model: TableModel, hidden: set[Cell]) -> set[Cell]:
+    """The hidden cells and every rate hidden with its numerator or denominator."""
+    return set(hidden) | {rate for rate, sources in model.rate_cells.items() if any(s in hidden for s in sources)}
+
+
+def _prune(model: TableModel, hidden: set[Cell], confidential: list[Cell], protection: Protection,
+           solver: Solver) -> set[Cell]:
+    """Each complementary cell, dearest first, is published again if every confidential
+    cell of its group still passes the audit without it. The confidential cells nearest
+    to it (sharing a relation, then through one more) are checked first, then the others
+    by how little room they had, so a cell that is needed is found out quickly."""
+    confidential_set = set(confidential)
+    margin: dict[Cell, float] = {}
+    before = None
+    for cell in sorted(hidden - confidential_set, key=lambda c: (-_cost(model, c, protection), c)):
+        before = before or components(model, with_rates(model, hidden))
+        group = before.group_of.get(cell)
+        if group is None:
+            continue
+        rels = before.relations[group]
+        near = _near(cell, rels, hidden)
+        affected = sorted((c for c in before.members[group] if c in confidential_set),
+                          key=lambda c: (near.get(c, 9), margin.get(c, 0.0), c))
+        trial = hidden - {cell}
+        bounds = solver.group_bounds(model, with_rates(model, trial), before.members[group], rels)
+        next(bounds)
+        ok = True
+        for target in affected:
+            _, lo, hi = bounds.send(target)
+            need = protection.required(model.values[target])
+            if judge(lo, hi, need) != OK:
+                margin[target] = -1.0
+                ok = False
+                break
+            low, high = whole(lo, hi)
+            margin[target] = high - low - need
+        if ok:
+            hidden, before = trial, None
     return hidden
+
+
+def _near(cell: Cell, rels, hidden: set[Cell]) -> dict[Cell, int]:
+    """Hidden cells one or two relations away from `cell`."""
+    out: dict[Cell, int] = {}
+    frontier = {cell}
+    for step in (1, 2):
+        nxt = set()
+        for rel in rels:
+            cells = rel.cells()
+            if frontier.intersection(cells):
+                nxt |= {c for c in cells if c in hidden and c not in out and c != cell}
+        for c in nxt:
+            out.setdefault(c, step)
+        frontier = nxt
+    return out
 
 
 def _movable(value: float) -> bool:

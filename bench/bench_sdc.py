@@ -1,0 +1,182 @@
+"""`make bench`: disclosure control that survives a solver, timed against the former one.
+
+Workload: the benchmark demo (bench/out/demo, ten years, generated once by bench/run.py's
+`demo_files`), years 2019-2024 (the years with breakdowns) submitted and consolidated into
+bench/out/wh_sdc. For each year and table:
+- former: primary suppression and the subtraction-only secondary suppression (what
+  `publish` did before), and what the LP audit finds in its pattern;
+- now: primary, LP-based secondary suppression, and the audit (`disclosure.protect_tables`,
+  linked tables together), its linear programmes, cells suppressed;
+- publish: the whole `publish()` of the year (writers included), so the disclosure share
+  and "publish now / publish before" can be read off.
+Also the same year with scipy's public `linprog` instead of the warm-started HiGHS object.
+Writes its section of bench/RESULTS.md (between `<!-- sdc:start -->` and `<!-- sdc:end -->`).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import statistics
+import sys
+import time
+from datetime import datetime
+from pathlib import Path
+
+from bench.run import OUT, ROOT, demo_files, machine
+
+YEARS = list(range(2019, 2025))
+REPEAT = 3
+
+
+def warehouse() -> Path:
+    from gbvstats.consolidate.run import consolidate
+    from gbvstats.store.warehouse import Warehouse
+
+    path = OUT / "wh_sdc" / "w.duckdb"
+    stamp = path.with_suffix(".ready")
+    if stamp.exists():
+        return path
+    shutil.rmtree(path.parent, ignore_errors=True)
+    files = [e for e in demo_files() if int(e["file"][:4]) in YEARS]
+    wh = Warehouse(path)
+    wh.submit_many([(OUT / "demo" / e["file"], e["agency"], "bench", datetime.fromisoformat(e["submitted_at"]))
+                    for e in files])
+    for year in YEARS:
+        consolidate(wh, year)
+    stamp.write_text("ok")
+    return path
+
+
+def former(tables, described, protection) -> dict[str, dict]:
+    """The former secondary suppression (subtraction along single lines), timed; then
+    its pattern audited (the audit is not part of its time)."""
+    from gbvstats.publish import disclosure, relations, sdc
+
+    out = {}
+    for name, frame in tables.items():
+        frame = frame.reset_index(drop=True)
+        decl = disclosure.declarations(described[name], frame)
+        start = time.perf_counter()
+        counts = decl.counts
+        values = {(i, c): float(v) for c in counts for i, v in frame[c].astype("float64").items()}
+        first = {cell for cell, v in values.items() if 1 <= v <= protection.threshold}
+        dims = sdc.dimensions(frame, [*counts, *decl.rates])
+        hidden = sdc.secondary(values, first, sdc.cell_lines(frame, counts, dims, None, decl.sums))
+        seconds = time.perf_counter() - start
+        model = relations.build(name, frame, decl)
+        _, found = sdc.protect_model(model, protection, hidden)
+        audit = sdc.table_audit(name, model, hidden, found, 0.0).summary()
+        out[name] = {"seconds": seconds, "suppressed": len(hidden), "exact": audit["exact"],
+                     "under": audit["under_protected"]}
+    return out
+
+
+def now(tables, described, protection, engine: str = "auto") -> tuple[float, dict[str, dict]]:
+    from gbvstats.publish import disclosure
+
+    start = time.perf_counter()
+    done, report = disclosure.protect_tables(tables, described, protection, 0, engine=engine)
+    seconds = time.perf_counter() - start
+    assert report.safe
+    return seconds, {n: t.summary() for n, t in report.tables.items()}
+
+
+def publish_seconds(path: Path, year: int) -> float:
+    from gbvstats.publish.tables import publish
+
+    out = OUT / "published_sdc"
+    times = []
+    for _ in range(REPEAT):
+        shutil.rmtree(out, ignore_errors=True)
+        start = time.perf_counter()
+        publish(path, year, out, ("ru", "ky", "en"))
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def main() -> int:
+    from gbvstats.publish import disclosure
+    from gbvstats.publish.tables import metas, read_tables
+
+    path = warehouse()
+    described = metas()
+    protection = disclosure.settings(None)
+    rows, per_table = [], {}
+    for year in YEARS:
+        tables = {n: f for n, f in read_tables(path, year).items() if n in described and len(f)}
+        old = former(tables, described, protection)
+        new_times = []
+        for _ in range(REPEAT):
+            seconds, new = now(tables, described, protection)
+            new_times.append(seconds)
+        linprog_seconds, _ = now(tables, described, protection, engine="linprog")
+        total_publish = publish_seconds(path, year)
+        new_seconds = statistics.median(new_times)
+        old_seconds = sum(t["seconds"] for t in old.values())
+        writers = total_publish - new_seconds
+        rows.append({"year": year, "old_sdc": old_seconds, "new_sdc": new_seconds, "linprog": linprog_seconds,
+                     "publish": total_publish, "before": writers + old_seconds,
+                     "old_exact": sum(t["exact"] for t in old.values()),
+                     "old_under": sum(t["under"] for t in old.values()),
+                     "old_cells": sum(t["suppressed"] for t in old.values()),
+                     "new_cells": sum(t["confidential"] + t["secondary"] for t in new.values()),
+                     "solves": sum(t["lp_solves"] for t in _groups(new).values())})
+        if year == YEARS[-1]:
+            per_table = {n: (old[n], new[n]) for n in tables}
+    write(rows, per_table)
+    return 0
+
+
+def _groups(summaries: dict[str, dict]) -> dict[tuple, dict]:
+    """Tables audited together report their group's figures each: count a group once."""
+    out = {}
+    for name, s in summaries.items():
+        out.setdefault(tuple(sorted([name, *s["audited_with"]])), s)
+    return out
+
+
+def write(rows: list[dict], per_table: dict[str, tuple[dict, dict]]) -> None:
+    last = rows[-1]
+    lines = ["## Disclosure control (`python -m bench.bench_sdc`)", "",
+             f"Machine: {machine()}. Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; "
+             f"median of {REPEAT} runs.",
+             "Workload: the benchmark demo (bench/out/demo), years 2019-2024, every table of the year.",
+             "*former*: primary + subtraction-only secondary suppression, as `publish` did before; "
+             "*now*: primary + LP secondary suppression + LP audit (linked tables together); "
+             "*publish*: the whole `publish()` now (writers included); *before* = publish - now + former.", "",
+             "| year | former SDC | now SDC | now, public `linprog` | LP solves | publish | before | "
+             "publish / before | former: exact / under-protected | cells suppressed former / now |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        lines.append(f"| {r['year']} | {r['old_sdc'] * 1000:.0f} ms | {r['new_sdc']:.2f} s | {r['linprog']:.2f} s | "
+                     f"{r['solves']} | {r['publish']:.2f} s | {r['before']:.2f} s | "
+                     f"{r['publish'] / r['before']:.1f}x | {r['old_exact']} / {r['old_under']} | "
+                     f"{r['old_cells']} / {r['new_cells']} |")
+    lines += ["", f"Per table, {last['year']} (tables audited together share one time):", "",
+              "| table | former | now | LP solves | confidential | complementary now / former | "
+              "former: exact / under | audited with |", "|---|---|---|---|---|---|---|---|"]
+    for name, (old, new) in per_table.items():
+        lines.append(f"| {name} | {old['seconds'] * 1000:.1f} ms | {new['seconds']:.2f} s | {new['lp_solves']} | "
+                     f"{new['confidential']} | {new['secondary']} / {old['suppressed'] - new['confidential']} | "
+                     f"{old['exact']} / {old['under']} | {', '.join(new['audited_with']) or '-'} |")
+    ratio = max(r["publish"] / r["before"] for r in rows)
+    lines += ["", f"Target: publish with the disclosure audit <= 10x publish without it: worst year "
+                  f"{ratio:.1f}x ({'met' if ratio <= 10 else 'MISSED'}). The whole gate (outliers, "
+                  "expectation suites, this audit) is measured by the gate's own benchmark."]
+    section = "\n".join(lines)
+    print(section)
+    results = ROOT / "bench" / "RESULTS.md"
+    old_text = results.read_text(encoding="utf-8") if results.exists() else "# Benchmark results\n"
+    start, end = "<!-- sdc:start -->", "<!-- sdc:end -->"
+    block = f"{start}\n{section}\n{end}"
+    if start in old_text:
+        new_text = old_text[:old_text.index(start)] + block + old_text[old_text.index(end) + len(end):]
+    else:
+        new_text = old_text.rstrip("\n") + "\n\n" + block + "\n"
+    results.write_text(new_text, encoding="utf-8")
+    (OUT / "bench_sdc.json").write_text(json.dumps({"years": rows}, indent=1), encoding="utf-8")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
