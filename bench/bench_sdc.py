@@ -72,27 +72,30 @@ def former(tables, described, protection) -> dict[str, dict]:
     return out
 
 
-def now(tables, described, protection, engine: str = "auto") -> tuple[float, dict[str, dict]]:
+def now(tables, described, protection, engine: str = "auto") -> tuple[float, float, dict[str, dict]]:
+    """Wall and CPU seconds of the protection and audit of a year, and each table's summary."""
     from gbvstats.publish import disclosure
 
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     done, report = disclosure.protect_tables(tables, described, protection, 0, engine=engine)
-    seconds = time.perf_counter() - start
+    seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
     assert report.safe
-    return seconds, {n: t.summary() for n, t in report.tables.items()}
+    return seconds, cpu, {n: t.summary() for n, t in report.tables.items()}
 
 
-def publish_seconds(path: Path, year: int) -> float:
+def publish_seconds(path: Path, year: int) -> tuple[float, float]:
+    """Median wall and CPU seconds of the whole `publish()` of a year."""
     from gbvstats.publish.tables import publish
 
     out = OUT / "published_sdc"
-    times = []
+    times, cpus = [], []
     for _ in range(REPEAT):
         shutil.rmtree(out, ignore_errors=True)
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         publish(path, year, out, ("ru", "ky", "en"))
         times.append(time.perf_counter() - start)
-    return statistics.median(times)
+        cpus.append(time.process_time() - cpu)
+    return statistics.median(times), statistics.median(cpus)
 
 
 def main() -> int:
@@ -106,17 +109,17 @@ def main() -> int:
     for year in YEARS:
         tables = {n: f for n, f in read_tables(path, year).items() if n in described and len(f)}
         old = former(tables, described, protection)
-        new_times = []
-        for _ in range(REPEAT):
-            seconds, new = now(tables, described, protection)
-            new_times.append(seconds)
-        linprog_seconds, _ = now(tables, described, protection, engine="linprog")
-        total_publish = publish_seconds(path, year)
-        new_seconds = statistics.median(new_times)
+        runs = [now(tables, described, protection) for _ in range(REPEAT)]
+        new_seconds = statistics.median(r[0] for r in runs)
+        new_cpu = statistics.median(r[1] for r in runs)
+        new = runs[0][2]
+        linprog_seconds = now(tables, described, protection, engine="linprog")[1]
+        total_publish, publish_cpu = publish_seconds(path, year)
         old_seconds = sum(t["seconds"] for t in old.values())
-        writers = total_publish - new_seconds
-        rows.append({"year": year, "old_sdc": old_seconds, "new_sdc": new_seconds, "linprog": linprog_seconds,
-                     "publish": total_publish, "before": writers + old_seconds,
+        rows.append({"year": year, "old_sdc": old_seconds, "new_sdc": new_seconds, "new_cpu": new_cpu,
+                     "linprog_cpu": linprog_seconds, "publish": total_publish, "publish_cpu": publish_cpu,
+                     "before": total_publish - new_seconds + old_seconds,
+                     "before_cpu": publish_cpu - new_cpu + old_seconds,
                      "old_exact": sum(t["exact"] for t in old.values()),
                      "old_under": sum(t["under"] for t in old.values()),
                      "old_cells": sum(t["suppressed"] for t in old.values()),
@@ -144,15 +147,18 @@ def write(rows: list[dict], per_table: dict[str, tuple[dict, dict]]) -> None:
              "Workload: the benchmark demo (bench/out/demo), years 2019-2024, every table of the year.",
              "*former*: primary + subtraction-only secondary suppression, as `publish` did before; "
              "*now*: primary + LP secondary suppression + LP audit (linked tables together); "
-             "*publish*: the whole `publish()` now (writers included); *before* = publish - now + former.", "",
-             "| year | former SDC | now SDC | now, public `linprog` | LP solves | publish | before | "
-             "publish / before | former: exact / under-protected | cells suppressed former / now |",
+             "*publish*: the whole `publish()` now (writers included); *before* = publish - now + former. "
+             "`linprog`: the same protection with scipy's public `linprog` instead of the warm-started "
+             "HiGHS object.", "",
+             "| year | former SDC | now SDC (CPU) | now, public `linprog` (CPU) | LP solves | "
+             "publish (CPU) | before (CPU) | publish / before, CPU | former: exact / under-protected | "
+             "cells suppressed former / now |",
              "|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
-        lines.append(f"| {r['year']} | {r['old_sdc'] * 1000:.0f} ms | {r['new_sdc']:.2f} s | {r['linprog']:.2f} s | "
-                     f"{r['solves']} | {r['publish']:.2f} s | {r['before']:.2f} s | "
-                     f"{r['publish'] / r['before']:.1f}x | {r['old_exact']} / {r['old_under']} | "
-                     f"{r['old_cells']} / {r['new_cells']} |")
+        lines.append(f"| {r['year']} | {r['old_sdc'] * 1000:.0f} ms | {r['new_sdc']:.2f} s ({r['new_cpu']:.2f} s) | "
+                     f"{r['linprog_cpu']:.2f} s | {r['solves']} | {r['publish']:.2f} s ({r['publish_cpu']:.2f} s) | "
+                     f"{r['before']:.2f} s ({r['before_cpu']:.2f} s) | {r['publish_cpu'] / r['before_cpu']:.1f}x | "
+                     f"{r['old_exact']} / {r['old_under']} | {r['old_cells']} / {r['new_cells']} |")
     lines += ["", f"Per table, {last['year']} (tables audited together share one time):", "",
               "| table | former | now | LP solves | confidential | complementary now / former | "
               "former: exact / under | audited with |", "|---|---|---|---|---|---|---|---|"]
@@ -160,9 +166,11 @@ def write(rows: list[dict], per_table: dict[str, tuple[dict, dict]]) -> None:
         lines.append(f"| {name} | {old['seconds'] * 1000:.1f} ms | {new['seconds']:.2f} s | {new['lp_solves']} | "
                      f"{new['confidential']} | {new['secondary']} / {old['suppressed'] - new['confidential']} | "
                      f"{old['exact']} / {old['under']} | {', '.join(new['audited_with']) or '-'} |")
-    ratio = max(r["publish"] / r["before"] for r in rows)
+    ratio = max(r["publish_cpu"] / r["before_cpu"] for r in rows)
+    wall = max(r["publish"] / r["before"] for r in rows)
     lines += ["", f"Target: publish with the disclosure audit <= 10x publish without it: worst year "
-                  f"{ratio:.1f}x ({'met' if ratio <= 10 else 'MISSED'}). The whole gate (outliers, "
+                  f"{ratio:.1f}x in CPU time, {wall:.1f}x in wall time ({'met' if max(ratio, wall) <= 10 else 'MISSED'}). "
+                  "CPU time is the steadier figure on a shared machine. The whole gate (outliers, "
                   "expectation suites, this audit) is measured by the gate's own benchmark."]
     section = "\n".join(lines)
     print(section)

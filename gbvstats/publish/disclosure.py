@@ -57,7 +57,7 @@ def hierarchies(dims: list[str], schemas_root: Path | None = None) -> dict[str, 
 
 def declarations(meta: dict[str, Any], frame: pd.DataFrame, schemas_root: Path | None = None) -> Declarations:
     """What the pipeline header and the code lists say about a table."""
-    from gbvstats.publish.sdc import dimensions
+    from gbvstats.publish.relations import dimensions
 
     counts = [c for c in meta.get("counts", []) if c in frame.columns]
     rates = {r: d for r, d in meta.get("rates", {}).items() if r in frame.columns}

@@ -46,6 +46,7 @@ Cell = tuple[int, str]  # (row of the table, column)
 AREA = "area"
 AREA_TOTAL = "KG"
 TOTAL = "_T"
+NOT_DIMENSIONS = ("year", "territory")
 
 
 @dataclass(frozen=True)
@@ -192,13 +193,28 @@ def registry_hierarchies(dims: list[str], registry: Any = None) -> dict[str, lis
     return out
 
 
+def dimensions(df: pd.DataFrame, measures: list[str],
+               totals: dict[str, str] | None = None) -> list[str]:
+    """The classifying columns: every non-numeric column but year and territory, less
+    labels of another one (e.g. an offence's ICCS code): columns with no total code whose
+    value is fixed by another column's."""
+    import pandas as pd
+
+    cols = [c for c in df.columns if c not in NOT_DIMENSIONS and c not in measures
+            and not pd.api.types.is_numeric_dtype(df[c])]
+    return [c for c in cols if (df[c] == total_code(c, totals)).any()
+            or not any(_fixed_by(df, c, other) for other in cols if other != c)]
+
+
+def _fixed_by(df: pd.DataFrame, col: str, other: str) -> bool:
+    return bool(df.groupby(other, dropna=False)[col].nunique(dropna=False).max() <= 1)
+
+
 # --- the model ------------------------------------------------------------------------
 
 
 def build(table: str, frame: pd.DataFrame, decl: Declarations, dims: list[str] | None = None) -> TableModel:
     """Every relation of `frame` (a table as computed, before suppression)."""
-    from gbvstats.publish.sdc import dimensions
-
     frame = frame.reset_index(drop=True)
     counts = [c for c in decl.counts if c in frame.columns]
     rates = {r: d for r, d in decl.rates.items() if r in frame.columns}
