@@ -22,18 +22,13 @@ from typing import TYPE_CHECKING, Any
 
 from gbvstats.publish import relations
 from gbvstats.publish.audit import (
-    FAILED,
-    OK,
     CellAudit,
     Protection,
     Solver,
     TableAudit,
     audit_cells,
     components,
-    judge,
-    whole,
 )
-from gbvstats.publish.lp import OPTIMAL, Programme
 from gbvstats.publish.relations import (  # noqa: F401 (dimensions, total_code: the module's API)
     Cell,
     Declarations,
@@ -42,6 +37,7 @@ from gbvstats.publish.relations import (  # noqa: F401 (dimensions, total_code: 
     dimensions,
     total_code,
 )
+from gbvstats.publish.secondary import secondary_lp, with_rates
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -100,7 +96,6 @@ def cell_lines(df: pd.DataFrame, counts: list[str], dims: list[str],
 
 def secondary(values: dict[Cell, float], suppressed: set[Cell], all_lines: list[CellLine]) -> set[Cell]:
     """Add suppressions until no line with published values has exactly one suppressed cell."""
-    import math
 
     hidden = set(suppressed)
     changed = True
@@ -236,192 +231,6 @@ def masked(df: pd.DataFrame, counts: list[str], rates: list[str], hidden: set[Ce
         if col in counts and _whole(out[col]):
             out[col] = out[col].astype("Int64")  # counts stay integers around the gaps
     return out, mask
-
-
-# --- secondary suppression that a linear-programming attacker cannot undo -------------
-
-
-def secondary_lp(model: TableModel, confidential: list[Cell], protection: Protection,
-                 solver: Solver | None = None, prune: bool = True) -> set[Cell]:
-    """For each confidential cell, in table order: if the attacker's interval (audit) is
-    narrower than required, find the cheapest way the published table could have been
-    different with this cell lower (then higher) by the missing amount, every relation
-    still holding and every count still >= 0 (a linear programme over the changes,
-    cost = cell cost x change, hidden cells nearly free), and suppress every published
-    cell that way changes. The attacker then cannot exclude either alternative, so the
-    interval holds both. Suppressing more never narrows an interval, so a cell once
-    protected stays protected; the audit at the end checks every one again. Then
-    `prune`: publish again each complementary cell the audit shows is not needed."""
-    solver = solver or Solver()
-    hidden = set(confidential)
-    blocks = _Blocks(model, protection, solver.engine)
-    groups = None
-    for cell in confidential:
-        value = model.values[cell]
-        need = protection.required(value)
-        shown = with_rates(model, hidden)
-        groups = groups or components(model, shown)
-        lo, hi = solver.bounds(model, shown, [cell], groups)[cell]
-        if judge(lo, hi, need) == OK:
-            continue
-        lo, hi = whole(lo, hi) if judge(lo, hi, need) != FAILED else (value, value)
-        target_lo = min(lo, value - min(value, need // 2))  # whole numbers: value, need, bounds
-        added = set()
-        if target_lo < lo:
-            added |= blocks.perturb(hidden | added, cell, target_lo - value)
-        target_hi = target_lo + need
-        if hi < target_hi:
-            added |= blocks.perturb(hidden | added, cell, target_hi - value)
-        if added:
-            hidden |= added
-            groups = None
-    solver.solves += blocks.solves
-    return _prune(model, hidden, confidential, protection, solver) if prune else hidden
-
-
-def with_rates(model: TableModel, hidden: set[Cell]) -> set[Cell]:
-    """The hidden cells and every rate hidden with its numerator or denominator."""
-    return set(hidden) | {rate for rate, sources in model.rate_cells.items() if any(s in hidden for s in sources)}
-
-
-def _prune(model: TableModel, hidden: set[Cell], confidential: list[Cell], protection: Protection,
-           solver: Solver) -> set[Cell]:
-    """Each complementary cell, dearest first, is published again if every confidential
-    cell of its group still passes the audit without it. The confidential cells nearest
-    to it (sharing a relation, then through one more) are checked first, then the others
-    by how little room they had, so a cell that is needed is found out quickly."""
-    confidential_set = set(confidential)
-    margin: dict[Cell, float] = {}
-    before = None
-    for cell in sorted(hidden - confidential_set, key=lambda c: (-_cost(model, c, protection), c)):
-        before = before or components(model, with_rates(model, hidden))
-        group = before.group_of.get(cell)
-        if group is None:
-            continue
-        rels = before.relations[group]
-        near = _near(cell, rels, hidden)
-        affected = sorted((c for c in before.members[group] if c in confidential_set),
-                          key=lambda c: (near.get(c, 9), margin.get(c, 0.0), c))
-        trial = hidden - {cell}
-        bounds = solver.group_bounds(model, with_rates(model, trial), before.members[group], rels)
-        next(bounds)
-        ok = True
-        for target in affected:
-            _, lo, hi = bounds.send(target)
-            need = protection.required(model.values[target])
-            if judge(lo, hi, need) != OK:
-                margin[target] = -1.0
-                ok = False
-                break
-            low, high = whole(lo, hi)
-            margin[target] = high - low - need
-        if ok:
-            hidden, before = trial, None
-    return hidden
-
-
-def _near(cell: Cell, rels, hidden: set[Cell]) -> dict[Cell, int]:
-    """Hidden cells one or two relations away from `cell`."""
-    out: dict[Cell, int] = {}
-    frontier = {cell}
-    for step in (1, 2):
-        nxt = set()
-        for rel in rels:
-            cells = rel.cells()
-            if frontier.intersection(cells):
-                nxt |= {c for c in cells if c in hidden and c not in out and c != cell}
-        for c in nxt:
-            out.setdefault(c, step)
-        frontier = nxt
-    return out
-
-
-def _movable(value: float) -> bool:
-    return not math.isnan(value) and value > 0  # zeros and blanks stay published
-
-
-class _Blocks:
-    """The programme of changes (see `secondary_lp`) for each group of linked non-zero
-    count cells, built once and solved for each cell and direction: variables are the
-    increase and the decrease of every cell of the group; each relation must still hold
-    (an inequality must keep holding); a decrease is at most the figure."""
-
-    def __init__(self, model: TableModel, protection: Protection, engine: str):
-        self.model, self.protection, self.engine = model, protection, engine
-        self.solves = 0
-        movable = sorted(c for c in model.cells if _movable(model.values[c]))
-        parent = {c: c for c in movable}
-
-        def find(c: Cell) -> Cell:
-            while parent[c] != c:
-                parent[c] = parent[parent[c]]
-                c = parent[c]
-            return c
-
-        self.relations = [r for r in model.relations if r.given is None]  # a rate hides with its operands
-        for rel in self.relations:
-            cells = [c for c in rel.cells() if c in parent]
-            for other in cells[1:]:
-                a, b = find(cells[0]), find(other)
-                if a != b:
-                    parent[b] = a
-        groups: dict[Cell, list[Cell]] = {}
-        for c in movable:
-            groups.setdefault(find(c), []).append(c)
-        self.block_of = {c: root for root, members in groups.items() for c in members}
-        self.members = groups
-        self.programmes: dict[Cell, tuple[Programme, dict[Cell, int]]] = {}
-
-    def programme(self, root: Cell) -> tuple[Programme, dict[Cell, int]]:
-        if root not in self.programmes:
-            members = self.members[root]
-            col = {c: n for n, c in enumerate(members)}
-            n = len(members)
-            rows = []
-            for rel in self.relations:
-                terms = [(c, k) for c, k in rel.terms if c in col]
-                if not terms or self.block_of.get(terms[0][0]) != root:
-                    continue
-                cols = [col[c] for c, _ in terms] + [n + col[c] for c, _ in terms]
-                coefs = [k for _, k in terms] + [-k for _, k in terms]
-                if rel.sense == "=":
-                    rows.append((cols, coefs, 0.0, 0.0))
-                else:
-                    slack = rel.rhs - sum(k * (0.0 if math.isnan(self.model.values[c]) else self.model.values[c])
-                                          for c, k in rel.terms)
-                    rows.append((cols, coefs, -math.inf, max(slack, 0.0)))
-            upper = [math.inf] * n + [self.model.values[c] for c in members]
-            self.programmes[root] = (Programme(2 * n, rows, [0.0] * (2 * n), upper, self.engine), col)
-        return self.programmes[root]
-
-    def perturb(self, hidden: set[Cell], cell: Cell, change: float) -> set[Cell]:
-        """The published cells the cheapest alternative with `cell` changed by `change`
-        touches; empty when there is none (then the audit reports the cell)."""
-        if cell not in self.block_of:
-            return set()
-        prog, col = self.programme(self.block_of[cell])
-        n = len(col)
-        unit = [_cost(self.model, c, self.protection) * (1e-3 if c in hidden else 1.0) for c in col]
-        prog.set_cost(unit + unit)
-        i = col[cell]
-        up, down = (change, 0.0) if change > 0 else (0.0, -change)
-        saved = [(prog.lower[i], prog.upper[i]), (prog.lower[n + i], prog.upper[n + i])]
-        prog.set_bounds([i, n + i], [up, down], [up, down])
-        res = prog.solve()
-        self.solves += 1
-        prog.set_bounds([i, n + i], [saved[0][0], saved[1][0]], [saved[0][1], saved[1][1]])
-        if res.status != OPTIMAL:
-            return set()
-        moved = res.x[:n] + res.x[n:]
-        return {c for c, m in zip(col, moved, strict=True) if m > 1e-7 and c not in hidden}
-
-
-def _cost(model: TableModel, cell: Cell, protection: Protection) -> float:
-    """What suppressing a cell costs: 1 + ln(1 + value), more on totals and sum columns."""
-    base = 1.0 + math.log1p(max(model.values[cell], 0.0))
-    if cell in model.costly:
-        base *= protection.total_cost
-    return base
 
 
 def _whole(values: pd.Series) -> bool:
