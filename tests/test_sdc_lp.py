@@ -12,7 +12,7 @@ import pytest
 import sdc_helpers as H
 from publish_helpers import attack as subtract
 
-from gbvstats.publish import relations, sdc
+from gbvstats.publish import relations, sdc, secondary
 from gbvstats.publish.audit import (
     EXACT,
     UNDER,
@@ -81,16 +81,27 @@ def test_lp_secondary_suppression_passes_both_attackers():
         assert a.upper - a.lower >= 4 and a.lower <= a.value <= a.upper
 
 
-def test_no_more_suppression_than_the_audit_needs():
-    """Each complementary cell was chosen by a cheapest alternative table; the subtraction
-    heuristic (which fails) is not the yardstick, but the pattern stays modest."""
-    frame = H.crimes_table()
-    new = protect(frame, Declarations(["victims"]))
-    confidential = int(frame["victims"].between(1, 4).sum())
-    assert new.audit.summary()["confidential"] == confidential
-    assert new.audit.summary()["secondary"] <= confidential
-    totals = frame[(frame[CRIME_DIMS] == ["KG", "_T", "_T"]).all(axis=1)].index
-    assert not new.mask.loc[totals, "victims"].any()  # the grand total stays published
+@pytest.mark.parametrize("fixture", [H.crimes_table, H.ages_table])
+def test_no_more_suppression_than_the_audit_needs(fixture):
+    """Each complementary cell is needed: published again, some confidential cell would
+    fail the audit. Zeros, blanks and (here) the grand total stay published."""
+    frame = fixture()
+    decl = Declarations(["victims"], hierarchies={"age": [Hierarchy("A", "_T", ("Y0T17", "Y18T999")),
+                                                          Hierarchy("B", "_T", ("Y0T20", "Y21T999"))]})
+    done = protect(frame, decl)
+    model = relations.build("t", frame, decl)
+    confidential = [a.where for a in done.audit.audited]
+    complementary = done.hidden - set(confidential)
+    assert complementary
+    for cell in complementary:
+        fewer = done.hidden - {cell}
+        assert any(a.status != "ok" for a in audit_cells(model, fewer, confidential, PROTECTION)), cell
+    unpruned = sdc.protect_model(model, PROTECTION, secondary.secondary_lp(
+        model, confidential, PROTECTION, prune=False))[0]
+    assert len(unpruned) >= len(done.hidden)
+    grand = frame["area"].eq("KG") & frame.drop(columns=["year", "area", "victims"]).eq("_T").all(axis=1)
+    assert grand.sum() == 1 and not done.mask.loc[grand, "victims"].any()
+    assert not done.mask.loc[frame["victims"] == 0, "victims"].any()
 
 
 # --- what the relations model must know ------------------------------------------------

@@ -18,8 +18,8 @@ cell once protected stays protected.
 Then complementary cells are tried for publication again, dearest first: a cell is
 published if every confidential cell whose witnesses used it still moves far enough both
 ways without it (most cells are used by few witnesses, so this costs a few programmes
-per cell, not an audit; the pass stops after as many programmes as the protection
-took, which on the demo is never reached).
+per cell, not an audit; the pass stops after twice as many programmes as the protection
+took, which on the demo is never reached: it needs less than one time).
 
 Zeros and blanks never change: they stay published. Rates do not constrain the changes,
 because a rate is hidden with its numerator or denominator.
@@ -30,7 +30,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from gbvstats.publish.audit import Protection, Solver
+from gbvstats.publish.audit import EXACT_TOLERANCE, Protection, Solver
 from gbvstats.publish.lp import OPTIMAL, Programme
 from gbvstats.publish.relations import Cell, TableModel
 
@@ -69,7 +69,7 @@ def secondary_lp(model: TableModel, confidential: list[Cell], protection: Protec
                 hidden |= up.support
         witnesses[(cell, -1)], witnesses[(cell, +1)] = down, up
     if prune:
-        budget = changes.solves  # tidying may cost as many programmes as protecting did
+        budget = 2 * changes.solves  # tidying may cost twice the programmes protecting did
         hidden = _prune(model, hidden, set(confidential), witnesses, changes, protection, budget)
     solver.solves += changes.solves
     return hidden
@@ -98,8 +98,11 @@ def _prune(model: TableModel, hidden: set[Cell], confidential: set[Cell],
         for target in users:
             value = model.values[target]
             need = protection.required(value)
-            down = changes.furthest(trial, target, -1, value)
-            up = changes.furthest(trial, target, +1, need)
+            down, up = witnesses[(target, -1)], witnesses[(target, +1)]
+            if cell in down.support:
+                down = changes.furthest(trial, target, -1, value)
+            if cell in up.support:
+                up = changes.furthest(trial, target, +1, need)
             if down.amount + up.amount < need - TINY:
                 break
             found[(target, -1)], found[(target, +1)] = down, up
@@ -194,7 +197,8 @@ class Changes:
         return unit + unit
 
     def furthest(self, hidden: set[Cell], cell: Cell, direction: int, limit: float) -> Witness:
-        """How far (up to `limit`) the cell can move in `direction` changing hidden cells only."""
+        """How far (up to `limit`, in whole counts) the cell can move in `direction`
+        changing hidden cells only."""
         if cell not in self.group_of:
             return Witness(0.0, frozenset())
         prog, col = self._programme(self.group_of[cell])
@@ -208,7 +212,9 @@ class Changes:
         self.solves += 1
         if res.status != OPTIMAL:
             return Witness(0.0, frozenset())
-        return Witness(float(res.x[i]), self._support(res.x, col, n))
+        # counts are whole numbers: an attacker rounds the bound inwards, so only the whole
+        # part of the move protects (the support of the longer move serves the shorter one)
+        return Witness(float(math.floor(res.x[i] + EXACT_TOLERANCE)), self._support(res.x, col, n))
 
     def move(self, hidden: set[Cell], cell: Cell, change: float, published: bool) -> Witness | None:
         """The cheapest change moving `cell` by exactly `change` (hidden cells only, or
