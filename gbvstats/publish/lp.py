@@ -98,9 +98,14 @@ class Programme:
         self.cost = cost.copy()
 
     def set_bounds(self, index: list[int], lower: list[float], upper: list[float]) -> None:
+        """New bounds for the variables `index`; only those that change reach the solver
+        (so the last basis stays as good a start as it can)."""
         import numpy as np
 
-        for i, lo, hi in zip(index, lower, upper, strict=True):
+        changed = [(i, lo, hi) for i, lo, hi in zip(index, lower, upper, strict=True)
+                   if self.lower[i] != lo or self.upper[i] != hi]
+        index, lower, upper = [c[0] for c in changed], [c[1] for c in changed], [c[2] for c in changed]
+        for i, lo, hi in changed:
             self.lower[i], self.upper[i] = lo, hi
         if self._highs is not None and index:
             inf = self._core.kHighsInf

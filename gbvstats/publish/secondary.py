@@ -39,12 +39,61 @@ HIDDEN_COST = 1e-3  # a hidden cell's cost, relative to the same cell published
 SPARSE = 1e-4  # weight of the cells' costs beside "go as far as possible"
 
 
-@dataclass
+@dataclass(frozen=True)
 class Witness:
-    """The cell can be `amount` lower (direction -1) or higher (+1), changing `support`."""
+    """An alternative table: the signed change of every cell it changes (all hidden)."""
+
+    moves: tuple[tuple[Cell, float], ...]
+    support: frozenset[Cell]
+
+    @classmethod
+    def of(cls, moves: list[tuple[Cell, float]]) -> Witness:
+        return cls(tuple(moves), frozenset(c for c, _ in moves))
+
+
+@dataclass(frozen=True)
+class Reach:
+    """How far (whole counts) a cell moves one way in a witness (None: not at all)."""
 
     amount: float
-    support: frozenset[Cell]
+    witness: Witness | None
+
+    def uses(self, cell: Cell) -> bool:
+        return self.witness is not None and cell in self.witness.support
+
+
+NOWHERE = Reach(0.0, None)
+
+
+class Store:
+    """Every witness found so far, by the cells it moves: one cell's witness often
+    shows another confidential cell can move too, and then no programme is needed."""
+
+    def __init__(self) -> None:
+        self.by_cell: dict[Cell, list[tuple[float, Witness]]] = {}
+
+    def add(self, witness: Witness | None) -> None:
+        if witness is not None:
+            for cell, change in witness.moves:
+                self.by_cell.setdefault(cell, []).append((change, witness))
+
+    def drop(self, cell: Cell) -> None:
+        """Forget the witnesses that change `cell` (it is about to be published)."""
+        gone = {id(w) for _, w in self.by_cell.get(cell, [])}
+        for key in list(self.by_cell):
+            self.by_cell[key] = [(m, w) for m, w in self.by_cell[key] if id(w) not in gone]
+
+    def best(self, cell: Cell, direction: int, limit: float, avoid: Cell | None = None) -> Reach:
+        """The furthest whole move of `cell` in `direction` (at most `limit`) among the
+        witnesses (not changing `avoid`)."""
+        found = NOWHERE
+        for change, witness in self.by_cell.get(cell, []):
+            if avoid is not None and avoid in witness.support:
+                continue
+            amount = min(limit, math.floor(direction * change + EXACT_TOLERANCE))
+            if amount > found.amount:
+                found = Reach(float(amount), witness)
+        return found
 
 
 def secondary_lp(model: TableModel, confidential: list[Cell], protection: Protection,
@@ -53,26 +102,48 @@ def secondary_lp(model: TableModel, confidential: list[Cell], protection: Protec
     solver = solver or Solver()
     hidden = set(confidential)
     changes = Changes(model, protection, solver.engine)
-    witnesses: dict[tuple[Cell, int], Witness] = {}
+    store = Store()
+    chosen: dict[Cell, tuple[Reach, Reach]] = {}
     for cell in confidential:
         value = model.values[cell]
         need = protection.required(value)
-        down = changes.furthest(hidden, cell, -1, value)
-        up = changes.furthest(hidden, cell, +1, need)
+        down, up = _reach(cell, value, need, hidden, store, changes)
         if down.amount + up.amount < need - TINY:
             low = min(value, max(down.amount, need // 2))  # whole numbers, as the audit reads them
             if down.amount < low - TINY:
-                down = changes.move(hidden, cell, -low, published=True) or down
-                hidden |= down.support
+                witness = changes.move(hidden, cell, -low, published=True)
+                store.add(witness)
+                down = Reach(low, witness) if witness else down
+                hidden |= witness.support if witness else set()
             if up.amount < need - low - TINY:
-                up = changes.move(hidden, cell, need - low, published=True) or up
-                hidden |= up.support
-        witnesses[(cell, -1)], witnesses[(cell, +1)] = down, up
+                witness = changes.move(hidden, cell, need - low, published=True)
+                store.add(witness)
+                up = Reach(need - low, witness) if witness else up
+                hidden |= witness.support if witness else set()
+        chosen[cell] = (down, up)
     if prune:
         budget = 2 * changes.solves  # tidying may cost twice the programmes protecting did
-        hidden = _prune(model, hidden, set(confidential), witnesses, changes, protection, budget)
+        hidden = _prune(model, hidden, chosen, store, changes, protection, budget)
     solver.solves += changes.solves
     return hidden
+
+
+def _reach(cell: Cell, value: float, need: float, hidden: set[Cell], store: Store, changes: Changes,
+           avoid: Cell | None = None) -> tuple[Reach, Reach]:
+    """How far the cell moves down and up on hidden cells: from the witnesses already
+    found when they suffice, else by solving (and keeping what is found)."""
+    down, up = store.best(cell, -1, value, avoid), store.best(cell, +1, need, avoid)
+    if down.amount + up.amount >= need - TINY:
+        return down, up
+    if down.amount < min(value, need):
+        found = changes.furthest(hidden, cell, -1, value)
+        store.add(found.witness)
+        down = found if found.amount > down.amount else down
+    if down.amount + up.amount < need - TINY:
+        found = changes.furthest(hidden, cell, +1, need)
+        store.add(found.witness)
+        up = found if found.amount > up.amount else up
+    return down, up
 
 
 def with_rates(model: TableModel, hidden: set[Cell]) -> set[Cell]:
@@ -80,35 +151,32 @@ def with_rates(model: TableModel, hidden: set[Cell]) -> set[Cell]:
     return set(hidden) | {rate for rate, sources in model.rate_cells.items() if any(s in hidden for s in sources)}
 
 
-def _prune(model: TableModel, hidden: set[Cell], confidential: set[Cell],
-           witnesses: dict[tuple[Cell, int], Witness], changes: Changes, protection: Protection,
-           budget: int) -> set[Cell]:
+def _prune(model: TableModel, hidden: set[Cell], chosen: dict[Cell, tuple[Reach, Reach]], store: Store,
+           changes: Changes, protection: Protection, budget: int) -> set[Cell]:
     """Publish again each complementary cell (dearest first) if every confidential cell
-    whose witnesses used it can still move far enough both ways without it; stop when
-    `budget` programmes have been solved (in a table where most cells are confidential,
-    every cell serves many witnesses and trying them all would cost far more than the
-    protection did)."""
+    whose chosen witnesses changed it can still move far enough both ways without it;
+    stop when `budget` programmes have been solved (in a table where most cells are
+    confidential, every cell serves many witnesses and trying them all would cost far
+    more than the protection did)."""
     start = changes.solves
-    for cell in sorted(hidden - confidential, key=lambda c: (-cost(model, c, protection), c)):
+    for cell in sorted(hidden - set(chosen), key=lambda c: (-cost(model, c, protection), c)):
         if changes.solves - start >= budget:
             break
-        users = sorted({target for (target, _), w in witnesses.items() if cell in w.support})
         trial = hidden - {cell}
         found = {}
-        for target in users:
+        for target, (down, up) in chosen.items():
+            if not (down.uses(cell) or up.uses(cell)):
+                continue
             value = model.values[target]
             need = protection.required(value)
-            down, up = witnesses[(target, -1)], witnesses[(target, +1)]
-            if cell in down.support:
-                down = changes.furthest(trial, target, -1, value)
-            if cell in up.support:
-                up = changes.furthest(trial, target, +1, need)
+            down, up = _reach(target, value, need, trial, store, changes, avoid=cell)
             if down.amount + up.amount < need - TINY:
                 break
-            found[(target, -1)], found[(target, +1)] = down, up
+            found[target] = (down, up)
         else:
             hidden = trial
-            witnesses.update(found)
+            chosen.update(found)
+            store.drop(cell)
     return hidden
 
 
@@ -196,11 +264,11 @@ class Changes:
         unit = [cost(self.model, c, self.protection) * (HIDDEN_COST if c in hidden else 1.0) for c in col]
         return unit + unit
 
-    def furthest(self, hidden: set[Cell], cell: Cell, direction: int, limit: float) -> Witness:
+    def furthest(self, hidden: set[Cell], cell: Cell, direction: int, limit: float) -> Reach:
         """How far (up to `limit`, in whole counts) the cell can move in `direction`
         changing hidden cells only."""
         if cell not in self.group_of:
-            return Witness(0.0, frozenset())
+            return NOWHERE
         prog, col = self._programme(self.group_of[cell])
         n = len(col)
         self._set(prog, col, hidden, False, cell, 0.0, limit, direction)
@@ -211,16 +279,17 @@ class Changes:
         res = prog.solve()
         self.solves += 1
         if res.status != OPTIMAL:
-            return Witness(0.0, frozenset())
+            return NOWHERE
         # counts are whole numbers: an attacker rounds the bound inwards, so only the whole
         # part of the move protects (the support of the longer move serves the shorter one)
-        return Witness(float(math.floor(res.x[i] + EXACT_TOLERANCE)), self._support(res.x, col, n))
+        amount = float(math.floor(res.x[i] + EXACT_TOLERANCE))
+        return Reach(amount, self._witness(res.x, col, n)) if amount > 0 else NOWHERE
 
     def move(self, hidden: set[Cell], cell: Cell, change: float, published: bool) -> Witness | None:
         """The cheapest change moving `cell` by exactly `change` (hidden cells only, or
         published ones too); None when there is none."""
         if cell not in self.group_of:
-            return Witness(abs(change), frozenset({cell}))  # in no relation: free to move
+            return Witness.of([(cell, change)])  # in no relation: free to move
         prog, col = self._programme(self.group_of[cell])
         n = len(col)
         direction = 1 if change > 0 else -1
@@ -230,9 +299,9 @@ class Changes:
         self.solves += 1
         if res.status != OPTIMAL:
             return None
-        return Witness(abs(change), self._support(res.x, col, n))
+        return self._witness(res.x, col, n)
 
     @staticmethod
-    def _support(x, col: dict[Cell, int], n: int) -> frozenset[Cell]:
-        moved = x[:n] + x[n:]
-        return frozenset(c for c, i in col.items() if moved[i] > TINY)
+    def _witness(x, col: dict[Cell, int], n: int) -> Witness:
+        moved = x[:n] - x[n:]
+        return Witness.of([(c, float(moved[i])) for c, i in col.items() if abs(moved[i]) > TINY])
