@@ -272,18 +272,21 @@ def test_tables_repeating_a_figure_are_protected_together():
 
 
 def test_breakdowns_come_from_the_code_lists(registry):
-    age = relations.codelist_hierarchies(registry.codelists["age"])
-    assert Hierarchy("_T", "_T", ("Y0T17", "Y18T999")) in age
-    assert Hierarchy("Y0T17", "Y0T17", ("Y0T14", "Y15T17")) in age
-    declared = SimpleNamespace(codes=[], hierarchies=[
-        {"id": "CHILD_ADULT", "total": "_T", "parts": ["Y0T17", "Y18T999"]},
-        {"id": "NSC_FV_BANDS", "total": "_T", "parts": ["Y0T20", "Y21T30", "Y31T40", "Y41T50", "Y_GE51", "_U"]}])
-    assert [h.id for h in relations.codelist_hierarchies(declared)] == ["CHILD_ADULT", "NSC_FV_BANDS"]
+    age = relations.codelist_hierarchies(registry.codelists["age"])  # declared: several share _T
+    assert Hierarchy("CHILD_ADULT", "_T", ("Y0T17", "Y18T999", "_U")) in age
+    assert Hierarchy("NSC_FV_BANDS", "_T", ("Y0T20", "Y21T30", "Y31T40", "Y41T50", "Y_GE51", "_U")) in age
+    assert sum(h.total == "_T" for h in age) >= 3
+    parents = SimpleNamespace(codes=[{"code": "Y0T17"}, {"code": "Y18T999"}, {"code": "_T"},
+                                     {"code": "Y0T14", "parent": "Y0T17"}, {"code": "Y15T17", "parent": "Y0T17"}])
+    assert relations.codelist_hierarchies(parents) == [Hierarchy("_T", "_T", ("Y0T17", "Y18T999")),
+                                                       Hierarchy("Y0T17", "Y0T17", ("Y0T14", "Y15T17"))]
+    flat = relations.codelist_hierarchies(registry.codelists["relationship"])
+    assert [h.total for h in flat] == ["_T"] and "NK" in flat[0].parts
     area = relations.area_hierarchies(registry.codelists["territory"])
     kg = next(h for h in area if h.total == "KG")
     assert set(kg.parts) == {"KG02", "KG03", "KG04", "KG05", "KG06", "KG07", "KG08", "KG11", "KG21"}
-    found = relations.registry_hierarchies(["area", "offence", "sex", "agency"], registry)
-    assert set(found) == {"area", "offence", "sex"}  # agency: no code list, its total is the fallback
+    found = relations.registry_hierarchies(["area", "offence", "sex", "weekday"], registry)
+    assert set(found) == {"area", "offence", "sex"}  # weekday: no code list, its total is the fallback
 
 
 def test_protection_is_declared_as_data(tmp_path):

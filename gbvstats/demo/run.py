@@ -35,6 +35,7 @@ def main() -> int:
     _submit_all(console, manifest, out, warehouse, lang)
     _consolidate_all(console, warehouse, lang)
     published = _publish_latest(console, warehouse, home / "data" / "published", lang)
+    _report(console, warehouse, published, lang)
     _show(console, warehouse, published, lang)
     return 0
 
@@ -105,6 +106,26 @@ def _publish_latest(console, warehouse: Path, out: Path, lang: str) -> Path | No
     return out
 
 
+def _report(console, warehouse: Path, published: Path | None, lang: str) -> None:
+    """The annual report of the latest year in every language, over the five years: the
+    four before it are published into `published/<year>/`, where the report finds them."""
+    if published is None:
+        return
+    from gbvstats.publish.tables import PublishError, publish
+    from gbvstats.report import make_report
+
+    year = YEARS[-1]
+    for earlier in YEARS[-5:-1]:
+        try:
+            publish(warehouse, earlier, published / str(earlier))
+        except PublishError as exc:  # the report says which year it lacks
+            console.print(str(exc))
+    for report_lang in ("ru", "ky", "en"):
+        result = make_report(year, published / f"report_{year}_{report_lang}.html", report_lang,
+                             published=[published])
+        console.print(t("report.demo.wrote", lang, path=result.html, years=", ".join(map(str, result.model.years))))
+
+
 def _show(console, warehouse: Path, published: Path | None, lang: str) -> None:
     from gbvstats.store.warehouse import Warehouse
     from gbvstats.views import frame_table
@@ -125,8 +146,17 @@ def _show(console, warehouse: Path, published: Path | None, lang: str) -> None:
                    "WHERE status = 'fail' AND run_id IN (SELECT max(run_id) FROM rule_results GROUP BY year) "
                    "ORDER BY abs(imbalance) / greatest(abs(left_value), abs(right_value), 1) DESC LIMIT 10")
     console.print(frame_table(top))
+    console.rule("ind01_family_violence")
+    console.print(frame_table(wh.query(  # the headline cells of the long table, one row per year
+        "SELECT year, max(reports) AS reports, "
+        "max(victims) FILTER (WHERE sex = '_T' AND age = '_T') AS victims, "
+        "max(victims) FILTER (WHERE sex = 'F' AND age = '_T') AS victims_f, "
+        "max(victims) FILTER (WHERE sex = 'M' AND age = '_T') AS victims_m, "
+        "max(victims_per_100k) FILTER (WHERE sex = 'F' AND age = '_T') AS f_per_100k_f, "
+        "max(victims_per_100k) FILTER (WHERE sex = 'F' AND age = 'Y18T999') AS adult_f_per_100k_adult_f "
+        "FROM ind01_family_violence WHERE area = 'KG' AND education = '_T' AND activity = '_T' "
+        "GROUP BY year ORDER BY year")))
     for table, columns in (
-        ("ind01_family_violence", "year, reports, victims, victims_women, reports_per_100k, women_victims_per_100k_women"),
         ("ind02_protection_orders", "year, orders_issued, orders_extended, orders_violated, extension_rate_pct, violation_rate_pct"),
         ("ind03_justice_attrition", "year, moi_cases_opened, gpo_to_court, jd_persons_convicted, to_court_per_opened, reconciliation_share_pct"),
         ("ind05_trafficking", "year, victims, victims_per_100k, cases, prosecutions, convictions"),

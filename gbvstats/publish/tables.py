@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gbvstats.i18n import t
+from gbvstats.safe import csv_rows, frame_csv, save_workbook
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -103,13 +104,15 @@ def metas(root: Path | None = None) -> dict[str, dict[str, Any]]:
 def read_tables(warehouse_path: Path, year: int) -> dict[str, pd.DataFrame]:
     from gbvstats.store.warehouse import Warehouse
 
-    with Warehouse(warehouse_path).reader() as con:
+    def read(con) -> dict[str, pd.DataFrame]:
         names = [r[0] for r in con.execute(
             "SELECT DISTINCT table_name FROM information_schema.columns WHERE column_name = 'year' "
             "ORDER BY table_name").fetchall()]
         # the name is checked against a fixed pattern before it reaches SQL
         return {n: con.execute(f"SELECT * FROM {n} WHERE year = ?", [year]).df()
                 for n in names if _TABLE.match(n)}
+
+    return Warehouse(warehouse_path).read(read)  # run again if it gave way to a submission
 
 
 def publish(warehouse_path: Path | str, year: int, out_dir: Path | str,
@@ -118,12 +121,16 @@ def publish(warehouse_path: Path | str, year: int, out_dir: Path | str,
             lang: str = "en") -> list[Path]:
     """Protect and write every indicator table of `year`; returns the files written.
     `threshold` overrides schemas/disclosure.yaml's. Nothing is written unless the
-    disclosure audit passes (`gbvstats.publish.disclosure`)."""
-    from gbvstats.publish import disclosure
+    disclosure audit passes (`gbvstats.publish.disclosure`).
+    They are written into a staging folder moved into place once complete
+    (`publish/folder.py`): a publish failing or killed midway leaves `out_dir` as it was
+    (plus a hidden staging folder that the next publish removes)."""
+    from gbvstats.publish import disclosure, folder
 
     protection = disclosure.settings(threshold, lang)
     threshold = protection.threshold
-    out = Path(out_dir)
+    final = Path(out_dir)
+    folder.check_target(final)  # a file, or a folder of other files: refused before any work
     described = metas(pipelines_root)
     tables, skipped = {}, []
     for name, frame in read_tables(Path(warehouse_path), year).items():
@@ -135,7 +142,7 @@ def publish(warehouse_path: Path | str, year: int, out_dir: Path | str,
         raise PublishError(t("publish.no_tables", lang, year=year, warehouse=warehouse_path), 1)
     done, report = disclosure.protect_for_publication(tables, described, protection, year, lang)
     protected = {n: (d.frame, d.mask, described[n]) for n, d in done.items()}
-    out.mkdir(parents=True, exist_ok=True)
+    out = folder.staging(final)  # written here, moved into place at the end
     files: list[dict[str, Any]] = []
     for name, (frame, flags, _) in protected.items():
         files += write_flat(out, name, year, frame, flags)
@@ -149,7 +156,8 @@ def publish(warehouse_path: Path | str, year: int, out_dir: Path | str,
                    for n, (f, m, meta) in protected.items()},
         "files": files, "skipped": skipped, "disclosure": report.summary(),
     }, ensure_ascii=False, indent=2), encoding="utf-8")
-    return [out / f["file"] for f in files] + [manifest]
+    folder.into_place(out, final)
+    return [final / f["file"] for f in files] + [final / manifest.name]
 
 
 def flat_frame(frame: pd.DataFrame, flags: pd.DataFrame) -> pd.DataFrame:
@@ -162,7 +170,7 @@ def flat_frame(frame: pd.DataFrame, flags: pd.DataFrame) -> pd.DataFrame:
 def write_flat(out: Path, name: str, year: int, frame, flags) -> list[dict[str, Any]]:
     flat = flat_frame(frame, flags)
     csv_path, parquet_path = out / f"{name}_{year}.csv", out / f"{name}_{year}.parquet"
-    flat.to_csv(csv_path, index=False, encoding="utf-8")
+    frame_csv(flat, csv_path)  # text that looks like a formula stays text
     flat.to_parquet(parquet_path, index=False)
     info = {"table": name, "rows": len(flat), "suppressed_cells": int(flags.to_numpy().sum())}
     return [{"file": csv_path.name, "kind": "csv", **info},
@@ -181,7 +189,7 @@ def write_workbook(path: Path, year: int, protected: dict, langs: tuple[str, ...
     rows = 0
     for name, (frame, flags, meta) in protected.items():
         rows += write_sheet(wb.create_sheet(name[:31]), year, frame, flags, meta, langs, threshold)
-    wb.save(path)
+    save_workbook(wb, path)
     return {"file": path.name, "kind": "xlsx", "sheets": list(protected), "rows": rows}
 
 
@@ -268,8 +276,8 @@ def write_sdmx(out: Path, year: int, protected: dict, sdmx_path: Path | None) ->
         path = out / f"{series['file']}_{year}.csv"
         with path.open("w", newline="", encoding="utf-8") as fh:
             writer = csv.writer(fh)
-            writer.writerow(header)
-            writer.writerows([r[h] for h in header] for r in rows)
+            writer.writerows(csv_rows([header]))
+            writer.writerows(csv_rows([r[h] for h in header] for r in rows))
         written.append({"file": path.name, "kind": "sdmx-csv", "series": series["id"],
                         "table": series["table"], "rows": len(rows),
                         "suppressed_cells": sum(r["OBS_STATUS"] == CONFIDENTIAL for r in rows)})
