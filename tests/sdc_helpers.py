@@ -42,6 +42,13 @@ class Seen:
     breakdowns: dict[str, list[tuple[str, list[str]]]] = field(default_factory=dict)  # dim: [(total, parts)]
     decimals: dict[str, int] = field(default_factory=dict)  # rate column: decimals shown
 
+    def blank(self, col: str) -> list[bool]:
+        """Per row: the figure is blank and not suppressed (nothing reported)."""
+        cache = self.__dict__.setdefault("_blank", {})
+        if col not in cache:
+            cache[col] = (self.frame[col].isna() & ~self.hidden[col]).tolist()
+        return cache[col]
+
     @property
     def dims(self) -> list[str]:
         """The classifying columns: text columns but the year, territory and labels."""
@@ -114,10 +121,6 @@ class Same:
 def attack(tables: list[Seen], targets: list[tuple[str, int, str]], links: list[Same] | None = None,
            ) -> dict[tuple[str, int, str], tuple[float, float]]:
     """Least and greatest value of each target cell (table, row, column)."""
-    import numpy as np
-    from scipy.optimize import linprog
-    from scipy.sparse import coo_matrix
-
     var: dict[tuple[str, int, str], int] = {}
     bounds = []
     for t in tables:
@@ -133,7 +136,9 @@ def attack(tables: list[Seen], targets: list[tuple[str, int, str]], links: list[
     eq: list[dict[int, float]] = []
     ub: list[dict[int, float]] = []
     for t in tables:
-        eq += _totals(t, var)
+        complete, partial = _totals(t, var)
+        eq += complete
+        ub += partial
         eq += [{var[(t.name, i, total)]: 1.0, **{var[(t.name, i, p)]: -1.0 for p in parts}}
                for total, parts in t.sums.items() for i in range(len(t.frame))]
         ub += _rates(t, var)
@@ -141,22 +146,66 @@ def attack(tables: list[Seen], targets: list[tuple[str, int, str]], links: list[
     for link in links or []:
         eq += _same(link, by_name, var)
 
-    def matrix(rows):
-        if not rows:
-            return None
-        r, c, v = zip(*[(i, j, k) for i, row in enumerate(rows) for j, k in row.items()], strict=True)
-        return coo_matrix((v, (r, c)), shape=(len(rows), len(bounds))).tocsr()
+    # the equations fall apart into groups linked by suppressed cells: one programme each
+    free = {j for j, (lo, hi) in enumerate(bounds) if lo != hi}
+    parent = {j: j for j in free}
 
-    a_eq, a_ub = matrix(eq), matrix(ub)
-    b_eq = np.zeros(len(eq)) if eq else None
-    b_ub = np.full(len(ub), 1e-7) if ub else None  # float noise in the published rates
+    def find(j):
+        while parent[j] != j:
+            parent[j] = parent[parent[j]]
+            j = parent[j]
+        return j
+
+    rows = [(row, "eq") for row in eq] + [(row, "ub") for row in ub]
+    for row, _ in rows:
+        hidden = [j for j in row if j in free]
+        for j in hidden[1:]:
+            parent[find(j)] = find(hidden[0])
+    by_group: dict[int, list] = {}
+    for row, kind in rows:
+        hidden = [j for j in row if j in free]
+        if hidden:
+            by_group.setdefault(find(hidden[0]), []).append((row, kind))
     out = {}
+    wanted: dict[int, list] = {}
     for target in targets:
+        j = var[target]
+        if find(j) in by_group:
+            wanted.setdefault(find(j), []).append((target, j))
+        else:
+            out[target] = (0.0, math.inf)
+    for root, group in wanted.items():
+        out.update(_bounds(group, by_group[root], bounds))
+    return out
+
+
+def _bounds(targets: list, rows: list, bounds: list) -> dict:
+    """Least and greatest value of each target variable under `rows` (every variable
+    they mention, the published ones fixed by their bounds)."""
+    import numpy as np
+    from scipy.optimize import linprog
+    from scipy.sparse import coo_matrix
+
+    used = sorted({j for row, _ in rows for j in row} | {j for _, j in targets})
+    at = {j: n for n, j in enumerate(used)}
+
+    def matrix(kind):
+        chosen = [row for row, k in rows if k == kind]
+        if not chosen:
+            return None, None
+        r, c, v = zip(*[(i, at[j], k) for i, row in enumerate(chosen) for j, k in row.items()], strict=True)
+        rhs = np.zeros(len(chosen)) if kind == "eq" else np.full(len(chosen), 1e-7)  # float noise in rates
+        return coo_matrix((v, (r, c)), shape=(len(chosen), len(used))).tocsr(), rhs
+
+    (a_eq, b_eq), (a_ub, b_ub) = matrix("eq"), matrix("ub")
+    limits = [bounds[j] for j in used]
+    out = {}
+    for target, j in targets:
         found = []
         for sign in (1.0, -1.0):
-            c = np.zeros(len(bounds))
-            c[var[target]] = sign
-            res = linprog(c, A_eq=a_eq, b_eq=b_eq, A_ub=a_ub, b_ub=b_ub, bounds=bounds, method="highs")
+            c = np.zeros(len(used))
+            c[at[j]] = sign
+            res = linprog(c, A_eq=a_eq, b_eq=b_eq, A_ub=a_ub, b_ub=b_ub, bounds=limits, method="highs")
             if res.status == 3:
                 found.append(math.inf)
             else:
@@ -166,13 +215,15 @@ def attack(tables: list[Seen], targets: list[tuple[str, int, str]], links: list[
     return out
 
 
-def _totals(t: Seen, var) -> list[dict[int, float]]:
+def _totals(t: Seen, var) -> tuple[list[dict[int, float]], list[dict[int, float]]]:
     """total row = sum of part rows, along every dimension and every set of dimensions
-    crossed, at every combination of the other dimensions. A blank total, or parts that
-    are all blank (not suppressed), mean "not broken down": no equation."""
+    crossed, at every combination of the other dimensions; where some parts of the
+    breakdown are not in the table, only total >= the parts shown (as `sum(parts) -
+    total <= 0`). A blank total, or parts that are all blank (not suppressed), mean "not
+    broken down": no equation."""
     dims = t.dims
     keyed = t.frame[dims].astype(str)
-    out = []
+    out, partial = [], []
     for size in range(1, len(dims) + 1):
         for crossed in map(list, itertools.combinations(dims, size)):
             if not all(t.breakdowns.get(d) for d in crossed):
@@ -187,19 +238,23 @@ def _totals(t: Seen, var) -> list[dict[int, float]]:
                 tops = {tuple(r): i for i, r in zip(top.index, top[rest].itertuples(index=False), strict=True)}
                 by = rest[0] if len(rest) == 1 else rest
                 parts_of = inside.groupby(by, sort=False).groups if rest else {(): inside.index}
+                expected = math.prod(len(parts) for _, parts in choice)
                 for key, rows in parts_of.items():
                     key = key if isinstance(key, tuple) else (key,)
                     if key not in tops:
                         continue
                     for col in t.counts:
-                        out += _equation(t, var, col, tops[key], list(rows))
-    return out
+                        if len(rows) == expected:
+                            out += _equation(t, var, col, tops[key], list(rows))
+                        else:
+                            partial += [{j: -k for j, k in e.items()}
+                                        for e in _equation(t, var, col, tops[key], list(rows))]
+    return out, partial
 
 
 def _equation(t: Seen, var, col: str, total: int, parts: list[int]) -> list[dict[int, float]]:
-    hidden = t.hidden[col]
-    blank = t.frame[col].isna() & ~hidden
-    if blank.iloc[total] or blank.iloc[parts].all():
+    blank = t.blank(col)
+    if blank[total] or all(blank[i] for i in parts):
         return []
     return [{var[(t.name, total, col)]: 1.0, **{var[(t.name, i, col)]: -1.0 for i in parts}}]
 
