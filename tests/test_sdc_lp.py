@@ -335,16 +335,3 @@ def test_unbounded_and_isolated_cells():
     assert only.lower == 0 and math.isinf(only.upper) and only.status == "ok"
     assert done.audit.summary()["secondary"] == 0
     assert only.to_dict()["upper"] is None
-
-
-def test_large_groups_are_searched_near_each_cell_first(monkeypatch):
-    """In a group above LOCAL_ABOVE non-zero cells, witnesses are first sought among the
-    cells within two relations of the confidential one; the result must be as safe."""
-    frame = H.crimes_table()
-    monkeypatch.setattr(secondary, "LOCAL_ABOVE", 5)
-    near = protect(frame, Declarations(["victims"]))
-    assert near.audit.failures == []
-    assert lp_attack(frame, near, ["victims"])[0] == []
-    monkeypatch.setattr(secondary, "LOCAL_ABOVE", 10**6)
-    whole = protect(frame, Declarations(["victims"]))
-    assert whole.audit.failures == []

@@ -37,7 +37,6 @@ from gbvstats.publish.relations import Cell, TableModel
 TINY = 1e-7  # a change smaller than this is no change
 HIDDEN_COST = 1e-3  # a hidden cell's cost, relative to the same cell published
 SPARSE = 1e-4  # weight of the cells' costs beside "go as far as possible"
-LOCAL_ABOVE = 1000  # a group with more non-zero cells is searched near each cell first
 
 
 @dataclass(frozen=True)
@@ -223,56 +222,29 @@ class Changes:
             groups.setdefault(find(c), []).append(c)
         self.group_of = {c: root for root, members in groups.items() for c in members}
         self.members = groups
-        self.touching: dict[Cell, list[int]] = {}
-        for n, rel in enumerate(self.relations):
-            for c in rel.cells():
-                self.touching.setdefault(c, []).append(n)
         self.programmes: dict[Cell, tuple[Programme, dict[Cell, int]]] = {}
-        self.nearby: dict[Cell, tuple[Programme, dict[Cell, int]]] = {}
 
-    def _programme(self, cell: Cell, local: bool) -> tuple[Programme, dict[Cell, int]]:
-        """The programme of the cell's group, built once; or, in a large group, one of the
-        cells within two relations of it (the others kept as they are), built per cell."""
-        root = self.group_of[cell]
-        if not local:
-            if root not in self.programmes:
-                members = self.members[root]
-                rels = sorted({n for c in members for n in self.touching.get(c, [])})
-                self.programmes[root] = self._build(members, rels)
-            return self.programmes[root]
-        if cell not in self.nearby:
-            if len(self.nearby) > 256:
-                self.nearby.clear()
-            near = {cell}
-            for _ in range(2):
-                near |= {c for n in {n for c in near for n in self.touching.get(c, [])}
-                         for c in self.relations[n].cells() if self.group_of.get(c) == root}
-            members = sorted(near)
-            self.nearby[cell] = self._build(members, sorted({n for c in members for n in self.touching.get(c, [])}))
-        return self.nearby[cell]
-
-    def _local(self, cell: Cell) -> bool:
-        return len(self.members[self.group_of[cell]]) > LOCAL_ABOVE
-
-    def _build(self, members: list[Cell], rels: list[int]) -> tuple[Programme, dict[Cell, int]]:
-        col = {c: n for n, c in enumerate(members)}
-        n = len(members)
-        values = self.model.values
-        rows = []
-        for index in rels:
-            rel = self.relations[index]
-            terms = [(c, k) for c, k in rel.terms if c in col]  # cells outside do not change
-            if not terms:
-                continue
-            cols = [col[c] for c, _ in terms] + [n + col[c] for c, _ in terms]
-            coefs = [k for _, k in terms] + [-k for _, k in terms]
-            if rel.sense == "=":
-                rows.append((cols, coefs, 0.0, 0.0))
-            else:
-                slack = rel.rhs - sum(k * (0.0 if math.isnan(values[c]) else values[c]) for c, k in rel.terms)
-                rows.append((cols, coefs, -math.inf, max(slack, 0.0)))
-        upper = [math.inf] * n + [values[c] for c in members]
-        return Programme(2 * n, rows, [0.0] * (2 * n), upper, self.engine), col
+    def _programme(self, root: Cell) -> tuple[Programme, dict[Cell, int]]:
+        if root not in self.programmes:
+            members = self.members[root]
+            col = {c: n for n, c in enumerate(members)}
+            n = len(members)
+            rows = []
+            for rel in self.relations:
+                terms = [(c, k) for c, k in rel.terms if c in col]
+                if not terms or self.group_of.get(terms[0][0]) != root:
+                    continue
+                cols = [col[c] for c, _ in terms] + [n + col[c] for c, _ in terms]
+                coefs = [k for _, k in terms] + [-k for _, k in terms]
+                if rel.sense == "=":
+                    rows.append((cols, coefs, 0.0, 0.0))
+                else:
+                    values = self.model.values
+                    slack = rel.rhs - sum(k * (0.0 if math.isnan(values[c]) else values[c]) for c, k in rel.terms)
+                    rows.append((cols, coefs, -math.inf, max(slack, 0.0)))
+            upper = [math.inf] * n + [self.model.values[c] for c in members]
+            self.programmes[root] = (Programme(2 * n, rows, [0.0] * (2 * n), upper, self.engine), col)
+        return self.programmes[root]
 
     def _set(self, prog: Programme, col: dict[Cell, int], hidden: set[Cell], published: bool,
              cell: Cell, lower: float, upper: float, direction: int) -> None:
@@ -294,11 +266,10 @@ class Changes:
 
     def furthest(self, hidden: set[Cell], cell: Cell, direction: int, limit: float) -> Reach:
         """How far (up to `limit`, in whole counts) the cell can move in `direction`
-        changing hidden cells only (in a large group: near it only, which may fall short
-        of the whole group; the caller then hides more, never less)."""
+        changing hidden cells only."""
         if cell not in self.group_of:
             return NOWHERE
-        prog, col = self._programme(cell, self._local(cell))
+        prog, col = self._programme(self.group_of[cell])
         n = len(col)
         self._set(prog, col, hidden, False, cell, 0.0, limit, direction)
         costs = [SPARSE * c for c in self._costs(col, hidden)]
@@ -316,21 +287,19 @@ class Changes:
 
     def move(self, hidden: set[Cell], cell: Cell, change: float, published: bool) -> Witness | None:
         """The cheapest change moving `cell` by exactly `change` (hidden cells only, or
-        published ones too); None when there is none. In a large group the cells near it
-        are tried first, then the whole group."""
+        published ones too); None when there is none."""
         if cell not in self.group_of:
             return Witness.of([(cell, change)])  # in no relation: free to move
-        for local in ([True, False] if self._local(cell) else [False]):
-            prog, col = self._programme(cell, local)
-            n = len(col)
-            direction = 1 if change > 0 else -1
-            self._set(prog, col, hidden, published, cell, abs(change), abs(change), direction)
-            prog.set_cost(self._costs(col, hidden))
-            res = prog.solve()
-            self.solves += 1
-            if res.status == OPTIMAL:
-                return self._witness(res.x, col, n)
-        return None
+        prog, col = self._programme(self.group_of[cell])
+        n = len(col)
+        direction = 1 if change > 0 else -1
+        self._set(prog, col, hidden, published, cell, abs(change), abs(change), direction)
+        prog.set_cost(self._costs(col, hidden))
+        res = prog.solve()
+        self.solves += 1
+        if res.status != OPTIMAL:
+            return None
+        return self._witness(res.x, col, n)
 
     @staticmethod
     def _witness(x, col: dict[Cell, int], n: int) -> Witness:
