@@ -9,7 +9,10 @@ bench/out/wh_sdc. For each year and table:
   linked tables together), its linear programmes, cells suppressed;
 - publish: the whole `publish()` of the year (writers included), so the disclosure share
   and "publish now / publish before" can be read off.
-Also the same year with scipy's public `linprog` instead of the warm-started HiGHS object.
+Also the same year with scipy's public `linprog` instead of the warm-started HiGHS object,
+and a synthetic long table where a quarter of the cells are confidential (oblast x form of
+exploitation x sex x seven age groups, two breakdowns of age, counts drawn from 0-8): how
+the protection scales with the size of a group of linked cells.
 Writes its section of bench/RESULTS.md (between `<!-- sdc:start -->` and `<!-- sdc:end -->`).
 """
 
@@ -98,6 +101,49 @@ def publish_seconds(path: Path, year: int) -> tuple[float, float]:
     return statistics.median(times), statistics.median(cpus)
 
 
+def dense_table(oblasts: int):
+    """Oblast x exploitation x sex (with _U) x age (seven groups, `_U` included, under
+    two breakdowns of the total and two subtotals), counts drawn from 0-8, all totals."""
+    import itertools
+    import random
+
+    import pandas as pd
+
+    from gbvstats.publish.relations import Hierarchy
+
+    rnd = random.Random(5)
+    areas = ["KG02", "KG03", "KG04", "KG05", "KG06", "KG07", "KG08", "KG11", "KG21"][:oblasts]
+    forms, sexes = ["SX", "FL", "OG", "OP"], ["F", "M", "_U"]
+    fine = ["Y0T14", "Y15T17", "Y18T29", "Y30T39", "Y40T59", "Y60T999", "_U"]
+    groups = {"Y0T17": fine[:2], "Y18T999": fine[2:6], **{f: [f] for f in fine}, "_T": fine}
+    base = {k: rnd.choice([0, 0, 0, 1, 1, 2, 3, 5, 8]) for k in itertools.product(areas, forms, sexes, fine)}
+    rows = []
+    for a in [*areas, "KG"]:
+        for e in [*forms, "_T"]:
+            for s in [*sexes, "_T"]:
+                for g, parts in groups.items():
+                    rows.append({"area": a, "exploitation": e, "sex": s, "age": g, "victims": sum(
+                        v for (aa, ee, ss, gg), v in base.items()
+                        if a in (aa, "KG") and e in (ee, "_T") and s in (ss, "_T") and gg in parts)})
+    ages = [Hierarchy("A", "_T", ("Y0T17", "Y18T999", "_U")), Hierarchy("B", "_T", tuple(fine)),
+            Hierarchy("C", "Y0T17", tuple(fine[:2])), Hierarchy("D", "Y18T999", tuple(fine[2:6]))]
+    return pd.DataFrame(rows), {"age": ages}
+
+
+def dense(oblasts: int) -> dict:
+    from gbvstats.publish import disclosure, sdc
+    from gbvstats.publish.relations import Declarations
+
+    frame, hierarchies = dense_table(oblasts)
+    start, cpu = time.perf_counter(), time.process_time()
+    done = sdc.protect_table("dense", frame, Declarations(["victims"], hierarchies=hierarchies),
+                             disclosure.settings(None))
+    summary = done.audit.summary()
+    assert summary["exact"] == summary["under_protected"] == 0
+    return {"oblasts": oblasts, "rows": len(frame), "seconds": time.perf_counter() - start,
+            "cpu": time.process_time() - cpu} | summary
+
+
 def main() -> int:
     from gbvstats.publish import disclosure
     from gbvstats.publish.tables import metas, read_tables
@@ -127,7 +173,7 @@ def main() -> int:
                      "solves": sum(t["lp_solves"] for t in _groups(new).values())})
         if year == YEARS[-1]:
             per_table = {n: (old[n], new[n]) for n in tables}
-    write(rows, per_table)
+    write(rows, per_table, [dense(3), dense(9)])
     return 0
 
 
@@ -139,7 +185,7 @@ def _groups(summaries: dict[str, dict]) -> dict[tuple, dict]:
     return out
 
 
-def write(rows: list[dict], per_table: dict[str, tuple[dict, dict]]) -> None:
+def write(rows: list[dict], per_table: dict[str, tuple[dict, dict]], synthetic: list[dict]) -> None:
     last = rows[-1]
     lines = ["## Disclosure control (`python -m bench.bench_sdc`)", "",
              f"Machine: {machine()}. Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; "
@@ -166,6 +212,11 @@ def write(rows: list[dict], per_table: dict[str, tuple[dict, dict]]) -> None:
         lines.append(f"| {name} | {old['seconds'] * 1000:.1f} ms | {new['seconds']:.2f} s | {new['lp_solves']} | "
                      f"{new['confidential']} | {new['secondary']} / {old['suppressed'] - new['confidential']} | "
                      f"{old['exact']} / {old['under']} | {', '.join(new['audited_with']) or '-'} |")
+    lines += ["", "Synthetic long table, a quarter of the cells confidential (one group of linked cells):", "",
+              "| oblasts | rows | confidential | complementary | LP solves | wall | CPU |", "|---|---|---|---|---|---|---|"]
+    for d in synthetic:
+        lines.append(f"| {d['oblasts']} | {d['rows']} | {d['confidential']} | {d['secondary']} | {d['lp_solves']} | "
+                     f"{d['seconds']:.1f} s | {d['cpu']:.1f} s |")
     ratio = max(r["publish_cpu"] / r["before_cpu"] for r in rows)
     wall = max(r["publish"] / r["before"] for r in rows)
     lines += ["", f"Target: publish with the disclosure audit <= 10x publish without it: worst year "

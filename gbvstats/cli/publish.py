@@ -58,6 +58,9 @@ def publish_cmd(
     suppressed = sum(x["suppressed_cells"] for x in manifest["tables"].values())
     typer.echo(t_("publish.summary", chosen[0], tables=len(manifest["tables"]), year=year,
                   suppressed=suppressed, threshold=manifest["threshold"], manifest=paths[-1]))
+    audited = manifest["disclosure"]
+    typer.echo(t_("publish.audited", chosen[0], width=audited["least_width"],
+                  confidential=sum(s["confidential"] for s in audited["tables"].values())))
 
 
 def audit_cmd(year: int, threshold: int | None, lang: str, as_json: bool, warehouse: Path | None) -> None:

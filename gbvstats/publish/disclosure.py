@@ -83,6 +83,7 @@ class Report:
                 "threshold": self.protection.threshold,
                 "required_width": {"threshold_multiple": self.protection.threshold_multiple,
                                    "value_percent": self.protection.value_percent},
+                "least_width": self.protection.required(0),
                 "safe": self.safe, "tables": {n: a.summary() for n, a in self.tables.items()}}
 
     def findings(self) -> list:
