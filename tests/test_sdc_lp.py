@@ -335,3 +335,21 @@ def test_unbounded_and_isolated_cells():
     assert only.lower == 0 and math.isinf(only.upper) and only.status == "ok"
     assert done.audit.summary()["secondary"] == 0
     assert only.to_dict()["upper"] is None
+
+
+def test_a_row_repeated_is_the_same_figure():
+    """A table that repeats its rows (it should not: the expectation suites check keys)
+    must not show in one copy what the protection relies on hiding in the other."""
+    frame = H.crimes_table()
+    n = len(frame)
+    twice = pd.concat([frame, frame], ignore_index=True)
+    done = protect(twice, Declarations(["victims"]))
+    assert done.audit.failures == []
+    model = relations.build("t", twice, Declarations(["victims"]))
+    assert sum(r.kind == "duplicate" for r in model.relations) == n
+    # a reader sees a figure if either copy shows it
+    hidden = pd.DataFrame({"victims": done.mask["victims"].iloc[:n].to_numpy() & done.mask["victims"].iloc[n:].to_numpy()})
+    seen = done.frame.iloc[:n].reset_index(drop=True).copy()
+    seen["victims"] = frame["victims"].where(~hidden["victims"]).astype("Float64")
+    targets, truth = H.targets_of("t", frame, ["victims"])
+    assert H.widths_ok(H.attack([H.seen("t", seen, hidden, ["victims"])], targets), truth) == []

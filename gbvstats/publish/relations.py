@@ -65,7 +65,7 @@ class Relation:
     `given`: the relation is known to a reader only while this cell is published (a
     rate). `label` says in words where it comes from."""
 
-    kind: str  # hierarchy | partial | crossed | sum | rate
+    kind: str  # hierarchy | partial | crossed | duplicate | sum | rate | link
     terms: tuple[tuple[Cell, float], ...]
     sense: str = "="
     rhs: float = 0.0
@@ -227,6 +227,7 @@ def build(table: str, frame: pd.DataFrame, decl: Declarations, dims: list[str] |
     values = {(i, c): _number(v) for c in columns for i, v in enumerate(frame[c].tolist())}
     hier = _hierarchies(frame, dims, decl)
     candidates = _hierarchy_relations(frame, dims, counts, hier)
+    candidates += _duplicate_relations(frame, dims, counts)
     candidates += _sum_relations(frame, counts, decl.sums)
     candidates += _rate_relations(frame, defined, values)
     kept, broken = [], []
@@ -345,6 +346,22 @@ def _implied(key, index, pos, chosen: dict[str, Hierarchy]) -> bool:
         if all(rows):
             return True
     return False
+
+
+def _duplicate_relations(frame: pd.DataFrame, dims: list[str], counts: list[str]) -> list[Relation]:
+    """Rows with the same dimension values (a table that should not have them) show the
+    same figure twice: hidden in one row and shown in the other, it is shown."""
+    first: dict[tuple, int] = {}
+    out = []
+    for i, row in enumerate(frame[dims].itertuples(index=False, name=None)):
+        key = tuple(str(v) for v in row)
+        if key not in first:
+            first[key] = i
+            continue
+        where = ", ".join(f"{d}={v}" for d, v in zip(dims, key, strict=True))
+        out += [Relation("duplicate", (((first[key], c), 1.0), ((i, c), -1.0)), "=", 0.0, None,
+                         f"{c}: rows {first[key]} and {i} repeat ({where})") for c in counts]
+    return out
 
 
 def _sum_relations(frame: pd.DataFrame, counts: list[str], sums: dict[str, list[str]]) -> list[Relation]:
