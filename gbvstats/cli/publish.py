@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -21,12 +22,28 @@ from gbvstats.cli.common import (
 )
 
 
+def publication_langs(text: str | None) -> tuple[str, ...]:
+    """`--lang ru,ky,en` as given; without it all three, the language of GBVSTATS_LANG
+    (else Russian) first: messages and the first header row are in it."""
+    from gbvstats.i18n import LANGS
+
+    if text:
+        return tuple(dict.fromkeys(lang_of(x.strip()) for x in text.split(",") if x.strip())) or ("en",)
+    env = os.environ.get("GBVSTATS_LANG", "")
+    first = lang_of(env) if env.strip() else "ru"
+    return tuple(dict.fromkeys([first, "ru", "ky", "en"] if first in LANGS else ["ru", "ky", "en"]))
+
+
 @app.command("publish")
 def publish_cmd(
-    year: Annotated[int, typer.Option("--year", help="Reporting year.")],
     out: Annotated[Path | None, typer.Option("--out", help="Output directory.")] = None,
-    langs: Annotated[str, typer.Option("--lang", help="Publication languages, e.g. ru,ky,en; "
-                                                     "messages in the first.")] = "ru,ky,en",
+    year: Annotated[int | None, typer.Option("--year", help="Reporting year.")] = None,
+    years: Annotated[str | None, typer.Option(
+        "--years", help="Several years, e.g. 2020-2024: each year's files and one workbook "
+                        "of the tables by year.")] = None,
+    langs: Annotated[str | None, typer.Option(
+        "--lang", help="Publication languages, e.g. ru,ky,en (messages in the first); "
+                       "default all three, the one of GBVSTATS_LANG first.")] = None,
     threshold: Annotated[int | None, typer.Option(
         "--threshold", help="Suppress counts 1..N [schemas/disclosure.yaml: 4].")] = None,
     audit: Annotated[bool, typer.Option(
@@ -35,17 +52,25 @@ def publish_cmd(
                         "Exit 1 if any is exact or narrower than required.")] = False,
     as_json: JsonOpt = False, warehouse: WarehouseOpt = None,
 ) -> None:
-    """Protect (disclosure control) and publish a year's indicator tables: xlsx, csv, parquet, SDMX-CSV."""
-    from gbvstats.publish.tables import PublishError, publish
+    """Protect (disclosure control), flag and publish indicator tables: xlsx, csv, parquet,
+    SDMX-CSV. Exit 2 for a year with no accepted return."""
+    from gbvstats.publish.tables import PublishError, parse_years, publish
 
-    chosen = tuple(lang_of(x.strip()) for x in langs.split(",") if x.strip()) or ("en",)
+    chosen = publication_langs(langs)
+    if (year is None) == (years is None):
+        fail(t_("publish.year_or_years", chosen[0]), code=2)
+    try:
+        wanted = [year] if year is not None else parse_years(years or "")
+    except ValueError:
+        fail(t_("publish.bad_years", chosen[0], years=years), code=2)
     if audit:
-        return audit_cmd(year, threshold, chosen[0], as_json, warehouse)
+        return audit_cmd(wanted, threshold, chosen[0], as_json, warehouse)
     if out is None:
         fail(t_("publish.need_out", chosen[0]), code=2)
-    with store_errors():
+    with store_errors(chosen[0]):
         try:
-            paths = publish(warehouse_path(warehouse), year, out, chosen, threshold, lang=chosen[0])
+            paths = publish(warehouse_path(warehouse), wanted if years else wanted[0], out, chosen,
+                            threshold, lang=chosen[0])
         except PublishError as exc:
             fail(str(exc), code=exc.code)
     manifest = json.loads(paths[-1].read_text(encoding="utf-8"))
@@ -55,38 +80,56 @@ def publish_cmd(
         typer.echo(t_("publish.wrote", chosen[0], path=out / f["file"], rows=f["rows"]))
     for line in manifest["skipped"]:
         typer.echo(line, err=True)
-    suppressed = sum(x["suppressed_cells"] for x in manifest["tables"].values())
-    typer.echo(t_("publish.summary", chosen[0], tables=len(manifest["tables"]), year=year,
-                  suppressed=suppressed, threshold=manifest["threshold"], manifest=paths[-1]))
-    audited = manifest["disclosure"]
-    typer.echo(t_("publish.audited", chosen[0], width=audited["least_width"],
-                  confidential=sum(s["confidential"] for s in audited["tables"].values())))
+    tables = manifest["tables"] if "year" in manifest else {
+        f"{y}/{n}": v for y, ts in manifest["tables"].items() for n, v in ts.items()}
+    suppressed = sum(x["suppressed_cells"] for x in tables.values())
+    provisional = sum(x["provisional_cells"] for x in tables.values())
+    breaks = sum(x["break_cells"] for x in tables.values())
+    span = str(wanted[0]) if len(wanted) == 1 else f"{wanted[0]}-{wanted[-1]}"
+    typer.echo(t_("publish.summary", chosen[0], tables=len(tables), year=span, suppressed=suppressed,
+                  threshold=manifest["threshold"], manifest=paths[-1]))
+    if provisional or breaks:
+        typer.echo(t_("publish.flagged", chosen[0], provisional=provisional, breaks=breaks))
+    audits = [manifest["disclosure"]] if "year" in manifest else list(manifest["disclosure"].values())
+    typer.echo(t_("publish.audited", chosen[0], width=audits[0]["least_width"],
+                  confidential=sum(s["confidential"] for a in audits for s in a["tables"].values())))
 
 
-def audit_cmd(year: int, threshold: int | None, lang: str, as_json: bool, warehouse: Path | None) -> None:
+def audit_cmd(years: list[int], threshold: int | None, lang: str, as_json: bool,
+              warehouse: Path | None) -> None:
+    """`publish --audit`: each year's suppression, audited; nothing written. Exit 1 when a
+    confidential count is exact or under-protected in any year."""
     from gbvstats.publish import disclosure
     from gbvstats.publish.tables import PublishError
 
-    with store_errors():
+    reports = []
+    with store_errors(lang):
         try:
             protection = disclosure.settings(threshold, lang)
-            report = disclosure.audit_year(warehouse_path(warehouse), year, protection)
+            for y in years:
+                reports.append(disclosure.audit_year(warehouse_path(warehouse), y, protection))
         except disclosure.CodeListError as exc:
             fail(t_("publish.codelists", lang, problem=str(exc)), code=2)
         except PublishError as exc:
             fail(str(exc), code=exc.code)
-    if not report.tables:
-        fail(t_("publish.no_tables", lang, year=year, warehouse=warehouse_path(warehouse)), code=1)
+    for report in reports:
+        if not report.tables:
+            fail(t_("publish.no_tables", lang, year=report.year, warehouse=warehouse_path(warehouse)), code=1)
+    safe = all(r.safe for r in reports)
     if as_json:
-        print_json(report.to_dict(lang))
-        raise typer.Exit(0 if report.safe else 1)
-    for name, table in report.tables.items():
-        s = table.summary()
-        typer.echo(t_("publish.audit_table", lang, table=name, confidential=s["confidential"],
-                      secondary=s["secondary"], exact=s["exact"], under=s["under_protected"],
-                      solves=s["lp_solves"], seconds=s["seconds"]))
-    for f in report.findings():
-        typer.echo(f"{f.severity} {f.code} {f.message(lang)}", err=f.severity == "error")
-    if not report.safe:
-        fail(disclosure.report_text(report, lang).splitlines()[0], code=1)
-    typer.echo(t_("publish.audit_safe", lang, year=year, width=f"{report.protection.required(0):g}"))
+        print_json(reports[0].to_dict(lang) if len(reports) == 1 else [r.to_dict(lang) for r in reports])
+        raise typer.Exit(0 if safe else 1)
+    for report in reports:
+        for name, table in report.tables.items():
+            s = table.summary()
+            typer.echo(t_("publish.audit_table", lang, table=name, confidential=s["confidential"],
+                          secondary=s["secondary"], exact=s["exact"], under=s["under_protected"],
+                          solves=s["lp_solves"], seconds=s["seconds"]))
+        for f in report.findings():
+            typer.echo(f"{f.severity} {f.code} {f.message(lang)}", err=f.severity == "error")
+        if report.safe:
+            typer.echo(t_("publish.audit_safe", lang, year=report.year,
+                          width=f"{report.protection.required(0):g}"))
+    for report in reports:
+        if not report.safe:
+            fail(disclosure.report_text(report, lang).splitlines()[0], code=1)
