@@ -45,7 +45,7 @@ def publish_cmd(
         "--lang", help="Publication languages, e.g. ru,ky,en (messages in the first); "
                        "default all three, the one of GBVSTATS_LANG first.")] = None,
     threshold: Annotated[int | None, typer.Option(
-        "--threshold", help="Suppress counts 1..N [schemas/disclosure.yaml: 4].")] = None,
+        "--threshold", help="Suppress counts from 1 to this (default: schemas/disclosure.yaml, 4).")] = None,
     audit: Annotated[bool, typer.Option(
         "--audit", help="Only audit the disclosure control: for every suppressed confidential count, "
                         "the interval a solver narrows it to from the published figures; write nothing. "
