@@ -54,6 +54,12 @@ def test_audit_and_publish_usage_errors(small):
     assert none.returncode == 1 and "2001" in none.stderr
     no_out = run_cli("publish", "--year", "2024", "--warehouse", str(db), home=home)
     assert no_out.returncode == 2 and "--out" in no_out.stderr and "Traceback" not in no_out.stderr
+    span = run_cli("publish", "--years", "2024", "--audit", "--warehouse", str(db), home=home)
+    assert span.returncode == 0 and "2024: no suppressed count" in span.stdout, span.stderr
+    both = run_cli("publish", "--years", "2024,2001", "--audit", "--warehouse", str(db), home=home)
+    assert both.returncode == 1 and "2001" in both.stderr and "Traceback" not in both.stderr
+    neither = run_cli("publish", "--audit", "--warehouse", str(db), home=home)
+    assert neither.returncode == 2 and "--years" in neither.stderr
 
 
 def test_invalid_settings_stop_publication(small, tmp_path):
