@@ -293,7 +293,7 @@ def test_protection_is_declared_as_data(tmp_path):
     default = load_protection()
     assert default.threshold == 4 and default.required(2) == 4 and default.required(20) == 10
     assert load_protection(threshold=9).required(3) == 9
-    assert load_protection(tmp_path / "absent.yaml") == Protection()
+    assert load_protection(tmp_path / "absent.yaml") == Protection() == default  # no weaker without the file
     bad = tmp_path / "disclosure.yaml"
     bad.write_text("threshold: 4\nprotection: {value_percent: -5}\n", encoding="utf-8")
     with pytest.raises(DisclosureSettingsError) as err:

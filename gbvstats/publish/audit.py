@@ -49,7 +49,7 @@ class Protection:
 
     threshold: int = 4
     threshold_multiple: float = 1.0
-    value_percent: float = 0.0
+    value_percent: float = 50.0  # as schemas/disclosure.yaml ships
     total_cost: float = 3.0
 
     def required(self, value: float) -> int:
@@ -88,10 +88,10 @@ def load_protection(path: Path | None = None, threshold: int | None = None) -> P
     cost = data.get("cost") or {}
     if not isinstance(prot, dict) or not isinstance(cost, dict):
         raise DisclosureSettingsError(path, "protection", "expected a mapping")
-    values = {"threshold": data.get("threshold", 4),
-              "threshold_multiple": prot.get("threshold_multiple", 1.0),
-              "value_percent": prot.get("value_percent", 0.0),
-              "total_cost": cost.get("total_multiple", 3.0)}
+    values = {"threshold": data.get("threshold", Protection.threshold),
+              "threshold_multiple": prot.get("threshold_multiple", Protection.threshold_multiple),
+              "value_percent": prot.get("value_percent", Protection.value_percent),
+              "total_cost": cost.get("total_multiple", Protection.total_cost)}
     where = {"threshold": "threshold", "threshold_multiple": "protection.threshold_multiple",
              "value_percent": "protection.value_percent", "total_cost": "cost.total_multiple"}
     for name, value in values.items():
