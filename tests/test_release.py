@@ -105,6 +105,7 @@ def test_manifest_says_what_the_release_was_made_from(story):
     assert [(e["submission_id"], e["rule_id"]) for e in manifest["explanations"]] == [(1, "MOI-FV2-09")]
     assert "Cases opened" not in json.dumps(manifest["explanations"])  # text stays in the warehouse
     assert manifest["disclosure"]["threshold"] == 4 and manifest["parameters"]["languages"] == list(LANGS)
+    assert manifest["disclosure"]["safe"] and "seconds" not in json.dumps(manifest["disclosure"])
     listed = {f["file"]: f["sha256"] for f in manifest["files"]}
     assert listed == {k: v for k, v in story["first"].items() if k != "manifest.json"}
     assert json.dumps(manifest, ensure_ascii=False, indent=2, sort_keys=True) + "\n" == \

@@ -47,7 +47,6 @@ from typing import TYPE_CHECKING, Any
 
 from gbvstats.catalogue import Finding
 from gbvstats.paths import PACKAGE_DIR, pipelines_dir, schemas_dir, sql_dir
-from gbvstats.publish.sdc import DEFAULT_THRESHOLD
 from gbvstats.store.asof import Cut
 
 if TYPE_CHECKING:
@@ -259,7 +258,7 @@ def _fork(state: State) -> Iterator[Warehouse]:
 
 
 def make_release(wh: Warehouse, years: list[int], out: Path | str,
-                 langs: tuple[str, ...] = ("ru", "ky", "en"), threshold: int = DEFAULT_THRESHOLD,
+                 langs: tuple[str, ...] = ("ru", "ky", "en"), threshold: int | None = None,
                  provisional: bool | list | None = False, as_of: datetime | None = None,
                  cut: Cut | None = None,
                  by: str | None = None, lang: str = "en", record: bool = True,
@@ -268,14 +267,10 @@ def make_release(wh: Warehouse, years: list[int], out: Path | str,
     `as_of`, at `cut`, or the `state` given, into the folder `out` (written whole or not at
     all). A new release is recorded unless the state is an earlier one or `record` is
     false."""
-    from gbvstats.publish import folder
-    from gbvstats.publish.tables import PublishError
+    from gbvstats.publish import disclosure, folder
 
     years = sorted(set(int(y) for y in years))
-    if threshold < 0:
-        from gbvstats.i18n import t
-
-        raise PublishError(t("publish.bad_threshold", lang, threshold=threshold), 2)
+    disclosure.settings(threshold, lang)  # a bad --threshold or disclosure.yaml: exit 2 before any work
     final = Path(out)
     folder.check_target(final)
     if state is None:
@@ -311,7 +306,7 @@ def _consolidate(state: Warehouse, years: list[int], lang: str) -> None:
 
 
 def build(wh: Warehouse, state: Warehouse, cut: Cut, years: list[int], stage: Path,
-          langs: tuple[str, ...], threshold: int, provisional: bool | list | None, lang: str,
+          langs: tuple[str, ...], threshold: int | None, provisional: bool | list | None, lang: str,
           replaying: bool = False) -> ReleaseResult:
     """Write the release of `years` from `state` (consolidated) into `stage`, and its
     manifest; decide whether it is a release already recorded in `wh`."""
@@ -319,8 +314,10 @@ def build(wh: Warehouse, state: Warehouse, cut: Cut, years: list[int], stage: Pa
     from gbvstats.publish.tables import read_publication, write_publication
 
     reasons = provisional_reasons(provisional)
-    published, skipped = read_publication(state.path, years, threshold, lang=lang, provisional=reasons)
-    written = write_publication(stage, published, langs, threshold, skipped, lang=lang, provisional=reasons)
+    read = read_publication(state.path, years, threshold, lang=lang, provisional=reasons)
+    threshold = read.threshold  # --threshold, else schemas/disclosure.yaml's
+    written = write_publication(stage, read, langs, lang=lang, provisional=reasons)
+    written["disclosure"] = _timeless(written.get("disclosure"))  # how long the audit took is no content
     for f in written["files"]:
         if f["kind"] == "xlsx":
             stable_zip(stage / f["file"], EPOCH)  # its content, before the release's own sheet and date
@@ -361,8 +358,7 @@ def build(wh: Warehouse, state: Warehouse, cut: Cut, years: list[int], stage: Pa
     manifest = {k: v for k, v in written.items() if k != "files"} | {
         "release": info.to_dict(), "revision": info.revision,
         "code": info.code, "parameters": params, "inputs": inputs, "explanations": explanations,
-        "decisions": decisions, "disclosure": {"threshold": threshold,
-                                               "suppressed_cells": _suppressed(written)},
+        "decisions": decisions,
         "revisions": revisions, "content_sha256": content_sha, "files": files}
     write_json(stage / MANIFEST, manifest)
     result = ReleaseResult(info, stage, manifest, outcome, same["release_id"] if same else None, cut,
@@ -388,6 +384,16 @@ def provisional_reasons(provisional: bool | list | None) -> list:
 
         return [{lg: t("release.provisional.asked", lg) for lg in LANGS}]
     return [r if isinstance(r, dict) else str(r) for r in provisional]
+
+
+def _timeless(data: Any) -> Any:
+    """The disclosure audit's summary without the seconds it took (they vary from run to
+    run; a release's files and manifest must not)."""
+    if isinstance(data, dict):
+        return {k: _timeless(v) for k, v in data.items() if k != "seconds"}
+    if isinstance(data, list):
+        return [_timeless(v) for v in data]
+    return data
 
 
 def _canonical(data: Any) -> str:
@@ -429,12 +435,6 @@ def _plain(value):
     except (TypeError, ValueError):
         pass
     return value
-
-
-def _suppressed(written: dict[str, Any]) -> dict[str, int]:
-    tables = written.get("tables") or {}
-    return {name: int(entry.get("suppressed_cells", 0)) for name, entry in sorted(tables.items())
-            if isinstance(entry, dict) and "suppressed_cells" in entry}
 
 
 def _releases(wh: Warehouse, scope: str, event: int) -> list[dict[str, Any]]:

@@ -1,6 +1,6 @@
 """Publication of the indicator tables of one or several years (`gbvstats publish`).
 
-For each year, every indicator table is protected by disclosure control (sdc.py), each of
+For each year, every indicator table is protected by disclosure control (disclosure.py: suppression that passes an LP audit), each of
 its figures gets its status (flags.py: C confidential, P provisional, B break, A normal)
 and the table its footnotes, then it is written:
 
@@ -25,11 +25,11 @@ their labels from `-- col.<name>:` and `-- codes.<column>:`.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gbvstats.i18n import LANGS, t
-from gbvstats.publish.sdc import DEFAULT_THRESHOLD
 from gbvstats.publish.stable import write_parquet
 from gbvstats.safe import frame_csv
 from gbvstats.store.warehouse import INDICATOR_TABLE
@@ -151,7 +151,7 @@ def parse_years(text: str) -> list[int]:
 
 
 def publish(warehouse_path: Path | str, year: int | list[int], out_dir: Path | str,
-            langs: tuple[str, ...] = ("ru", "ky", "en"), threshold: int = DEFAULT_THRESHOLD,
+            langs: tuple[str, ...] = ("ru", "ky", "en"), threshold: int | None = None,
             pipelines_root: Path | None = None, sdmx_path: Path | None = None,
             lang: str = "en", provisional: list | None = None) -> list[Path]:
     """Protect, flag and write every indicator table of `year` (or of each year of a
@@ -168,11 +168,10 @@ def publish(warehouse_path: Path | str, year: int | list[int], out_dir: Path | s
 
     final = Path(out_dir)
     folder.check_target(final)  # a file, or a folder of other files: refused before any work
-    published, skipped = read_publication(warehouse_path, year, threshold, pipelines_root, lang, provisional)
+    read = read_publication(warehouse_path, year, threshold, pipelines_root, lang, provisional)
     out = folder.staging(final)  # written here, moved into place at the end
     try:
-        manifest = write_publication(out, published, langs, threshold, skipped, pipelines_root,
-                                     sdmx_path, lang, provisional)
+        manifest = write_publication(out, read, langs, pipelines_root, sdmx_path, lang, provisional)
         write_json(out / "manifest.json", manifest)
     except BaseException:
         import shutil
@@ -183,17 +182,29 @@ def publish(warehouse_path: Path | str, year: int | list[int], out_dir: Path | s
     return [final / f["file"] for f in manifest["files"]] + [final / "manifest.json"]
 
 
-def read_publication(warehouse_path: Path | str, year: int | list[int], threshold: int = DEFAULT_THRESHOLD,
+@dataclass
+class Read:
+    """What `read_publication` found: each year's tables protected (and audited) and
+    flagged, the disclosure audit of each year, the threshold in force, tables skipped."""
+
+    published: dict[int, dict[str, Published]]
+    audits: dict[int, Any]
+    threshold: int
+    skipped: list[str]
+
+
+def read_publication(warehouse_path: Path | str, year: int | list[int], threshold: int | None = None,
                      pipelines_root: Path | None = None, lang: str = "en",
-                     provisional: list | None = None) -> tuple[dict[int, dict[str, Published]], list[str]]:
-    """Every indicator table of each year, protected and flagged: ({year: {table:
-    Published}}, messages on tables skipped). Refused (PublishError) for a year with no
-    accepted return or no table."""
+                     provisional: list | None = None) -> Read:
+    """Every indicator table of each year, protected, audited and flagged. Refused
+    (PublishError) for a year with no accepted return or no table, or whose disclosure
+    control does not pass its audit."""
+    from gbvstats.publish import disclosure
     from gbvstats.schema.model import registry
     from gbvstats.store.warehouse import Warehouse
 
-    if threshold < 0:
-        raise PublishError(t("publish.bad_threshold", lang, threshold=threshold), 2)
+    protection = disclosure.settings(threshold, lang)  # schemas/disclosure.yaml, --threshold over it
+    threshold = protection.threshold
     years = [year] if isinstance(year, int) else sorted(set(year))
     described = metas(pipelines_root)
     reg = registry()
@@ -203,6 +214,7 @@ def read_publication(warehouse_path: Path | str, year: int | list[int], threshol
 
     held = Warehouse(warehouse_path).read(fetch)  # run again if it gave way to a writer
     published: dict[int, dict[str, Published]] = {}
+    audits: dict[int, Any] = {}
     skipped: list[str] = []
     for y in years:
         accepted, frames, missing = held[y]
@@ -212,22 +224,22 @@ def read_publication(warehouse_path: Path | str, year: int | list[int], threshol
         skipped += [t("publish.no_meta", lang, table=n) for n in frames if n not in described]
         if not tables:
             raise PublishError(t("publish.no_tables", lang, year=y, warehouse=warehouse_path), 1)
-        published[y] = _flagged(reg, y, tables, described, threshold, pipelines_root, provisional, missing)
-    return published, skipped
+        # nothing is written unless the disclosure audit passes (`gbvstats.publish.disclosure`)
+        done, audits[y] = disclosure.protect_for_publication(tables, described, protection, y, lang)
+        published[y] = _flagged(reg, y, done, described, threshold, pipelines_root, provisional, missing)
+    return Read(published, audits, threshold, skipped)
 
 
-def write_publication(out: Path, published: dict[int, dict[str, Published]],
-                      langs: tuple[str, ...] = ("ru", "ky", "en"), threshold: int = DEFAULT_THRESHOLD,
-                      skipped: list[str] | None = None, pipelines_root: Path | None = None,
-                      sdmx_path: Path | None = None, lang: str = "en",
-                      provisional: list | None = None) -> dict[str, Any]:
+def write_publication(out: Path, read: Read, langs: tuple[str, ...] = ("ru", "ky", "en"),
+                      pipelines_root: Path | None = None, sdmx_path: Path | None = None,
+                      lang: str = "en", provisional: list | None = None) -> dict[str, Any]:
     """Write the files of `read_publication`'s tables into the folder `out` (which
     exists); returns the manifest's content (not written)."""
     from gbvstats.schema.model import registry
 
-    years = sorted(published)
-    files = write_all(out, published, langs, threshold, sdmx_path, pipelines_root, registry(), lang)
-    return _manifest(published, years, langs, threshold, files, skipped or [], provisional)
+    years = sorted(read.published)
+    files = write_all(out, read.published, langs, read.threshold, sdmx_path, pipelines_root, registry(), lang)
+    return _manifest(read.published, years, langs, read.threshold, files, read.skipped, provisional, read.audits)
 
 
 def _accepted(con, year: int) -> int:
@@ -237,23 +249,20 @@ def _accepted(con, year: int) -> int:
         if found[0][0] else 0
 
 
-def _flagged(reg, year: int, tables: dict, described: dict, threshold: int,
+def _flagged(reg, year: int, done: dict, described: dict, threshold: int,
              pipelines_root: Path | None, provisional: list | None,
              missing: pd.DataFrame) -> dict[str, Published]:
     from gbvstats.consolidate.lineage import lineage
     from gbvstats.consolidate.run import pipelines
-    from gbvstats.publish import flags, sdc
+    from gbvstats.publish import flags
 
     by_id = {p.id: p for p in pipelines(pipelines_root)}
     changes = flags.version_changes(reg, year)
     names = {c.code: c.label for c in reg.territories().codes}
     out = {}
-    for name, frame in tables.items():
+    for name, protected_table in done.items():  # protected and audited (publish/disclosure.py)
         meta = described[name]
-        counts = [c for c in meta["counts"] if c in frame.columns]
-        rates = {r: [c for c in cols if c in counts]
-                 for r, cols in rate_sources(meta["rates"]).items() if r in frame.columns}
-        protected, hidden = sdc.protect(frame, counts, rates, threshold, sums=meta["sums"])
+        protected, hidden = protected_table.frame, protected_table.mask
         pub = flags.Published.protected(name, year, meta, protected, hidden)
         if any(hidden.to_numpy().ravel()):
             pub.notes["C"] = flags.confidential_note(threshold)
@@ -376,7 +385,8 @@ def write_sdmx(out: Path, year: int, tables: dict[str, Published], dsd, cfg: dic
 
 
 def _manifest(published: dict[int, dict[str, Published]], years: list[int], langs, threshold: int,
-              files: list[dict], skipped: list[str], provisional: list | None) -> dict[str, Any]:
+              files: list[dict], skipped: list[str], provisional: list | None,
+              audits: dict[int, Any]) -> dict[str, Any]:
     from gbvstats.publish.flags import BREAK, PROVISIONAL
 
     def table_entry(pub: Published) -> dict[str, Any]:
@@ -395,6 +405,9 @@ def _manifest(published: dict[int, dict[str, Published]], years: list[int], lang
                               for y, tables in published.items()}
     manifest["provisional"] = {"reasons": [r if isinstance(r, dict) else str(r) for r in provisional]} \
         if provisional else None
+    # the disclosure audit's settings and counts (no confidential value)
+    manifest["disclosure"] = audits[years[0]].summary() if len(years) == 1 \
+        else {str(y): a.summary() for y, a in audits.items()}
     manifest["files"] = files
     manifest["skipped"] = sorted(set(skipped))
     return manifest
