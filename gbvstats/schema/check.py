@@ -32,7 +32,8 @@ DIM_LIST = {"offence": "offence_group"}  # dims key -> code list id, where they 
 NEEDS = {  # rule kind -> the fields it must declare, one alternative of
     **dict.fromkeys(("balance", "inequality", "cross_form", "reconciliation"), [("expr",)]),
     **dict.fromkeys(("compulsory", "exclusive"), [("when", "then")]),
-    **dict.fromkeys(("completeness", "temporal", "history"), [("cells",)]),
+    **dict.fromkeys(("completeness", "temporal", "history", "within_year"), [("cells",)]),
+    "cross_section": [("cells", "denominator")],
     # a hierarchy rule checks cells across levels, or compares two forms' cells (reconcile.py)
     "hierarchy": [("cells",), ("expr",)],
 }
@@ -350,7 +351,7 @@ def _check_rule(check: _Check, path: Path, key: str, rule: Rule, form: FormVersi
         check.add("GBV-S020", path, f"{key}.{missing[0]}", "rule_needs", kind=rule.kind,
                   fields=" | ".join(" + ".join(fields) for fields in options))
         return
-    for field in ("expr", "when", "then", "cells"):
+    for field in ("expr", "when", "then", "cells", "denominator"):
         text = getattr(rule, field)
         if text:
             _check_rule_field(check, path, f"{key}.{field}", field, text, form, latest)
