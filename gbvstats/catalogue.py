@@ -6,7 +6,8 @@ message template in en/ru/ky. Reports are data first (`Finding.to_dict`), text s
 (`Finding.message`).
 
 Code ranges: GBV-S schema and code lists, GBV-F files and workbook structure,
-GBV-V cell values, GBV-R rule results, GBV-W warehouse, GBV-C consolidation.
+GBV-V cell values, GBV-R rule results, GBV-W warehouse, GBV-C consolidation,
+GBV-G publication gate, GBV-Q expectations on published tables.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from gbvstats.paths import load_yaml
 
 CATALOGUE_DIR = Path(__file__).resolve().parent / "catalogue"
 SEVERITIES = ("error", "warning", "info")
-CODE_PATTERN = re.compile(r"^GBV-[SFVRWC]\d{3}$")
+CODE_PATTERN = re.compile(r"^GBV-[A-Z]\d{3}$")
 
 
 @dataclass(frozen=True)
@@ -118,7 +119,8 @@ def has_errors(findings: list[Finding]) -> bool:
 
 
 RANGES = {"S": "Schemas and code lists", "F": "Files and workbook structure",
-          "V": "Cell values", "R": "Rule results", "W": "Warehouse", "C": "Consolidation"}
+          "V": "Cell values", "R": "Rule results", "W": "Warehouse", "C": "Consolidation",
+          "G": "Publication gate", "Q": "Quality of published tables (expectations)"}
 
 
 def catalogue_markdown() -> str:

@@ -28,15 +28,30 @@ def publish_cmd(
     langs: Annotated[str, typer.Option("--lang", help="Publication languages, e.g. ru,ky,en; "
                                                      "messages in the first.")] = "ru,ky,en",
     threshold: Annotated[int, typer.Option("--threshold", help="Suppress counts 1..N [4].")] = 4,
+    provisional: Annotated[bool, typer.Option(
+        "--provisional", help="Publish although the gate blocks; every figure flagged provisional "
+                              "(OBS_STATUS P), the gate's list in the manifest.")] = False,
     as_json: JsonOpt = False, warehouse: WarehouseOpt = None,
 ) -> None:
-    """Protect (disclosure control) and publish a year's indicator tables: xlsx, csv, parquet, SDMX-CSV."""
-    from gbvstats.publish.tables import PublishError, publish
+    """Protect (disclosure control) and publish a year's indicator tables: xlsx, csv, parquet, SDMX-CSV.
+
+    The publication gate (`gbvstats gate`) runs first: exit 1 while it blocks, unless
+    --provisional."""
+    from gbvstats.publish.tables import GateRefused, PublishError, publish
 
     chosen = tuple(lang_of(x.strip()) for x in langs.split(",") if x.strip()) or ("en",)
     with store_errors():
         try:
-            paths = publish(warehouse_path(warehouse), year, out, chosen, threshold, lang=chosen[0])
+            paths = publish(warehouse_path(warehouse), year, out, chosen, threshold, lang=chosen[0],
+                            gate=True, provisional=provisional)
+        except GateRefused as exc:
+            if as_json:
+                print_json({"refused": True, "gate": exc.report.to_dict(chosen[0])})
+            else:
+                from gbvstats.cli.gate import print_gate
+
+                print_gate(exc.report, chosen[0])
+            fail(str(exc), code=exc.code)
         except PublishError as exc:
             fail(str(exc), code=exc.code)
     manifest = json.loads(paths[-1].read_text(encoding="utf-8"))
@@ -46,6 +61,12 @@ def publish_cmd(
         typer.echo(t_("publish.wrote", chosen[0], path=out / f["file"], rows=f["rows"]))
     for line in manifest["skipped"]:
         typer.echo(line, err=True)
+    gate = manifest.get("gate")
+    if gate and gate["blocked"]:
+        from gbvstats.catalogue import Finding
+
+        typer.echo(Finding(code="GBV-G023", params={
+            "year": year, "blocking": gate["blocking"], "manifest": paths[-1]}).message(chosen[0]), err=True)
     suppressed = sum(x["suppressed_cells"] for x in manifest["tables"].values())
     typer.echo(t_("publish.summary", chosen[0], tables=len(manifest["tables"]), year=year,
                   suppressed=suppressed, threshold=threshold, manifest=paths[-1]))

@@ -61,12 +61,31 @@ def pipelines(root: Path | None = None) -> list[Pipeline]:
 
 
 def run_pipeline(con, p: Pipeline, year: int) -> int:
-    """Replace the year's rows of the pipeline's table (the id is a checked identifier)."""
+    """Replace the year's rows of the pipeline's table (the id is a checked identifier).
+    When the pipeline's columns changed (a new version of gbvstats), the table takes the
+    new shape and keeps the other years' rows in the columns both shapes have."""
     con.execute("SET VARIABLE year = ?", [year])
     con.execute(f"CREATE TABLE IF NOT EXISTS {p.id} AS SELECT * FROM ({p.sql}) LIMIT 0")
+    _reshape(con, p)
     con.execute(f"DELETE FROM {p.id} WHERE year = ?", [year])
     con.execute(f"INSERT INTO {p.id} BY NAME {p.sql}")
     return con.execute(f"SELECT count(*) FROM {p.id} WHERE year = ?", [year]).fetchall()[0][0]
+
+
+def _reshape(con, p: Pipeline) -> None:
+    wanted = con.execute(f"DESCRIBE SELECT * FROM ({p.sql}) LIMIT 0").fetchall()
+    stored = con.execute(f"DESCRIBE {p.id}").fetchall()
+    if [(r[0], r[1]) for r in wanted] == [(r[0], r[1]) for r in stored]:
+        return
+    common = [r[0] for r in wanted if r[0] in {s[0] for s in stored}]
+    kept = f"{p.id}__reshaped"
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {kept} AS SELECT * FROM ({p.sql}) LIMIT 0")
+    if common:  # column names come from the catalog, not from users
+        cols = ", ".join(f'"{c}"' for c in common)
+        con.execute(f"INSERT INTO {kept} ({cols}) SELECT {cols} FROM {p.id}")
+    con.execute(f"DROP TABLE {p.id}")
+    con.execute(f"CREATE TABLE {p.id} AS SELECT * FROM {kept}")
+    con.execute(f"DROP TABLE {kept}")
 
 
 @dataclass
@@ -76,26 +95,73 @@ class RunReport:
     completeness: Any = None  # summary DataFrame
     discrepancies: Any = None
     tables: dict[str, int] = field(default_factory=dict)
+    results: dict[str, int] = field(default_factory=dict)  # rule results by status
+
+
+def next_run_id(con) -> int:
+    """Run numbers come from one sequence for `reconcile` and `consolidate` (both store
+    rule results), so two runs never share a number. Called under the writer lock."""
+    return con.execute("SELECT greatest((SELECT COALESCE(max(run_id), 0) FROM consolidation_runs), "
+                       "(SELECT COALESCE(max(run_id), 0) FROM rule_results)) + 1").fetchall()[0][0]
+
+
+def record_run(con, run_id: int, year: int, command: str, started: datetime, detail: dict) -> None:
+    con.execute("INSERT INTO consolidation_runs (run_id, year, started_at, finished_at, detail, command) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                [run_id, year, started, _now(), json.dumps(detail), command])
+
+
+def _seen(con) -> dict[str, int]:
+    """The last audit event and submission a run saw: anything newer makes it stale."""
+    event, submission = con.execute(
+        "SELECT (SELECT coalesce(max(event_id), 0) FROM audit_log), "
+        "(SELECT coalesce(max(submission_id), 0) FROM submissions)").fetchall()[0]
+    return {"last_event": event, "last_submission": submission}
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def reconcile_year(wh: Warehouse, year: int) -> RunReport:
+    """The controls alone (no indicator tables), recorded as a run of their own."""
+    from gbvstats.consolidate import reconcile
+
+    started = _now()
+    with wh.writer(create=False) as con:
+        run_id = next_run_id(con)
+        con.execute("BEGIN")
+        try:
+            results = reconcile.reconcile(con, wh.reg, year, run_id)
+            counts = results["status"].value_counts().to_dict() if len(results) else {}
+            record_run(con, run_id, year, "reconcile", started, {"results": counts, **_seen(con)})
+            report = RunReport(run_id, year, None, reconcile.discrepancies(con, year))
+            report.results = counts
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+    return report
 
 
 def consolidate(wh: Warehouse, year: int) -> RunReport:
     """Completeness, reconciliation and every indicator table for one year, recorded as a run."""
     from gbvstats.consolidate import completeness, reconcile
 
-    started = datetime.now(UTC).replace(tzinfo=None)
+    started = _now()
     with wh.writer(create=False) as con:
-        run_id = con.execute("SELECT COALESCE(max(run_id), 0) + 1 FROM consolidation_runs").fetchall()[0][0]
+        run_id = next_run_id(con)
         con.execute("BEGIN")
         try:
             detail, summary = completeness.completeness(con, wh.reg, year)
             completeness.store(con, year, detail)
-            reconcile.reconcile(con, wh.reg, year, run_id)
+            results = reconcile.reconcile(con, wh.reg, year, run_id)
             report = RunReport(run_id, year, summary, reconcile.discrepancies(con, year))
+            report.results = results["status"].value_counts().to_dict() if len(results) else {}
             for p in pipelines():
                 report.tables[p.id] = run_pipeline(con, p, year)
-            con.execute("INSERT INTO consolidation_runs VALUES (?, ?, ?, ?, ?)",
-                        [run_id, year, started, datetime.now(UTC).replace(tzinfo=None),
-                         json.dumps({"tables": report.tables})])
+            record_run(con, run_id, year, "consolidate", started,
+                       {"tables": report.tables, **_seen(con)})
             con.execute("COMMIT")
         except BaseException:
             con.execute("ROLLBACK")

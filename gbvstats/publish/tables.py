@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 _TABLE = re.compile(r"^ind\d\d_[a-z0-9_]+$")
 SDMX_HEAD = ["STRUCTURE", "STRUCTURE_ID", "ACTION", "FREQ", "REF_AREA", "TIME_PERIOD"]
 SDMX_TAIL = ["OBS_VALUE", "UNIT_MEASURE", "OBS_STATUS"]
-CONFIDENTIAL, NORMAL = "C", "A"
+CONFIDENTIAL, NORMAL, PROVISIONAL = "C", "A", "P"
 
 
 class PublishError(Exception):
@@ -113,13 +113,33 @@ def read_tables(warehouse_path: Path, year: int) -> dict[str, pd.DataFrame]:
                 for n in names if _TABLE.match(n)}
 
 
+class GateRefused(PublishError):
+    """The publication gate found items that block the year (`report.blocking`)."""
+
+    def __init__(self, report, lang: str = "en"):
+        super().__init__(t("gate.refused", lang, year=report.year, blocking=len(report.blocking)), 1)
+        self.report = report
+
+
+def protect_table(frame: pd.DataFrame, meta: dict[str, Any], threshold: int):
+    """(protected frame, suppression flags, meta) of one table, as published."""
+    from gbvstats.publish import sdc
+
+    counts = [c for c in meta["counts"] if c in frame.columns]
+    rates = {r: [c for c in cols if c in counts]
+             for r, cols in rate_sources(meta["rates"]).items() if r in frame.columns}
+    return (*sdc.protect(frame, counts, rates, threshold, sums=meta["sums"]), meta)
+
+
 def publish(warehouse_path: Path | str, year: int, out_dir: Path | str,
             langs: tuple[str, ...] = ("ru", "ky", "en"), threshold: int = DEFAULT_THRESHOLD,
             pipelines_root: Path | None = None, sdmx_path: Path | None = None,
-            lang: str = "en") -> list[Path]:
-    """Protect and write every indicator table of `year`; returns the files written."""
-    from gbvstats.publish import sdc
-
+            lang: str = "en", gate: bool = False, provisional: bool = False) -> list[Path]:
+    """Protect and write every indicator table of `year`; returns the files written.
+    With `gate` (as `gbvstats publish` does) the publication gate runs first on the
+    protected tables and a blocked year raises `GateRefused`, unless `provisional`:
+    then, as always with `provisional`, every figure is flagged provisional (OBS_STATUS P)
+    and the gate's list goes into the manifest."""
     if threshold < 0:
         raise PublishError(t("publish.bad_threshold", lang, threshold=threshold), 2)
     out = Path(out_dir)
@@ -132,39 +152,59 @@ def publish(warehouse_path: Path | str, year: int, out_dir: Path | str,
             tables[name] = frame
     if not tables:
         raise PublishError(t("publish.no_tables", lang, year=year, warehouse=warehouse_path), 1)
+    protected = {name: protect_table(frame, described[name], threshold)
+                 for name, frame in tables.items()}
+    checked = None
+    if gate:
+        checked = _gate(Path(warehouse_path), year, threshold, protected, described, lang)
+        if checked.blocked and not provisional:
+            raise GateRefused(checked, lang)
+    status = PROVISIONAL if provisional else NORMAL
     out.mkdir(parents=True, exist_ok=True)
-    protected = {}
-    for name, frame in tables.items():
-        meta = described[name]
-        counts = [c for c in meta["counts"] if c in frame.columns]
-        rates = {r: [c for c in cols if c in counts]
-                 for r, cols in rate_sources(meta["rates"]).items() if r in frame.columns}
-        protected[name] = (*sdc.protect(frame, counts, rates, threshold, sums=meta["sums"]), meta)
     files: list[dict[str, Any]] = []
     for name, (frame, flags, _) in protected.items():
-        files += write_flat(out, name, year, frame, flags)
-    files.append(write_workbook(out / f"indicators_{year}.xlsx", year, protected, langs, threshold))
-    files += write_sdmx(out, year, protected, sdmx_path)
+        files += write_flat(out, name, year, frame, flags, status)
+    files.append(write_workbook(out / f"indicators_{year}.xlsx", year, protected, langs, threshold,
+                                status))
+    files += write_sdmx(out, year, protected, sdmx_path, status)
     manifest = out / "manifest.json"
     manifest.write_text(json.dumps({
         "year": year, "threshold": threshold, "languages": list(langs),
+        "provisional": provisional,
+        "gate": checked.manifest(lang) if checked else None,
         "tables": {n: {"rows": len(f), "suppressed_cells": int(m.to_numpy().sum()),
                        "counts": meta["counts"], "rates": meta["rates"], "sums": meta["sums"]}
                    for n, (f, m, meta) in protected.items()},
         "files": files, "skipped": skipped,
-    }, ensure_ascii=False, indent=2), encoding="utf-8")
+    }, ensure_ascii=False, indent=2, default=str), encoding="utf-8")
     return [out / f["file"] for f in files] + [manifest]
 
 
-def flat_frame(frame: pd.DataFrame, flags: pd.DataFrame) -> pd.DataFrame:
+def _gate(warehouse_path: Path, year: int, threshold: int, protected: dict, described: dict,
+          lang: str):
+    """Run the gate on the protected tables; the tables it refreshes (ind08 summarises
+    the quality run) are read and protected again."""
+    from gbvstats.publish.gate import run_gate
+    from gbvstats.store.warehouse import Warehouse
+
+    checked = run_gate(Warehouse(warehouse_path), year, threshold,
+                       {n: (f, meta) for n, (f, _, meta) in protected.items()}, lang=lang)
+    for name, frame in read_tables(warehouse_path, year).items():
+        if name.startswith("ind08_") and name in protected:
+            protected[name] = protect_table(frame, described[name], threshold)
+    return checked
+
+
+def flat_frame(frame: pd.DataFrame, flags: pd.DataFrame, status: str = NORMAL) -> pd.DataFrame:
     out = frame.copy()
     for col in flags.columns:
-        out[f"{col}_OBS_STATUS"] = flags[col].map({True: CONFIDENTIAL, False: NORMAL})
+        out[f"{col}_OBS_STATUS"] = flags[col].map({True: CONFIDENTIAL, False: status})
     return out
 
 
-def write_flat(out: Path, name: str, year: int, frame, flags) -> list[dict[str, Any]]:
-    flat = flat_frame(frame, flags)
+def write_flat(out: Path, name: str, year: int, frame, flags,
+               status: str = NORMAL) -> list[dict[str, Any]]:
+    flat = flat_frame(frame, flags, status)
     csv_path, parquet_path = out / f"{name}_{year}.csv", out / f"{name}_{year}.parquet"
     flat.to_csv(csv_path, index=False, encoding="utf-8")
     flat.to_parquet(parquet_path, index=False)
@@ -177,19 +217,21 @@ def write_flat(out: Path, name: str, year: int, frame, flags) -> list[dict[str, 
 
 
 def write_workbook(path: Path, year: int, protected: dict, langs: tuple[str, ...],
-                   threshold: int) -> dict[str, Any]:
+                   threshold: int, status: str = NORMAL) -> dict[str, Any]:
     from openpyxl import Workbook
 
     wb = Workbook()
     wb.remove(wb.active)
     rows = 0
     for name, (frame, flags, meta) in protected.items():
-        rows += write_sheet(wb.create_sheet(name[:31]), year, frame, flags, meta, langs, threshold)
+        rows += write_sheet(wb.create_sheet(name[:31]), year, frame, flags, meta, langs, threshold,
+                            status)
     wb.save(path)
     return {"file": path.name, "kind": "xlsx", "sheets": list(protected), "rows": rows}
 
 
-def write_sheet(ws, year: int, frame, flags, meta: dict, langs, threshold: int) -> int:
+def write_sheet(ws, year: int, frame, flags, meta: dict, langs, threshold: int,
+                status: str = NORMAL) -> int:
     from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
     from openpyxl.utils import get_column_letter
 
@@ -223,13 +265,17 @@ def write_sheet(ws, year: int, frame, flags, meta: dict, langs, threshold: int) 
                 if col in formats:
                     cell.number_format = formats[col]
     foot = head + len(frame) + 2
+    notes = []
     if flags.to_numpy().any():
-        for k, lg in enumerate(langs):
-            ws.cell(foot + k, 1, t("publish.footnote", lg, threshold=threshold)).font = Font(size=9)
+        notes += [t("publish.footnote", lg, threshold=threshold) for lg in langs]
+    if status == PROVISIONAL:
+        notes += [t("publish.provisional_footnote", lg, year=year) for lg in langs]
+    for k, text in enumerate(notes):
+        ws.cell(foot + k, 1, text).font = Font(size=9)
     first_measure = next((i for i, c in enumerate(frame.columns, 1) if c in formats), 1)
     ws.freeze_panes = ws.cell(head + 1, first_measure)
     ws.print_title_rows = f"{head}:{head}"
-    ws.print_area = f"A1:{get_column_letter(width)}{foot + len(langs)}"
+    ws.print_area = f"A1:{get_column_letter(width)}{foot + max(len(notes), len(langs))}"
     ws.page_setup.orientation = "landscape"
     ws.page_setup.paperSize = ws.PAPERSIZE_A4
     ws.page_setup.fitToWidth = 1
@@ -261,14 +307,15 @@ def sdmx_series(path: Path | None = None) -> list[dict[str, Any]]:
     return (load_yaml(path.read_text(encoding="utf-8")) or {}).get("series", [])
 
 
-def write_sdmx(out: Path, year: int, protected: dict, sdmx_path: Path | None) -> list[dict[str, Any]]:
+def write_sdmx(out: Path, year: int, protected: dict, sdmx_path: Path | None,
+               status: str = NORMAL) -> list[dict[str, Any]]:
     written = []
     for series in sdmx_series(sdmx_path):
         if series["table"] not in protected:
             continue
         frame, flags, _ = protected[series["table"]]
         header = SDMX_HEAD + series["dimensions"] + SDMX_TAIL
-        rows = list(sdmx_rows(series, year, frame, flags))
+        rows = list(sdmx_rows(series, year, frame, flags, status))
         path = out / f"{series['file']}_{year}.csv"
         with path.open("w", newline="", encoding="utf-8") as fh:
             writer = csv.writer(fh)
@@ -280,7 +327,7 @@ def write_sdmx(out: Path, year: int, protected: dict, sdmx_path: Path | None) ->
     return written
 
 
-def sdmx_rows(series: dict, year: int, frame, flags):
+def sdmx_rows(series: dict, year: int, frame, flags, status: str = NORMAL):
     columns = series.get("columns", {})
     for obs in series["observations"]:
         col = obs["column"]
@@ -293,7 +340,7 @@ def sdmx_rows(series: dict, year: int, frame, flags):
             item = {"STRUCTURE": "dataflow", "STRUCTURE_ID": series["structure_id"], "ACTION": "I",
                     "FREQ": "A", "REF_AREA": row["area"], "TIME_PERIOD": str(year),
                     "OBS_VALUE": "" if hidden else _plain(row[col]), "UNIT_MEASURE": obs["unit"],
-                    "OBS_STATUS": CONFIDENTIAL if hidden else NORMAL}
+                    "OBS_STATUS": CONFIDENTIAL if hidden else status}
             for dim in series["dimensions"]:
                 fixed = obs.get("fixed", {})
                 value = fixed[dim] if dim in fixed else row.get(columns.get(dim, ""), None)

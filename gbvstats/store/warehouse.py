@@ -34,7 +34,8 @@ BATCH = 100  # files validated together in a batch load: one rule query per form
 DIM_COLUMNS = ("sex", "age", "violence_form", "exploitation", "relationship", "citizenship",
                "place", "offence", "stage", "service", "sanction")
 DIMENSION_TABLES = ("dim_territory", "dim_element", "concordance", "dim_period")
-DERIVED_TABLES = ("rule_results", "consolidation_runs", "completeness_results", "rule_agencies")
+DERIVED_TABLES = ("rule_results", "consolidation_runs", "completeness_results", "rule_agencies",
+                  "quality_runs")
 GLOSSARY_TABLES = ("submissions", "cells", "dim_element", "dim_territory", "dim_period")
 
 
@@ -357,6 +358,14 @@ class Warehouse:
         rows.audit(when, event, agency, actor, file_name, sha, sid, detail)
         rows.write(con)
 
+    def audit(self, con, event: str, actor: str | None, detail: dict, agency: str | None = None,
+              submission_id: int | None = None, when: datetime | None = None) -> datetime:
+        """Append one event to the audit log inside the caller's transaction (verbs of
+        other modules that change recorded tables, e.g. NSC decisions); returns its time."""
+        when = when or _now()
+        self._audit(con, when, event, agency, actor, None, None, submission_id, detail)
+        return when
+
     # --- other verbs ------------------------------------------------------------------
 
     def explain(self, submission_id: int, rule_id: str, text: str, author: str | None) -> int:
@@ -456,6 +465,10 @@ class Warehouse:
             con.execute("COMMIT")
             return 1
         con.execute("BEGIN")
+        if ev.event == "decision":  # an NSC decision (consolidate/decisions.py)
+            from gbvstats.consolidate.decisions import insert_decision
+
+            insert_decision(con, detail, ev.actor, when)
         if ev.event == "explanation":
             eid = con.execute("SELECT nextval('explanation_seq')").fetchall()[0][0]
             con.execute("INSERT INTO explanations VALUES (?, ?, ?, ?, ?, ?)",
