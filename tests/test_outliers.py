@@ -13,7 +13,7 @@ import pytest
 
 from gbvstats.consolidate import outliers
 from gbvstats.consolidate.reconcile import _history, reconcile
-from gbvstats.schema.model import Rule
+from gbvstats.schema.model import ControlRule as Rule
 
 MSG = {"en": "x", "ru": "x", "ky": "x"}
 RULE = Rule(id="OUT-T", kind="history", severity="warning", cells="MOI-FV:T1/01/1",

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from gbvstats.paths import load_yaml, rules_dir, sql_dir
-from gbvstats.schema.model import Registry, Rule, SchemaLoadError
+from gbvstats.schema.model import ControlRule, Registry, Rule, SchemaLoadError
 from gbvstats.schema.rulelang import RuleSyntaxError, rule_terms
 
 OUTLIER_KINDS = ("history", "within_year", "cross_section")
@@ -22,7 +22,7 @@ def _sql(name: str) -> str:
     return (sql_dir() / "consolidate" / name).read_text(encoding="utf-8")
 
 
-def load_rules(root: Path | None = None) -> list[Rule]:
+def load_rules(root: Path | None = None) -> list[ControlRule]:
     from pydantic import ValidationError
 
     rules = []
@@ -30,7 +30,7 @@ def load_rules(root: Path | None = None) -> list[Rule]:
         data = load_yaml(path.read_text(encoding="utf-8")) or {}
         for i, item in enumerate(data.get("rules", [])):
             try:
-                rules.append(Rule.model_validate(item))
+                rules.append(ControlRule.model_validate(item))
             except ValidationError as exc:
                 raise SchemaLoadError(path, f"rules[{i}]", exc.errors()[0]["msg"]) from None
     return rules

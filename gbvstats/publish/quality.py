@@ -38,7 +38,7 @@ COUNTRY_AREA = "KG"
 KINDS = {
     "key_unique": ("GBV-Q001", "error"), "codes": ("GBV-Q002", "error"),
     "non_negative": ("GBV-Q003", "error"), "rate_bounds": ("GBV-Q004", "error"),
-    "rates_consistent": ("GBV-Q005", "error"), "territory_grid": ("GBV-Q006", "error"),
+    "rates_consistent": ("GBV-Q005", "error"), "territory_grid": ("GBV-Q006", "warning"),
     "suppressed_small_counts": ("GBV-Q007", "error"), "year_on_year": ("GBV-Q008", "warning"),
     "whole_counts": ("GBV-Q009", "error"),
 }
