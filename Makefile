@@ -34,6 +34,7 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m bench.bench_validate
 	$(BIN)/python -m bench.run
+	$(BIN)/python -m bench.bench_gate
 
 clean-demo:
 	rm -rf data/demo data/warehouse data/published

@@ -239,3 +239,36 @@ def test_rebuild_replays_decisions(wh, tmp_path):
     assert "quality_runs" not in wh.checksum()  # derived: recomputed by the gate
     consolidate(rebuilt, YEAR)
     assert items(rebuilt, item_key=key)["state"].iloc[0] == "decided"
+
+
+@pytest.mark.slow
+def test_one_year_demo_the_wrong_unit_return_is_flagged_and_blocks_publication(tmp_path):
+    """Issue 11's first claim, as a new user would run it: `demo generate --years 2018`,
+    submit everything, consolidate: the planted x10 return is listed by the outlier
+    controls; publish refuses and names it; --provisional publishes with flags."""
+    runner = CliRunner()
+    demo = tmp_path / "D"
+    assert runner.invoke(app, ["demo", "generate", "--years", "2018", "--out", str(demo)]).exit_code == 0
+    manifest = json.loads((demo / "manifest.json").read_text(encoding="utf-8"))
+    wrong = next(e for e in manifest["files"] if e["defect"] == "wrong_unit")
+    db = ["--warehouse", str(tmp_path / "wh" / "w.duckdb")]
+    for agency in ("MOI", "GPO", "JD", "NSC", "MLSP"):
+        files = sorted(str(p) for p in (demo / "2018" / agency).glob("*.xlsx"))
+        if files:
+            runner.invoke(app, ["submit", *files, "--agency", agency, "--json", *db])
+    assert runner.invoke(app, ["consolidate", "--year", "2018", *db]).exit_code == 0
+    from gbvstats.store.warehouse import Warehouse
+
+    wh = Warehouse(tmp_path / "wh" / "w.duckdb")
+    flagged = wh.query("SELECT rule_id, kind FROM rule_results WHERE status = 'fail' AND scope_id = ?",
+                       [f"{wrong['unit']}|{wrong['period']}"])
+    assert "within_year" in set(flagged["kind"]), flagged
+    refused = runner.invoke(app, ["publish", "--year", "2018", "--out", str(tmp_path / "P"), "--lang",
+                                  "en", *db])
+    assert refused.exit_code == 1 and wrong["period"] in refused.output
+    assert not (tmp_path / "P").exists()
+    done = runner.invoke(app, ["publish", "--year", "2018", "--out", str(tmp_path / "P"), "--lang",
+                               "en", "--provisional", *db])
+    assert done.exit_code == 0, done.output
+    manifest = json.loads((tmp_path / "P" / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["provisional"] and any(wrong["period"] in i["message"] for i in manifest["gate"]["items"])
