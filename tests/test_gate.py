@@ -12,7 +12,6 @@ from gate_helpers import (
     TALAS,
     TALAS_CITY,
     YEAR,
-    build,
     copy,
     corrected_return,
     submission,
@@ -26,8 +25,8 @@ from gbvstats.publish.gate import run_gate
 
 
 @pytest.fixture(scope="module")
-def base(tmp_path_factory, registry):
-    return build(tmp_path_factory.mktemp("gate"), registry)
+def base(gate_year):
+    return gate_year
 
 
 @pytest.fixture
@@ -111,10 +110,12 @@ def test_gate_lists_the_wrong_unit_return_with_rule_unit_values_and_command(base
     assert ind08["n"].iloc[0] > 0
 
 
-def test_gate_in_russian_and_kyrgyz(base):
-    ky = json.loads(cli(base, "gate", "--year", str(YEAR), "--json", "--lang", "ky").output)
-    item = next(i for i in ky["items"] if i["rule_id"] == "OUT-13")
-    assert "Чечүү:" in item["message"] and item["title"] == "Түшүндүрмөсү да, чечими да жок эскертүү"
+def test_gate_speaks_russian_and_kyrgyz(base):
+    report = run_gate(base, YEAR, 4, quality=False)
+    item = next(f for f in report.items if f.rule_id == "OUT-13")
+    assert "Чечүү:" in item.message("ky") and "Решение:" in item.message("ru")
+    assert item.title["ky"] == "Түшүндүрмөсү да, чечими да жок эскертүү"
+    assert "Таласская" not in item.message("en")
 
 
 def test_publish_refuses_then_publishes_provisionally_with_flags(wh, tmp_path):
