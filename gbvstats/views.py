@@ -95,6 +95,7 @@ def frame_table(frame, max_rows: int = 200):
 
 def discrepancy_tables(found, limit: int | None = None):
     """Failed controls grouped by rule and agencies, worst first."""
+    from rich.markup import escape
     from rich.table import Table
 
     if found is None or not len(found):
@@ -104,9 +105,13 @@ def discrepancy_tables(found, limit: int | None = None):
         table = Table("territory", "item", "left", "right", "imbalance", "tolerance", "explanation",
                       title=f"{rule_id} ({agencies}): {len(group)} discrepancies", title_justify="left")
         for r in group.head(limit or len(group)).itertuples():
+            said = getattr(r, "explanation", None) or ""
+            decided = getattr(r, "decision", None)
+            if isinstance(decided, str) and decided:
+                said = f"{said} [NSC: {decided}]".strip()
             table.add_row(f"{r.area or ''} {r.territory_name or r.territory}", str(r.item_label),
                           _num(r.left_value), _num(r.right_value), _num(r.imbalance),
-                          _num(r.tolerance), r.explanation or "")
+                          _num(r.tolerance), escape(said))
         tables.append(table)
     return tables
 
