@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 GBV := $(BIN)/gbvstats
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-slow forms lint bench venv clean-demo
+.PHONY: demo test test-slow forms lint bench venv clean-demo report-image
 
 venv: $(STAMP)
 
@@ -35,6 +35,9 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.bench_validate
 	$(BIN)/python -m bench.run
 	$(BIN)/python -m bench.bench_gate
+
+report-image: $(STAMP)
+	$(BIN)/python docs/img/report_image.py
 
 clean-demo:
 	rm -rf data/demo data/warehouse data/published

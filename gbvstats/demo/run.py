@@ -4,8 +4,8 @@ The NSC's review is what the publication gate asks for: the planted return in th
 unit (x10) is flagged by the outlier controls, the NSC records the decision "corrected by
 the agency" and the agency re-sends it (revision 2), after which the years it touches are
 consolidated again; a planted missing return gets the decision "accepted" (published
-without it, flagged). Then the last year is published through the gate (provisionally,
-and saying so, if anything still blocks it).
+without it, flagged). Then the last year, and the four before it for the annual report,
+are published through the gate (provisionally, and saying so, if anything still blocks).
 
 Idempotent: the data are generated once per seed and years, and a second run submits the
 same bytes again, which the warehouse recognises as duplicates; items already decided or
@@ -44,6 +44,7 @@ def main() -> int:
     _consolidate_all(console, warehouse, lang)
     _review(console, manifest, out, warehouse, lang)
     published = _publish_latest(console, warehouse, home / "data" / "published", lang)
+    _report(console, warehouse, published, lang)
     _show(console, warehouse, published, lang)
     return 0
 
@@ -170,10 +171,15 @@ def _resend(wh, entry: dict, out: Path):
 
 
 def _publish_latest(console, warehouse: Path, out: Path, lang: str) -> Path | None:
-    """Publish the last year through the gate; provisionally, and saying so, if it blocks."""
+    """Publish the last year through the gate."""
+    _publish(console, warehouse, YEARS[-1], out, lang)
+    return out
+
+
+def _publish(console, warehouse: Path, year: int, out: Path, lang: str) -> list[Path]:
+    """One year through the publication gate; provisionally, and saying so, if it blocks."""
     from gbvstats.publish.tables import GateRefused, publish
 
-    year = YEARS[-1]
     try:
         written = publish(warehouse, year, out, gate=True)
         gate = json.loads(written[-1].read_text(encoding="utf-8"))["gate"]
@@ -185,7 +191,28 @@ def _publish_latest(console, warehouse: Path, out: Path, lang: str) -> Path | No
         written = publish(warehouse, year, out, gate=True, provisional=True)
         console.print(t("demo.provisional", lang, year=year, blocking=len(refused.report.blocking)))
     console.print(t("demo.published", lang, year=year, path=out, files=len(written)))
-    return out
+    return written
+
+
+def _report(console, warehouse: Path, published: Path | None, lang: str) -> None:
+    """The annual report of the latest year in every language, over the five years: the
+    four before it are published (through the gate) into `published/<year>/`, where the
+    report finds them."""
+    if published is None:
+        return
+    from gbvstats.publish.tables import PublishError
+    from gbvstats.report import make_report
+
+    year = YEARS[-1]
+    for earlier in YEARS[-5:-1]:
+        try:
+            _publish(console, warehouse, earlier, published / str(earlier), lang)
+        except PublishError as exc:  # the report says which year it lacks
+            console.print(str(exc))
+    for report_lang in ("ru", "ky", "en"):
+        result = make_report(year, published / f"report_{year}_{report_lang}.html", report_lang,
+                             published=[published])
+        console.print(t("report.demo.wrote", lang, path=result.html, years=", ".join(map(str, result.model.years))))
 
 
 def _show(console, warehouse: Path, published: Path | None, lang: str) -> None:

@@ -331,9 +331,9 @@ def _codes(reg: Registry, column: str) -> tuple[set[str] | None, str]:
     if column == "area":
         codes = {c.sdmx_code for c in reg.territories().codes if getattr(c, "sdmx_code", "")}
         return codes, "territories (SDMX)"
-    if column == "agency":
-        return {f.agency for f in reg.versions()}, "agencies of the forms"
     listed = CODELIST_OF.get(column, column)
+    if column == "agency" and listed not in reg.codelists:
+        return {f.agency for f in reg.versions()}, "agencies of the forms"
     if listed not in reg.codelists:
         return None, listed
     return reg.codelists[listed].codes_set(), listed
