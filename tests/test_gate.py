@@ -129,7 +129,11 @@ def test_publish_refuses_then_publishes_provisionally_with_flags(wh, tmp_path):
     assert "published provisionally" in done.output
     manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["provisional"] and manifest["gate"]["blocked"]
-    assert any(i["rule_id"] == "OUT-13" for i in manifest["gate"]["items"])
+    jd = [i for i in manifest["gate"]["items"] if i["rule_id"] == "OUT-13"]
+    assert jd and jd[0]["period"] == "2019-Q2" and jd[0]["unit_name"] == "Talas oblast"
+    # published: the items are named, their raw values (counts of returns) are not
+    text = json.dumps(manifest["gate"])
+    assert '"left"' not in text and '"right"' not in text and "against" not in text
     assert manifest["gate"]["quality"]["tables"]
     flat = pd.read_csv(out / f"ind01_family_violence_{YEAR}.csv")
     statuses = set(flat.filter(like="_OBS_STATUS").stack())
@@ -272,4 +276,5 @@ def test_one_year_demo_the_wrong_unit_return_is_flagged_and_blocks_publication(t
                                "en", "--provisional", *db])
     assert done.exit_code == 0, done.output
     manifest = json.loads((tmp_path / "P" / "manifest.json").read_text(encoding="utf-8"))
-    assert manifest["provisional"] and any(wrong["period"] in i["message"] for i in manifest["gate"]["items"])
+    assert manifest["provisional"] and any(i.get("period") == wrong["period"] and i.get("unit") == wrong["unit"]
+                                           for i in manifest["gate"]["items"])

@@ -71,12 +71,16 @@ class GateReport:
                 "seconds": {k: round(v, 3) for k, v in self.seconds.items()}}
 
     def manifest(self, lang: str = "en") -> dict[str, Any]:
-        """What the publication manifest says of the gate (no figures below the table's
-        own: item messages name rules, units and values already in the warehouse only)."""
+        """What the publication manifest says of the gate. The manifest is published, so
+        it names each item (code, rule, territory, period, element, table) but carries no
+        value: the controls compare raw counts of returns, which disclosure control has not
+        seen (a count of 2 in a reconciliation would be published otherwise)."""
+        keep = ("item_key", "unit", "unit_name", "period", "item", "table", "expectation", "forms")
         return {"blocked": self.blocked, "blocking": len(self.blocking),
                 "consolidation_run": self.consolidation_run,
                 "items": [{"code": f.code, "severity": f.severity, "rule_id": f.rule_id,
-                           "item_key": f.params.get("item_key"), "message": f.message(lang)}
+                           "title": f.title.get(lang) or f.title["en"],
+                           **{k: f.params[k] for k in keep if f.params.get(k) not in (None, "")}}
                           for f in self.items],
                 "quality": {"run_id": self.quality.run_id, "gx_version": self.quality.gx_version,
                             "tables": self.quality.summary()} if self.quality else None}
