@@ -57,6 +57,34 @@ def rule_cells(rule: Rule, reg: Registry, field: str = "cells") -> list[dict]:
     return out
 
 
+def facts(con, year: int | None = None) -> None:
+    """`outlier_facts`, what the outlier SQL reads: the series facts of `year` and the year
+    before, copied once into a temporary table (reconcile does it for all its outlier
+    rules: each query then reads a few thousand rows, not the whole view); with no year,
+    unless that table exists, a temporary view of all of them (a rule evaluated alone)."""
+    kind = _temp_kind(con)
+    if year is None:
+        if kind is None:
+            con.execute("CREATE TEMP VIEW outlier_facts AS SELECT * FROM series_facts")
+        return
+    drop_facts(con)
+    con.execute("CREATE TEMP TABLE outlier_facts AS SELECT * FROM series_facts "
+                "WHERE year IN (?, ?)", [year - 1, year])
+
+
+def drop_facts(con) -> None:
+    kind = _temp_kind(con)
+    if kind:  # the statement's keyword from this fixed pair
+        con.execute(f"DROP {kind} outlier_facts")
+
+
+def _temp_kind(con) -> str | None:
+    row = con.execute("SELECT 'TABLE' FROM duckdb_tables() WHERE temporary AND table_name = 'outlier_facts' "
+                      "UNION ALL SELECT 'VIEW' FROM duckdb_views() WHERE temporary AND "
+                      "view_name = 'outlier_facts'").fetchall()
+    return row[0][0] if row else None
+
+
 def _set(con, **values) -> None:
     for name, value in values.items():  # names from the callers' fixed keywords
         con.execute(f"SET VARIABLE {name} = ?", [value])
@@ -66,6 +94,7 @@ def within_year(con, rule: Rule, reg: Registry, year: int) -> pd.DataFrame:
     """Rule-result rows of a within_year rule for `year` (one per cell, unit and period)."""
     import pandas as pd
 
+    facts(con)
     con.register("outlier_cells", pd.DataFrame(rule_cells(rule, reg)))
     _set(con, year=year, z_threshold=rule.z_threshold, min_base=rule.min_base,
          min_spread=rule.min_spread, min_peers=rule.min_peers, season_units=SEASON_UNITS)
@@ -83,7 +112,7 @@ def within_year(con, rule: Rule, reg: Registry, year: int) -> pd.DataFrame:
                 f"periods of {year} (median of {int(r.others)}), z = {r.z:.1f}")
 
     return _rows(out, rule, "within_year", out["unit"] + "|" + out["period"],
-                 out["usual"], out.apply(reason, axis=1))
+                 out["usual"], [reason(r) for r in out.itertuples(index=False)])
 
 
 def cross_section(con, rule: Rule, reg: Registry, year: int) -> pd.DataFrame:
@@ -91,6 +120,7 @@ def cross_section(con, rule: Rule, reg: Registry, year: int) -> pd.DataFrame:
     period): the unit's rate against the median rate of its peers."""
     import pandas as pd
 
+    facts(con)
     numerator = rule_cells(rule, reg)
     denominator = rule_cells(rule, reg, "denominator")
     con.register("outlier_cells", pd.DataFrame(numerator))
@@ -117,7 +147,7 @@ def cross_section(con, rule: Rule, reg: Registry, year: int) -> pd.DataFrame:
                 f"{r.peer_rate:.1f} of {int(r.peers)} units, z = {r.z:.1f}")
 
     return _rows(out, rule, "cross_section", out["unit"] + "|" + out["period"],
-                 out["expected"], out.apply(reason, axis=1))
+                 out["expected"], [reason(r) for r in out.itertuples(index=False)])
 
 
 def unit_map(reg: Registry, rule: Rule, denominator_forms: set[str]) -> pd.DataFrame:

@@ -59,9 +59,14 @@ def reconcile(con, reg: Registry, year: int, run_id: int,
         [year]).df()
     cross = [r for r in rules if r.kind not in OUTLIER_KINDS]
     frames = [evaluate_cross(con, cross, reg, cells)] if cross else []
-    for rule in rules:
-        if rule.kind in OUTLIER_KINDS:
-            frames.append(_outliers(con, rule, reg, year))
+    if any(r.kind in OUTLIER_KINDS for r in rules):
+        from gbvstats.consolidate.outliers import drop_facts, facts
+
+        facts(con, year)
+        try:
+            frames += [_outliers(con, r, reg, year) for r in rules if r.kind in OUTLIER_KINDS]
+        finally:
+            drop_facts(con)
     results = pd.concat([f for f in frames if len(f)], ignore_index=True) if any(
         len(f) for f in frames) else pd.DataFrame()
     agencies = {r.id: rule_agencies(r, reg) for r in rules}
@@ -111,6 +116,9 @@ def _history(con, rule: Rule, year: int) -> pd.DataFrame:
             for col in a.cols.values or ():
                 cells.append({"rule_id": rule.id, "form": a.form, "tbl": a.table, "line": line,
                               "col": int(col)})
+    from gbvstats.consolidate.outliers import facts
+
+    facts(con)
     con.register("history_cells", pd.DataFrame(cells))
     for name, value in (("year", year), ("z_threshold", rule.z_threshold), ("min_base", rule.min_base),
                         ("min_spread", rule.min_spread), ("min_peers", rule.min_peers)):
@@ -132,7 +140,7 @@ def _history(con, rule: Rule, year: int) -> pd.DataFrame:
     return pd.DataFrame({
         "scope_id": out["unit"] + "|" + str(year), "rule_id": rule.id, "kind": "history",
         "severity": rule.severity, "status": out["status"],
-        "reason": out.apply(reason, axis=1),
+        "reason": [reason(r) for r in out.itertuples(index=False)],
         "item_label": out["element"], "left_value": out["current"], "right_value": out["previous"],
         "imbalance": out["current"] - out["previous"], "tolerance": rule.z_threshold,
         "cells": out["addr"].map(lambda a: [a]), "z": out["z"],

@@ -9,13 +9,13 @@
 -- (c = 1.4826 x the median absolute deviation of their log rates, floored at min_spread).
 -- Evaluable from the first year. Small counts never alarm: the count or the expected
 -- count must reach the minimum base.
--- Inputs: outlier_cells(rule_id, form, tbl, line, col, label), denominator_cells(rule_id,
+-- Inputs: outlier_facts (series_facts of the year and the year before), outlier_cells(rule_id, form, tbl, line, col, label), denominator_cells(rule_id,
 -- form, tbl, line, col), unit_map(unit, target, peer_group); variables year, z_threshold,
 -- min_base, min_spread, min_peers, multiplier.
 WITH num AS (
     SELECT h.rule_id, h.label, h.tbl, h.line, h.col, m.target AS unit, m.peer_group, f.period,
            sum(f.value) AS value, count(DISTINCT f.unit) AS returns, min(f.addr) AS addr
-    FROM series_facts f
+    FROM outlier_facts f
     JOIN outlier_cells h USING (form, tbl, line, col)
     JOIN unit_map m ON m.unit = f.unit
     WHERE f.year = getvariable('year')
@@ -23,7 +23,7 @@ WITH num AS (
 ),
 den AS (
     SELECT d.rule_id, f.unit, sum(f.value) AS population
-    FROM series_facts f JOIN denominator_cells d USING (form, tbl, line, col)
+    FROM outlier_facts f JOIN denominator_cells d USING (form, tbl, line, col)
     WHERE f.year = getvariable('year')
     GROUP BY ALL
 ),

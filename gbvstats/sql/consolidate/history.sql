@@ -8,12 +8,12 @@
 -- not turn small differences into alarms). Small counts never alarm: one of the two
 -- years must reach the minimum base. Fewer than min_peers units with both years: not
 -- evaluable.
--- Inputs: history_cells(rule_id, form, tbl, line, col) and variables year, z_threshold,
+-- Inputs: outlier_facts (series_facts of the year and the year before), history_cells(rule_id, form, tbl, line, col) and variables year, z_threshold,
 -- min_base, min_spread, min_peers.
 WITH yearly AS (
     SELECT h.rule_id, f.form, f.tbl, f.line, f.col, f.element, f.unit, f.year,
            sum(f.value) AS value, min(f.addr) AS addr
-    FROM series_facts f
+    FROM outlier_facts f
     JOIN history_cells h USING (form, tbl, line, col)
     WHERE f.year IN (getvariable('year'), getvariable('year') - 1)
     GROUP BY ALL

@@ -11,13 +11,13 @@
 -- floored at min_spread). So a small district's ordinary ups and downs do not alarm,
 -- while a return ten times its usual size does, however small or large the unit.
 -- Small counts never alarm: the value or the expected level must reach the minimum base.
--- Inputs: outlier_cells(rule_id, form, tbl, line, col, label); variables year,
+-- Inputs: outlier_facts (series_facts of the year and the year before), outlier_cells(rule_id, form, tbl, line, col, label); variables year,
 -- z_threshold, min_base, min_spread, min_peers (other periods needed), season_units
 -- (units needed to estimate a seasonal factor; with fewer, none is applied).
 WITH v AS (
     SELECT h.rule_id, h.label, f.tbl, f.line, f.col, f.unit, f.period,
            sum(f.value) AS value, min(f.addr) AS addr
-    FROM series_facts f JOIN outlier_cells h USING (form, tbl, line, col)
+    FROM outlier_facts f JOIN outlier_cells h USING (form, tbl, line, col)
     WHERE f.year = getvariable('year')
     GROUP BY ALL
 ),
