@@ -135,7 +135,7 @@ def run_gate(wh: Warehouse, year: int, threshold: int,
     for row in targets.itertuples():
         explain.setdefault(row.item_key, []).append((row.agency, int(row.submission_id)))
     report.items += _control_items(items, explain, year)
-    report.items += _missing_items(items, completeness, year)
+    report.items += _missing_items(items, completeness, year, wh.reg)
     report.items += _quality_items(items, report.quality, year)
     report.items += [Finding(code="GBV-G022", rule_id=r.rule_id, params={
         "rule_id": r.rule_id, "count": int(r.items), "reason": r.reason}) for r in evaluable.itertuples()]
@@ -292,15 +292,14 @@ def _decided_values(r) -> str:
     return r.decided_values or "-"
 
 
-def _missing_items(items: pd.DataFrame, completeness: pd.DataFrame, year: int) -> list[Finding]:
+def _missing_items(items: pd.DataFrame, completeness: pd.DataFrame, year: int, reg) -> list[Finding]:
     """Per table, per source form: the share of the form's expected returns that are
     missing and not decided, against the table's limit (pipelines/gate.yaml). A table over
     its limit blocks (G006); missing returns within every limit are listed once per form
     (G021)."""
     from gbvstats.publish import tables
-    from gbvstats.schema.model import registry
 
-    codes = registry().form_codes()
+    codes = reg.form_codes()
     limit = limits()
     open_missing = items[(items["source"] == "missing") & (items["state"] == "open")]
     if not len(open_missing):
