@@ -86,9 +86,9 @@ def quality_cmd(
         protected = protect_tables(wh.path, year, threshold)
         if not protected:
             fail(t_("publish.no_tables", lang, year=year, warehouse=wh.path), code=2)
-        with wh.reader() as con:
-            run = con.execute("SELECT max(run_id) FROM consolidation_runs WHERE year = ? AND "
-                              "coalesce(command, 'consolidate') = 'consolidate'", [year]).fetchall()[0][0]
+        run = wh.read(lambda con: con.execute(
+            "SELECT max(run_id) FROM consolidation_runs WHERE year = ? AND "
+            "coalesce(command, 'consolidate') = 'consolidate'", [year]).fetchall()[0][0])
         report = check_quality(wh, year, threshold, protected, run)
     if as_json:
         print_json(report.to_dict(lang))

@@ -110,8 +110,7 @@ def run_gate(wh: Warehouse, year: int, threshold: int,
     Runs the expectation suites, stores them and refreshes ind08, then lists the items."""
     report = GateReport(year)
     started = time.perf_counter()
-    with wh.reader() as con:
-        run = _last_run(con, year)
+    run = wh.read(lambda con: _last_run(con, year))  # run again if it gave way to a writer
     if run is None:
         report.items.append(Finding(code="GBV-G009", params={
             "year": year, "command": f"{WG} consolidate --year {year}"}))
@@ -120,12 +119,14 @@ def run_gate(wh: Warehouse, year: int, threshold: int,
     if quality:
         report.quality = check_quality(wh, year, threshold, protected, run["run_id"])
     report.seconds["quality"] = time.perf_counter() - started
-    with wh.reader() as con:
-        stale = _stale(con, year, run)
-        items = con.execute(_sql("items.sql"), [year]).df()
-        targets = con.execute(_sql("explain_targets.sql"), [year]).df()
-        evaluable = con.execute(_sql("not_evaluable.sql"), [year]).df()
-        completeness = con.execute(_sql("missing.sql"), [year]).df()
+
+    def read(con):
+        return (_stale(con, year, run), con.execute(_sql("items.sql"), [year]).df(),
+                con.execute(_sql("explain_targets.sql"), [year]).df(),
+                con.execute(_sql("not_evaluable.sql"), [year]).df(),
+                con.execute(_sql("missing.sql"), [year]).df())
+
+    stale, items, targets, evaluable, completeness = wh.read(read)
     if stale:
         report.items.append(Finding(code="GBV-G010", params={
             "year": year, "events": stale, "run_id": run["run_id"],
