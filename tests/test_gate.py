@@ -123,7 +123,7 @@ def test_publish_refuses_then_publishes_provisionally_with_flags(wh, tmp_path):
     refused = cli(wh, "publish", "--year", str(YEAR), "--out", str(out), "--lang", "en")
     assert refused.exit_code == 1
     assert "OUT-13" in refused.output and "publication of 2019 refused" in refused.output
-    assert not out.exists()  # nothing written
+    assert not out.exists() and not list(tmp_path.glob(".pub*"))  # nothing written, no staging left
     done = cli(wh, "publish", "--year", str(YEAR), "--out", str(out), "--lang", "en", "--provisional")
     assert done.exit_code == 0, done.output
     assert "published provisionally" in done.output

@@ -23,6 +23,7 @@ from __future__ import annotations
 import csv
 import json
 import re
+import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -161,15 +162,16 @@ def publish(warehouse_path: Path | str, year: int, out_dir: Path | str,
             tables[name] = frame
     if not tables:
         raise PublishError(t("publish.no_tables", lang, year=year, warehouse=warehouse_path), 1)
+    out = folder.staging(final)  # written here, moved into place at the end
     protected = {name: protect_table(frame, described[name], threshold)
                  for name, frame in tables.items()}
     checked = None
     if gate:
         checked = _gate(Path(warehouse_path), year, threshold, protected, described, lang)
         if checked.blocked and not provisional:
+            shutil.rmtree(out, ignore_errors=True)  # nothing written, nothing left behind
             raise GateRefused(checked, lang)
     status = PROVISIONAL if provisional else NORMAL
-    out = folder.staging(final)  # written here, moved into place at the end
     files: list[dict[str, Any]] = []
     for name, (frame, flags, _) in protected.items():
         files += write_flat(out, name, year, frame, flags, status)
