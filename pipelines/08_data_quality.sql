@@ -10,7 +10,19 @@
 -- notes.ru: Непройденные контроли: каждый непройденный контроль консолидации (сверка, иерархия, выброс) и каждое предупреждение правила в отчёте, один раз на каждое затронутое ведомство; пункт пояснён (ведомством), решён (закрыт решением НСК по текущим значениям) или открыт — так же, как в контроле публикации (представление control_items). Ожидания — последнего запуска проверки качества для таблиц из форм ведомства.
 -- notes.ky: Аткарылбаган текшерүүлөр: ар бир аткарылбаган консолидация текшерүүсү (салыштыруу, иерархия, адаттан тыш маани) жана отчёттогу ар бир эреже эскертүүсү, тиешелүү ар бир мекеме үчүн бир жолу; пункт түшүндүрүлгөн (мекеме тарабынан), чечилген (УСКнын учурдагы маанилер боюнча чечими менен жабылган) же ачык — жарыялоо текшерүүсүндөгүдөй эле (control_items көрүнүшү). Күтүүлөр — мекеменин формаларынан курулган таблицалар боюнча акыркы сапат текшерүүсүнүкү.
 -- rates: completeness_pct = accepted / expected * 100; timeliness_pct = on_time / expected * 100
--- elements: (none: computed from completeness_results, control_items and quality_runs)
+-- col.expected: {en: "Returns expected", ru: "Ожидалось отчётов", ky: "Күтүлгөн отчеттор"}
+-- col.received: {en: "Received", ru: "Получено", ky: "Алынган"}
+-- col.accepted: {en: "Accepted", ru: "Принято", ky: "Кабыл алынган"}
+-- col.on_time: {en: "Accepted on time", ru: "Принято в срок", ky: "Өз убагында кабыл алынган"}
+-- col.missing: {en: "Missing", ru: "Отсутствует", ky: "Жок"}
+-- col.completeness_pct: {en: "Completeness, %", ru: "Полнота, %", ky: "Толуктук, %"}
+-- col.timeliness_pct: {en: "Timeliness, %", ru: "Своевременность, %", ky: "Өз убагында тапшыруу, %"}
+-- col.controls_failed: {en: "Controls failed (items)", ru: "Непройденные контроли (пункты)", ky: "Аткарылбаган текшерүүлөр (пункттар)"}
+-- col.explained: {en: "Explained by the agency", ru: "Пояснено ведомством", ky: "Мекеме түшүндүргөн"}
+-- col.decided: {en: "Decided by the NSC", ru: "Решено НСК", ky: "УСК чечкен"}
+-- col.open_discrepancies: {en: "Open items (neither explained nor decided)", ru: "Открытые пункты (не пояснены и не решены)", ky: "Ачык пункттар (түшүндүрүлгөн да, чечилген да эмес)"}
+-- col.expectations: {en: "Quality expectations checked", ru: "Проверено ожиданий качества", ky: "Текшерилген сапат күтүүлөрү"}
+-- col.expectations_failed: {en: "Quality expectations failed", ru: "Не выполнено ожиданий качества", ky: "Аткарылбаган сапат күтүүлөрү"}
 WITH c AS (
     SELECT agency, count(*) AS expected,
            count(*) FILTER (WHERE state <> 'missing') AS received,

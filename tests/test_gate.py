@@ -136,10 +136,13 @@ def test_publish_refuses_then_publishes_provisionally_with_flags(wh, tmp_path):
     assert '"left"' not in text and '"right"' not in text and "against" not in text
     assert manifest["gate"]["quality"]["tables"]
     flat = pd.read_csv(out / f"ind01_family_violence_{YEAR}.csv")
-    statuses = set(flat.filter(like="_OBS_STATUS").stack())
-    assert "P" in statuses and "A" not in statuses
+    measures = [c[: -len("_OBS_STATUS")] for c in flat.columns if c.endswith("_OBS_STATUS")]
+    shown = {s for m in measures for s in flat.loc[flat[m].notna(), f"{m}_OBS_STATUS"]}
+    assert shown == {"P"} or shown == {"P", "C"}  # every published figure provisional
+    assert "p — provisional publication" in json.dumps(manifest["tables"], ensure_ascii=False)
+    assert any("gate blocked 2019" in str(r) for r in manifest["provisional"]["reasons"])
     sdmx = pd.concat(pd.read_csv(p) for p in out.glob("sdmx_*.csv"))
-    assert set(sdmx["OBS_STATUS"]) <= {"P", "C"}
+    assert set(sdmx["OBS_STATUS"]) <= {"P", "O"}  # O: suppressed, in the SDG DSD
 
 
 def test_a_return_after_consolidation_makes_it_stale(wh, registry, tmp_path):

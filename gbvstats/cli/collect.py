@@ -13,6 +13,7 @@ from gbvstats.cli.common import (
     WarehouseOpt,
     app,
     console,
+    fail,
     lang_of,
     open_warehouse,
     print_json,
@@ -61,12 +62,22 @@ def submit(
     files: Annotated[list[Path], typer.Argument(help="Filled workbooks to submit.")],
     agency: Annotated[str, typer.Option("--agency", help="Your agency: MOI, GPO, JD, NSC, MLSP.")],
     by: Annotated[str | None, typer.Option("--by", help="Who submits (name or unit).")] = None,
+    received_on: Annotated[str | None, typer.Option(
+        "--received-on", help="Date the returns were originally received (YYYY-MM-DD), when "
+                              "loading returns of earlier years: recorded as declared, and "
+                              "completeness judges lateness by it.")] = None,
     lang: LangOpt = None, as_json: JsonOpt = False, warehouse: WarehouseOpt = None,
 ) -> None:
     """Validate and store forms; print a receipt per file. Exit 1 if any was refused."""
+    from datetime import date
+
     from gbvstats.views import print_receipt, progress_ticks
 
     lang = lang_of(lang)
+    try:
+        declared = date.fromisoformat(received_on) if received_on else None
+    except ValueError:
+        fail(t_("collect.bad_date", lang, date=received_on), code=2)
     wh = open_warehouse(warehouse, lang)
     receipts = []
     with store_errors(lang), progress_ticks(len(files), as_json, "submit") as tick:
@@ -76,7 +87,8 @@ def submit(
             if not as_json:
                 print_receipt(console(), receipt, agency.upper(), lang)
 
-        wh.submit_many([(f, agency.upper(), by, None) for f in files], on_receipt=received)
+        wh.submit_many([(f, agency.upper(), by, None) for f in files], on_receipt=received,
+                       received_on=declared)
     if as_json:
         print_json([r.to_dict() for r in receipts])
     raise typer.Exit(max((r.exit_code for r in receipts), default=0))

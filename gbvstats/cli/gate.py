@@ -20,7 +20,7 @@ from gbvstats.cli.common import (
     t_,
 )
 
-ThresholdOpt = Annotated[int, typer.Option("--threshold", help="Suppress counts 1..N [4], as publish.")]
+ThresholdOpt = Annotated[int, typer.Option("--threshold", help="Suppress counts from 1 to this (default 4), as publish.")]
 
 
 @app.command("gate")

@@ -11,13 +11,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gbvstats.paths import pipelines_dir
+from gbvstats.store.warehouse import INDICATOR_TABLE
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from gbvstats.store.warehouse import Warehouse
 
-_IDENT = re.compile(r"^ind\d\d_[a-z0-9_]+$")
+_IDENT = INDICATOR_TABLE  # one rule for what an indicator table is
 
 
 @dataclass
@@ -41,7 +42,7 @@ def pipeline_meta(text: str) -> dict[str, str]:
     """The `-- key: value` header lines at the top of a pipeline file."""
     meta = {}
     for line in text.splitlines():
-        m = re.match(r"^--\s*([a-z_.]+):\s*(.*)$", line)
+        m = re.match(r"^--\s*([a-z0-9_.]+):\s*(.*)$", line)
         if not m:
             break
         meta[m[1]] = m[2].strip()
@@ -60,32 +61,30 @@ def pipelines(root: Path | None = None) -> list[Pipeline]:
     return out
 
 
+_WIDE_INTEGERS = re.compile(r"^(HUGEINT|UHUGEINT|UBIGINT|DECIMAL\(\d+,\s*0\))$")
+
+
 def run_pipeline(con, p: Pipeline, year: int) -> int:
     """Replace the year's rows of the pipeline's table (the id is a checked identifier).
-    When the pipeline's columns changed (a new version of gbvstats), the table takes the
-    new shape and keeps the other years' rows in the columns both shapes have."""
+    Counts are stored as BIGINT: DuckDB's sum() of a BIGINT is a HUGEINT, which readers
+    through pandas would see as floats. A table whose columns differ from what the
+    pipeline now makes (the SQL changed) is made anew: its other years need consolidating
+    again."""
     con.execute("SET VARIABLE year = ?", [year])
-    con.execute(f"CREATE TABLE IF NOT EXISTS {p.id} AS SELECT * FROM ({p.sql}) LIMIT 0")
-    _reshape(con, p)
+    described = con.execute(f"DESCRIBE SELECT * FROM ({p.sql})").fetchall()
+    select = ", ".join(  # column names as the catalog gives them, quoted
+        f'CAST("{name}" AS BIGINT) AS "{name}"' if _WIDE_INTEGERS.match(str(dtype)) else f'"{name}"'
+        for name, dtype, *_ in ((r[0].replace('"', '""'), r[1]) for r in described))
+    shaped = f"SELECT {select} FROM ({p.sql})"
+    wanted = [(r[0], "BIGINT" if _WIDE_INTEGERS.match(str(r[1])) else str(r[1])) for r in described]
+    stored = con.execute("SELECT column_name, data_type FROM information_schema.columns "
+                         "WHERE table_name = ? ORDER BY ordinal_position", [p.id]).fetchall()
+    if stored and [tuple(r) for r in stored] != wanted:
+        con.execute(f"DROP TABLE {p.id}")
+    con.execute(f"CREATE TABLE IF NOT EXISTS {p.id} AS {shaped} LIMIT 0")
     con.execute(f"DELETE FROM {p.id} WHERE year = ?", [year])
-    con.execute(f"INSERT INTO {p.id} BY NAME {p.sql}")
+    con.execute(f"INSERT INTO {p.id} BY NAME {shaped}")
     return con.execute(f"SELECT count(*) FROM {p.id} WHERE year = ?", [year]).fetchall()[0][0]
-
-
-def _reshape(con, p: Pipeline) -> None:
-    wanted = con.execute(f"DESCRIBE SELECT * FROM ({p.sql}) LIMIT 0").fetchall()
-    stored = con.execute(f"DESCRIBE {p.id}").fetchall()
-    if [(r[0], r[1]) for r in wanted] == [(r[0], r[1]) for r in stored]:
-        return
-    common = [r[0] for r in wanted if r[0] in {s[0] for s in stored}]
-    kept = f"{p.id}__reshaped"
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {kept} AS SELECT * FROM ({p.sql}) LIMIT 0")
-    if common:  # column names come from the catalog, not from users
-        cols = ", ".join(f'"{c}"' for c in common)
-        con.execute(f"INSERT INTO {kept} ({cols}) SELECT {cols} FROM {p.id}")
-    con.execute(f"DROP TABLE {p.id}")
-    con.execute(f"CREATE TABLE {p.id} AS SELECT * FROM {kept}")
-    con.execute(f"DROP TABLE {kept}")
 
 
 @dataclass
@@ -144,12 +143,28 @@ def reconcile_year(wh: Warehouse, year: int) -> RunReport:
     return report
 
 
+class ConsolidateError(Exception):
+    """A user-facing consolidation problem: a message key of messages/consolidate.yaml."""
+
+    def __init__(self, key: str, code: int = 2, **params: object):
+        self.key, self.code, self.params = key, code, params
+        super().__init__(self.message("en"))
+
+    def message(self, lang: str = "en") -> str:
+        from gbvstats.i18n import t
+
+        return t(f"consolidate.error.{self.key}", lang, **self.params)
+
+
 def consolidate(wh: Warehouse, year: int) -> RunReport:
-    """Completeness, reconciliation and every indicator table for one year, recorded as a run."""
+    """Completeness, reconciliation and every indicator table for one year, recorded as a
+    run. A year without any accepted return is refused: its tables would be blank rows."""
     from gbvstats.consolidate import completeness, reconcile
 
     started = _now()
     with wh.writer(create=False) as con:
+        if not con.execute("SELECT count(*) FROM submissions WHERE year = ?", [year]).fetchall()[0][0]:
+            raise ConsolidateError("no_data", year=year, warehouse=wh.path)
         run_id = next_run_id(con)
         con.execute("BEGIN")
         try:

@@ -182,8 +182,8 @@ def protect_tables(warehouse_path: Path, year: int, threshold: int
     out = {}
     for name, frame in tables.read_tables(Path(warehouse_path), year).items():
         if name in described and len(frame):
-            protected_frame, _flags, meta = tables.protect_table(frame, described[name], threshold)
-            out[name] = (protected_frame, meta)
+            protected_frame, _hidden = tables.protect(frame, described[name], threshold)
+            out[name] = (protected_frame, described[name])
     return out
 
 
