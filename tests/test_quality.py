@@ -249,3 +249,19 @@ def test_quality_fails_on_a_planted_negative_count_and_a_duplicated_key(base, tm
                         "ind01_family_violence.rates_consistent:reports_per_100k"}
     warned = [i for i in gate["items"] if i["code"] == "GBV-G008"]
     assert warned and all(f"gbvstats decide {YEAR} {i['item_key']}" in i["command"] for i in warned)
+
+
+def test_a_dimension_labelled_by_its_pipeline_takes_the_codes_of_its_header(registry, tmp_path):
+    """A column with no code list in the schemas (ind03's `chain`) is checked against the
+    codes its pipeline header labels (`-- codes.<column>:`), not reported as unlisted."""
+    (tmp_path / "expectations").mkdir()
+    (tmp_path / "expectations" / "ind99_test.yaml").write_text(
+        "table: ind99_test\nexpectations:\n  - codes\n", encoding="utf-8")
+    frame = table()
+    frame["flavour"] = [("SWEET", "SOUR")[i % 2] for i in range(len(frame))]
+    meta = META | {"codes": {"flavour": {"SWEET": {"en": "Sweet"}, "SOUR": {"en": "Sour"}}}}
+    report = run_suites({"ind99_test": (frame, meta)}, 2024, registry, 4, {}, tmp_path)
+    assert not report.failed and any(r.check.id == "codes:flavour" for r in report.results)
+    frame.loc[0, "flavour"] = "BITTER"
+    report = run_suites({"ind99_test": (frame, meta)}, 2024, registry, 4, {}, tmp_path)
+    assert [(r.check.id, r.finding().code) for r in report.failed] == [("codes:flavour", "GBV-Q002")]

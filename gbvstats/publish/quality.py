@@ -239,7 +239,7 @@ def compile_suite(table: str, items: list[dict], frame: pd.DataFrame, meta: dict
                 {"column_list": key}, None, columns=", ".join(key))
         elif kind == "codes":
             for col in [c for c in ["area", "territory", *dims] if c in data.columns]:
-                codes, listed = _codes(reg, col)
+                codes, listed = _codes(reg, col, meta)
                 if codes is None:
                     lacking(kind, f"codes:{col}", col, f"no code list {listed!r} in schemas/codelists",
                             code="GBV-Q013")
@@ -327,16 +327,22 @@ def suite_hash(checks: list[Check]) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def _codes(reg: Registry, column: str) -> tuple[set[str] | None, str]:
+def _codes(reg: Registry, column: str, meta: dict[str, Any] | None = None
+           ) -> tuple[set[str] | None, str]:
+    """The codes a column may hold: the schemas' code list of its dimension, else the codes
+    the pipeline's own header labels (`-- codes.<column>:`, e.g. ind03's chains)."""
     if column == "area":
         codes = {c.sdmx_code for c in reg.territories().codes if getattr(c, "sdmx_code", "")}
         return codes, "territories (SDMX)"
     listed = CODELIST_OF.get(column, column)
     if column == "agency" and listed not in reg.codelists:
         return {f.agency for f in reg.versions()}, "agencies of the forms"
-    if listed not in reg.codelists:
-        return None, listed
-    return reg.codelists[listed].codes_set(), listed
+    if listed in reg.codelists:
+        return reg.codelists[listed].codes_set(), listed
+    declared = ((meta or {}).get("codes") or {}).get(column)
+    if declared:
+        return {str(c) for c in declared}, f"-- codes.{column}: of the pipeline"
+    return None, listed
 
 
 def _areas(reg: Registry, territories: str) -> set[str]:
