@@ -174,17 +174,15 @@ def check_quality(wh: Warehouse, year: int, threshold: int, protected=None,
 
 def protect_tables(warehouse_path: Path, year: int, threshold: int
                    ) -> dict[str, tuple[pd.DataFrame, dict[str, Any]]]:
-    """Every indicator table of the year as publish would write it: name -> (protected
-    frame, pipeline meta)."""
-    from gbvstats.publish import tables
+    """Every indicator table of the year as publish would write it (disclosure control as
+    publish applies it, publish/disclosure.py): name -> (protected frame, pipeline meta)."""
+    from gbvstats.publish import disclosure, tables
 
     described = tables.metas()
-    out = {}
-    for name, frame in tables.read_tables(Path(warehouse_path), year).items():
-        if name in described and len(frame):
-            protected_frame, _hidden = tables.protect(frame, described[name], threshold)
-            out[name] = (protected_frame, described[name])
-    return out
+    chosen = {n: f for n, f in tables.read_tables(Path(warehouse_path), year).items()
+              if n in described and len(f)}
+    done, _ = disclosure.protect_tables(chosen, described, disclosure.settings(threshold), year)
+    return {n: (p.frame, described[n]) for n, p in done.items()}
 
 
 def _last_run(con, year: int) -> dict[str, Any] | None:

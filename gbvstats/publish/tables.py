@@ -1,6 +1,6 @@
 """Publication of the indicator tables of one or several years (`gbvstats publish`).
 
-For each year, every indicator table is protected by disclosure control (sdc.py), each of
+For each year, every indicator table is protected by disclosure control (disclosure.py: suppression that passes an LP audit), each of
 its figures gets its status (flags.py: C confidential, P provisional, B break, A normal)
 and the table its footnotes, then it is written:
 
@@ -31,7 +31,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gbvstats.i18n import LANGS, t
-from gbvstats.publish.sdc import DEFAULT_THRESHOLD
 from gbvstats.safe import frame_csv
 from gbvstats.store.warehouse import INDICATOR_TABLE
 
@@ -152,7 +151,7 @@ def parse_years(text: str) -> list[int]:
 
 
 def publish(warehouse_path: Path | str, year: int | list[int], out_dir: Path | str,
-            langs: tuple[str, ...] = ("ru", "ky", "en"), threshold: int = DEFAULT_THRESHOLD,
+            langs: tuple[str, ...] = ("ru", "ky", "en"), threshold: int | None = None,
             pipelines_root: Path | None = None, sdmx_path: Path | None = None,
             lang: str = "en", provisional: list | bool | None = None,
             gate: bool = False) -> list[Path]:
@@ -167,12 +166,12 @@ def publish(warehouse_path: Path | str, year: int | list[int], out_dir: Path | s
     The files are written into a staging folder moved into place once complete
     (`publish/folder.py`): a publish failing or killed midway leaves `out_dir` as it was
     (plus a hidden staging folder that the next publish removes)."""
-    from gbvstats.publish import folder
+    from gbvstats.publish import disclosure, folder
     from gbvstats.schema.model import registry
     from gbvstats.store.warehouse import Warehouse
 
-    if threshold < 0:
-        raise PublishError(t("publish.bad_threshold", lang, threshold=threshold), 2)
+    protection = disclosure.settings(threshold, lang)  # schemas/disclosure.yaml, --threshold over it
+    threshold = protection.threshold
     years = [year] if isinstance(year, int) else sorted(set(year))
     final = Path(out_dir)
     folder.check_target(final)  # a file, or a folder of other files: refused before any work
@@ -184,6 +183,7 @@ def publish(warehouse_path: Path | str, year: int | list[int], out_dir: Path | s
 
     held = Warehouse(warehouse_path).read(fetch)  # run again if it gave way to a writer
     published: dict[int, dict[str, Published]] = {}
+    audits: dict[int, Any] = {}
     skipped: list[str] = []
     chosen: dict[int, dict[str, pd.DataFrame]] = {}
     for y in years:
@@ -199,10 +199,12 @@ def publish(warehouse_path: Path | str, year: int | list[int], out_dir: Path | s
     reasons_of: dict[int, list] = {}
     try:
         for y in years:
-            protected = {n: protect(f, described[n], threshold) for n, f in chosen[y].items()}
+            # nothing is written unless the disclosure audit passes (`gbvstats.publish.disclosure`)
+            done, audits[y] = disclosure.protect_for_publication(chosen[y], described, protection, y, lang)
             reasons = list(provisional) if isinstance(provisional, list) else []
             if gate:
-                gates[y] = _gate(Path(warehouse_path), y, threshold, chosen[y], protected, described, lang)
+                gates[y] = _gate(Path(warehouse_path), y, threshold, chosen[y], done, described,
+                                 protection, lang)
                 if gates[y].blocked:
                     if not provisional:
                         raise GateRefused(gates[y], lang)
@@ -210,15 +212,14 @@ def publish(warehouse_path: Path | str, year: int | list[int], out_dir: Path | s
             if provisional is True and not reasons:
                 reasons.append({lg: t("publish.provisional_requested", lg) for lg in LANGS})
             reasons_of[y] = reasons
-            published[y] = _flagged(reg, y, chosen[y], described, threshold, pipelines_root, reasons,
-                                    held[y][2], protected)
+            published[y] = _flagged(reg, y, done, described, threshold, pipelines_root, reasons, held[y][2])
     except BaseException:
         shutil.rmtree(out, ignore_errors=True)  # nothing written, nothing left behind
         raise
     files = write_all(out, published, langs, threshold, sdmx_path, pipelines_root, reg, lang)
     manifest = out / "manifest.json"
     manifest.write_text(json.dumps(_manifest(published, years, langs, threshold, files, skipped,
-                                             reasons_of, gates, lang),
+                                             reasons_of, gates, audits, lang),
                                    ensure_ascii=False, indent=2, default=str), encoding="utf-8")
     folder.into_place(out, final)
     return [final / f["file"] for f in files] + [final / manifest.name]
@@ -239,41 +240,34 @@ class GateRefused(PublishError):
         self.report = report
 
 
-def protect(frame: pd.DataFrame, meta: dict[str, Any], threshold: int):
-    """(protected frame, hidden cells) of one table, as published."""
-    from gbvstats.publish import sdc
-
-    counts = [c for c in meta["counts"] if c in frame.columns]
-    rates = {r: [c for c in cols if c in counts]
-             for r, cols in rate_sources(meta["rates"]).items() if r in frame.columns}
-    return sdc.protect(frame, counts, rates, threshold, sums=meta["sums"])
-
-
 def gate_reason(report) -> dict[str, str]:
     """The footnote's reason of a publication the gate blocks (its items in the manifest)."""
     return {lg: t("publish.provisional_gate", lg, year=report.year, blocking=len(report.blocking))
             for lg in LANGS}
 
 
-def _gate(warehouse_path: Path, year: int, threshold: int, tables: dict, protected: dict,
-          described: dict, lang: str):
+def _gate(warehouse_path: Path, year: int, threshold: int, tables: dict, done: dict,
+          described: dict, protection, lang: str):
     """Run the gate on the protected tables of `year`; the tables it refreshes (ind08
-    summarises the quality run) are read and protected again (in `tables`, `protected`)."""
+    summarises the quality run) are read and protected again (in `tables`, `done`)."""
+    from gbvstats.publish import disclosure
     from gbvstats.publish.gate import run_gate
     from gbvstats.store.warehouse import Warehouse
 
     checked = run_gate(Warehouse(warehouse_path), year, threshold,
-                       {n: (protected[n][0], described[n]) for n in protected}, lang=lang)
-    for name, frame in read_tables(warehouse_path, year).items():
-        if name.startswith("ind08_") and name in tables and len(frame):
-            tables[name] = frame
-            protected[name] = protect(frame, described[name], threshold)
+                       {n: (done[n].frame, described[n]) for n in done}, lang=lang)
+    fresh = {n: f for n, f in read_tables(warehouse_path, year).items()
+             if n.startswith("ind08_") and n in tables and len(f)}
+    if fresh:
+        tables.update(fresh)
+        again, _ = disclosure.protect_for_publication(fresh, described, protection, year, lang)
+        done.update(again)
     return checked
 
 
-def _flagged(reg, year: int, tables: dict, described: dict, threshold: int,
+def _flagged(reg, year: int, done: dict, described: dict, threshold: int,
              pipelines_root: Path | None, provisional: list | None,
-             missing: pd.DataFrame, protected: dict | None = None) -> dict[str, Published]:
+             missing: pd.DataFrame) -> dict[str, Published]:
     from gbvstats.consolidate.lineage import lineage
     from gbvstats.consolidate.run import pipelines
     from gbvstats.publish import flags
@@ -282,10 +276,10 @@ def _flagged(reg, year: int, tables: dict, described: dict, threshold: int,
     changes = flags.version_changes(reg, year)
     names = {c.code: c.label for c in reg.territories().codes}
     out = {}
-    for name, frame in tables.items():
+    for name, protected_table in done.items():  # protected and audited (publish/disclosure.py)
         meta = described[name]
-        shown, hidden = (protected or {}).get(name) or protect(frame, meta, threshold)
-        pub = flags.Published.protected(name, year, meta, shown, hidden)
+        protected, hidden = protected_table.frame, protected_table.mask
+        pub = flags.Published.protected(name, year, meta, protected, hidden)
         if any(hidden.to_numpy().ravel()):
             pub.notes["C"] = flags.confidential_note(threshold)
             pub.notes["C"].cells = int(hidden.to_numpy().sum())
@@ -407,7 +401,7 @@ def write_sdmx(out: Path, year: int, tables: dict[str, Published], dsd, cfg: dic
 
 def _manifest(published: dict[int, dict[str, Published]], years: list[int], langs, threshold: int,
               files: list[dict], skipped: list[str], provisional: dict[int, list],
-              gates: dict[int, Any], lang: str = "en") -> dict[str, Any]:
+              gates: dict[int, Any], audits: dict[int, Any], lang: str = "en") -> dict[str, Any]:
     """`provisional`: each year's reasons (their union is the manifest's); `gates`: each
     year's gate report (by year with several years), None when publish ran without it."""
     from gbvstats.publish.flags import BREAK, PROVISIONAL
@@ -435,6 +429,9 @@ def _manifest(published: dict[int, dict[str, Published]], years: list[int], lang
         manifest["gate"] = gates[years[0]].manifest(lang) if years[0] in gates else None
     else:
         manifest["gate"] = {str(y): g.manifest(lang) for y, g in gates.items()} or None
+    # the disclosure audit's settings and counts (no confidential value)
+    manifest["disclosure"] = audits[years[0]].summary() if len(years) == 1 \
+        else {str(y): a.summary() for y, a in audits.items()}
     manifest["files"] = files
     manifest["skipped"] = sorted(set(skipped))
     return manifest
