@@ -167,9 +167,13 @@ def discrepancy_tables(found, limit: int | None = None):
         table = Table("territory", "item", "left", "right", "imbalance", "tolerance", "explanation",
                       title=f"{rule_id} ({agencies}): {len(group)} discrepancies", title_justify="left")
         for r in group.head(limit or len(group)).itertuples():
+            said = getattr(r, "explanation", None) or ""
+            decided = getattr(r, "decision", None)
+            if isinstance(decided, str) and decided:
+                said = f"{said} [NSC: {decided}]".strip()
             table.add_row(_plain(f"{r.area or ''} {r.territory_name or r.territory}"),
                           _plain(str(r.item_label)), _num(r.left_value), _num(r.right_value),
-                          _num(r.imbalance), _num(r.tolerance), _plain(r.explanation or ""))
+                          _num(r.imbalance), _num(r.tolerance), _plain(said))
         tables.append(table)
     return tables
 

@@ -227,13 +227,18 @@ def test_cli(tmp_path):
     db, pipes = make_warehouse(tmp_path)
     home = home_with(pipes, tmp_path)
     out = tmp_path / "cli"
+    # bare tables, never consolidated: the publication gate blocks (GBV-G009) and nothing
+    # is written, unless published provisionally
+    refused = run_cli("publish", "--year", "2024", "--out", str(out), "--warehouse", str(db), home=home)
+    assert refused.returncode == 1 and "GBV-G009" in refused.stdout and not out.exists()
     ok = run_cli("publish", "--year", "2024", "--out", str(out), "--warehouse", str(db),
-                 "--lang", "en,ru", "--threshold", "5", home=home)
+                 "--lang", "en,ru", "--threshold", "5", "--provisional", home=home)
     assert ok.returncode == 0, ok.stderr
     assert f"wrote {out / 'indicators_2024.xlsx'}" in ok.stdout
     assert "threshold 5" in ok.stdout
     assert json.loads((out / "manifest.json").read_text())["languages"] == ["en", "ru"]
-    as_json = run_cli("publish", "--year", "2024", "--out", str(out), "--warehouse", str(db), "--json", home=home)
+    as_json = run_cli("publish", "--year", "2024", "--out", str(out), "--warehouse", str(db), "--json",
+                      "--provisional", home=home)
     assert json.loads(as_json.stdout)["threshold"] == 4
     none = run_cli("publish", "--year", "2001", "--out", str(out), "--warehouse", str(db), "--lang", "ky", home=home)
     assert none.returncode == 2 and none.stderr.startswith("error: ") and "2001-жыл" in none.stderr

@@ -50,11 +50,17 @@ def publish_cmd(
         "--audit", help="Only audit the disclosure control: for every suppressed confidential count, "
                         "the interval a solver narrows it to from the published figures; write nothing. "
                         "Exit 1 if any is exact or narrower than required.")] = False,
+    provisional: Annotated[bool, typer.Option(
+        "--provisional", help="Publish although the gate blocks; every figure flagged provisional "
+                              "(OBS_STATUS P), the gate's list in the manifest.")] = False,
     as_json: JsonOpt = False, warehouse: WarehouseOpt = None,
 ) -> None:
     """Protect (disclosure control), flag and publish indicator tables: xlsx, csv, parquet,
-    SDMX-CSV. Exit 2 for a year with no accepted return."""
-    from gbvstats.publish.tables import PublishError, parse_years, publish
+    SDMX-CSV. Exit 2 for a year with no accepted return.
+
+    The publication gate (`gbvstats gate`) runs first for each year: exit 1 while it
+    blocks, unless --provisional."""
+    from gbvstats.publish.tables import GateRefused, PublishError, parse_years, publish
 
     chosen = publication_langs(langs)
     if (year is None) == (years is None):
@@ -70,7 +76,15 @@ def publish_cmd(
     with store_errors(chosen[0]):
         try:
             paths = publish(warehouse_path(warehouse), wanted if years else wanted[0], out, chosen,
-                            threshold, lang=chosen[0])
+                            threshold, lang=chosen[0], gate=True, provisional=provisional)
+        except GateRefused as exc:
+            if as_json:
+                print_json({"refused": True, "gate": exc.report.to_dict(chosen[0])})
+            else:
+                from gbvstats.cli.gate import print_gate
+
+                print_gate(exc.report, chosen[0])
+            fail(str(exc), code=exc.code)
         except PublishError as exc:
             fail(str(exc), code=exc.code)
     manifest = json.loads(paths[-1].read_text(encoding="utf-8"))
@@ -80,6 +94,13 @@ def publish_cmd(
         typer.echo(t_("publish.wrote", chosen[0], path=out / f["file"], rows=f["rows"]))
     for line in manifest["skipped"]:
         typer.echo(line, err=True)
+    gates = manifest.get("gate") or {}
+    for y, gate in ([(wanted[0], gates)] if "year" in manifest else list(gates.items())):
+        if gate and gate["blocked"]:
+            from gbvstats.catalogue import Finding
+
+            typer.echo(Finding(code="GBV-G023", params={
+                "year": y, "blocking": gate["blocking"], "manifest": paths[-1]}).message(chosen[0]), err=True)
     tables = manifest["tables"] if "year" in manifest else {
         f"{y}/{n}": v for y, ts in manifest["tables"].items() for n, v in ts.items()}
     suppressed = sum(x["suppressed_cells"] for x in tables.values())

@@ -111,6 +111,14 @@ def replay_explanation(rp: Replay, ev: Event) -> None:
     rp.audit(ev)
 
 
+def replay_decision(rp: Replay, ev: Event) -> None:
+    """An NSC decision on a control item (consolidate/decisions.py)."""
+    from gbvstats.consolidate.decisions import insert_decision
+
+    insert_decision(rp.connection(), ev.data, ev.actor, ev.event_at)
+    rp.audit(ev)
+
+
 @dataclass(frozen=True)
 class EventType:
     replay: Callable[[Replay, Event], None]
@@ -124,6 +132,7 @@ EVENTS: dict[str, EventType] = {
     "refused_agency": EventType(replay_audit_only),
     "unreadable": EventType(replay_audit_only),
     "explanation": EventType(replay_explanation),
+    "decision": EventType(replay_decision),
 }
 
 

@@ -37,7 +37,8 @@ BATCH = 100  # files validated together in a batch load: one rule query per form
 DIM_COLUMNS = ("sex", "age", "violence_form", "exploitation", "relationship", "citizenship",
                "place", "offence", "stage", "service", "sanction", "education", "activity")
 DIMENSION_TABLES = ("dim_territory", "dim_element", "concordance", "dim_period")
-DERIVED_TABLES = ("rule_results", "consolidation_runs", "completeness_results", "rule_agencies")
+DERIVED_TABLES = ("rule_results", "consolidation_runs", "completeness_results", "rule_agencies",
+                  "quality_runs")
 INDICATOR_TABLE = re.compile(r"^ind\d\d_[a-z0-9_]+$")  # what pipelines/NN_name.sql make: derived
 GLOSSARY_TABLES = ("submissions", "cells", "dim_element", "dim_territory", "dim_period")
 DUCKDB_MAGIC = b"DUCK"  # bytes 8-11 of every DuckDB database file
@@ -477,6 +478,14 @@ class Warehouse:
         rows = _Rows(next_eid=con.execute(_sql("next_ids.sql")).fetchall()[0][1])
         rows.audit(when, event, agency, actor, file_name, sha, sid, detail)
         rows.write(con)
+
+    def audit(self, con, event: str, actor: str | None, detail: dict, agency: str | None = None,
+              submission_id: int | None = None, when: datetime | None = None) -> datetime:
+        """Append one event to the audit log inside the caller's transaction (verbs of
+        other modules that change recorded tables, e.g. NSC decisions); returns its time."""
+        when = when or _now()
+        self._audit(con, when, event, agency, actor, None, None, submission_id, detail)
+        return when
 
     # --- other verbs ------------------------------------------------------------------
 
