@@ -6,7 +6,8 @@ message template in en/ru/ky. Reports are data first (`Finding.to_dict`), text s
 (`Finding.message`).
 
 Code ranges: GBV-S schema and code lists, GBV-F files and workbook structure,
-GBV-V cell values, GBV-R rule results, GBV-W warehouse, GBV-C consolidation.
+GBV-V cell values, GBV-R rule results, GBV-W warehouse, GBV-C consolidation, GBV-A the
+upload server and its client.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from gbvstats.paths import load_yaml
 
 CATALOGUE_DIR = Path(__file__).resolve().parent / "catalogue"
 SEVERITIES = ("error", "warning", "info")
-CODE_PATTERN = re.compile(r"^GBV-[SFVRWC]\d{3}$")
+CODE_PATTERN = re.compile(r"^GBV-[SFVRWCA]\d{3}$")
 
 
 @dataclass(frozen=True)
@@ -112,13 +113,26 @@ class Finding:
         data["message"] = self.message(lang)
         return data
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Finding:
+        """A finding back from `to_dict` (or a stored row): rendered messages are dropped
+        and rebuilt from code and params, so it can be shown in any language."""
+        known = {f: data.get(f) for f in ("code", "severity", "file", "sheet", "cell", "rule_id",
+                                          "table", "line", "column")}
+        cells = data.get("cells") or []
+        if isinstance(cells, str):  # a stored row keeps the addresses joined
+            cells = [c.strip() for c in cells.split(",") if c.strip()]
+        return cls(**{k: v for k, v in known.items() if v is not None},
+                   params=dict(data.get("params") or {}), cells=list(cells))
+
 
 def has_errors(findings: list[Finding]) -> bool:
     return any(f.severity == "error" for f in findings)
 
 
 RANGES = {"S": "Schemas and code lists", "F": "Files and workbook structure",
-          "V": "Cell values", "R": "Rule results", "W": "Warehouse", "C": "Consolidation"}
+          "V": "Cell values", "R": "Rule results", "W": "Warehouse", "C": "Consolidation",
+          "A": "Server and client"}
 
 
 def catalogue_markdown() -> str:

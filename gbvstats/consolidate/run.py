@@ -78,13 +78,16 @@ class RunReport:
     tables: dict[str, int] = field(default_factory=dict)
 
 
-def consolidate(wh: Warehouse, year: int) -> RunReport:
-    """Completeness, reconciliation and every indicator table for one year, recorded as a run."""
+def consolidate(wh: Warehouse, year: int, accepted_only: bool = False) -> RunReport:
+    """Completeness, reconciliation and every indicator table for one year, recorded as a run.
+    `accepted_only`: every view over current submissions (hence the controls and the
+    indicator tables) sees, per form, unit and period, the latest revision the NSC accepted."""
     from gbvstats.consolidate import completeness, reconcile
 
     started = datetime.now(UTC).replace(tzinfo=None)
     with wh.writer(create=False) as con:
         run_id = con.execute("SELECT COALESCE(max(run_id), 0) + 1 FROM consolidation_runs").fetchall()[0][0]
+        con.execute("SET VARIABLE accepted_only = ?", [accepted_only])
         con.execute("BEGIN")
         try:
             detail, summary = completeness.completeness(con, wh.reg, year)
@@ -95,11 +98,13 @@ def consolidate(wh: Warehouse, year: int) -> RunReport:
                 report.tables[p.id] = run_pipeline(con, p, year)
             con.execute("INSERT INTO consolidation_runs VALUES (?, ?, ?, ?, ?)",
                         [run_id, year, started, datetime.now(UTC).replace(tzinfo=None),
-                         json.dumps({"tables": report.tables})])
+                         json.dumps({"tables": report.tables, "accepted_only": accepted_only})])
             con.execute("COMMIT")
         except BaseException:
             con.execute("ROLLBACK")
             raise
+        finally:
+            con.execute("RESET VARIABLE accepted_only")
     return report
 
 

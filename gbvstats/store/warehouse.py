@@ -11,8 +11,11 @@ from __future__ import annotations
 import errno
 import fcntl
 import hashlib
+import hmac
 import json
 import os
+import re
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
@@ -35,6 +38,10 @@ DIM_COLUMNS = ("sex", "age", "violence_form", "exploitation", "relationship", "c
                "place", "offence", "stage", "service", "sanction")
 DIMENSION_TABLES = ("dim_territory", "dim_element", "concordance", "dim_period")
 DERIVED_TABLES = ("rule_results", "consolidation_runs", "completeness_results", "rule_agencies")
+OPERATIONAL_TABLES = ("token_use",)  # when a token was last used: neither replayed nor checksummed
+ROLES = ("submitter", "reviewer", "admin")
+DECISIONS = ("accepted", "returned")
+TOKEN = re.compile(r"^gbv_([0-9a-f]{8})_[A-Za-z0-9_-]{32,64}$")
 GLOSSARY_TABLES = ("submissions", "cells", "dim_element", "dim_territory", "dim_period")
 
 
@@ -50,6 +57,38 @@ class StoreError(Exception):
         from gbvstats.i18n import t
 
         return t(f"store.error.{self.key}", lang, **self.params)
+
+
+class Refusal(StoreError):
+    """A catalogued refusal of the store (a locked period, a decision that cannot be taken):
+    carries the finding, shown in the user's language; nothing was changed."""
+
+    def __init__(self, code: str, exit_code: int = 1, **params: object):
+        from gbvstats.catalogue import Finding
+
+        self.finding = Finding(code=code, params=params)
+        super().__init__(code, exit_code, **params)
+
+    def message(self, lang: str = "en") -> str:
+        return self.finding.message(lang)
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who acts on the warehouse: on the server a token's label and agency (never a claim
+    made in the request); locally the --by name (or the login name)."""
+
+    name: str
+    agency: str | None = None
+    token_id: int | None = None
+
+
+@dataclass(frozen=True)
+class TokenInfo:
+    token_id: int
+    label: str
+    agency: str
+    role: str
 
 
 @cache
@@ -68,7 +107,7 @@ def migrations() -> list[tuple[int, str, str]]:
 @dataclass
 class Receipt:
     file: str
-    outcome: str  # accepted | accepted_with_warnings | duplicate | rejected | refused_agency | unreadable
+    outcome: str  # accepted | accepted_with_warnings | duplicate | rejected | refused_agency | locked | unreadable
     submission_id: int | None = None
     sha256: str = ""
     form: str | None = None
@@ -79,10 +118,11 @@ class Receipt:
     duplicate_of: int | None = None
     counts: dict[str, int] = field(default_factory=dict)
     findings: list[dict[str, Any]] = field(default_factory=list)
+    event_id: int | None = None  # the audit event that recorded it (none for a duplicate)
 
     @property
     def exit_code(self) -> int:
-        return {"unreadable": 2, "rejected": 1, "refused_agency": 1}.get(self.outcome, 0)
+        return {"unreadable": 2, "rejected": 1, "refused_agency": 1, "locked": 1}.get(self.outcome, 0)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self) | {"exit_code": self.exit_code}
@@ -101,15 +141,21 @@ class Warehouse:
             os.environ.get("GBVSTATS_LOCK_TIMEOUT", "60"))
         self.on_wait = on_wait or (lambda: None)
         self._dims: tuple[dict[str, list[dict]], str] | None = None
+        self._held: _Held | None = None
 
     # --- connections and locking ------------------------------------------------------
 
     @contextmanager
     def writer(self, create: bool = True) -> Iterator[duckdb.DuckDBPyConnection]:
         """The single writer: advisory lock, then a read-write connection, migrated.
-        With `create=False` a missing warehouse is an error, not a new empty one."""
+        With `create=False` a missing warehouse is an error, not a new empty one.
+        Inside `held()` every writer and reader shares the held connection."""
         if not create and not self.path.exists():
             raise StoreError("missing", 2, path=self.path)
+        if self._held is not None:
+            with self._held.connection() as con:
+                yield con
+            return
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -124,9 +170,14 @@ class Warehouse:
 
     @contextmanager
     def reader(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        """A read-only connection: no statement through it can change data."""
-        if not self.path.exists():
+        """A read-only connection: no statement through it can change data. (Inside
+        `held()`, the held read-write connection: the server runs only its own SQL.)"""
+        if not self.path.exists() and self._held is None:
             raise StoreError("missing", 2, path=self.path)
+        if self._held is not None:
+            with self._held.connection() as con:
+                yield con
+            return
         with self._lock(shared=True):
             con = self._connect(read_only=True)
         try:
@@ -134,6 +185,20 @@ class Warehouse:
             yield con
         finally:
             con.close()
+
+    @contextmanager
+    def held(self, linger: float = 1.0, max_hold: float = 10.0) -> Iterator[Warehouse]:
+        """For a long-running process (`gbvstats serve`): one writer connection, opened on
+        first use and shared by every reader and writer of this object while requests keep
+        coming, released `linger` seconds after the last use, and at the latest after
+        `max_hold` seconds of holding, so local commands waiting for the lock get their turn
+        (opening a connection costs tens of milliseconds, more than storing a file)."""
+        self._held = _Held(self, linger, max_hold)
+        try:
+            yield self
+        finally:
+            self._held.shutdown()
+            self._held = None
 
     @contextmanager
     def _lock(self, shared: bool = False) -> Iterator[None]:
@@ -244,34 +309,41 @@ class Warehouse:
 
         report = report or validate_file(Path(path), self.reg)
         with self.writer() as con:
-            return self._submit_chunk(con, [(Path(path), agency, by, received_at, report)])[0]
+            return self._submit_chunk(con, [(Path(path), agency, by, received_at, None, report)])[0]
 
     def submit_many(self, items, on_receipt=None) -> list[Receipt]:
         """Submit (path, agency, by, received_at) items: for an agency's quarter of files
         or batch loads such as the demo. Each chunk of BATCH files is validated together
         before the writer lock is taken, then written in one transaction under the lock
         (other writers wait for a chunk, never for a whole load); a failure stores none
-        of that chunk, and receipts are reported only once their chunk is committed."""
+        of that chunk, and receipts are reported only once their chunk is committed.
+        An item may carry a fifth element, the id of the token it was sent with."""
         from gbvstats.check.validate import validate_files
 
         items = list(items)
         receipts = []
         for start in range(0, len(items), BATCH):
             chunk = items[start:start + BATCH]
-            reports = validate_files([Path(p) for p, _, _, _ in chunk], self.reg)
-            entries = [(Path(p), agency, by, when, report)
-                       for (p, agency, by, when), report in zip(chunk, reports, strict=True)]
-            with self.writer() as con:
-                done = self._submit_chunk(con, entries)
+            reports = validate_files([Path(item[0]) for item in chunk], self.reg)
+            done = self.store_reports([(*item, None)[:5] + (report,)
+                                       for item, report in zip(chunk, reports, strict=True)])
             for receipt in done:
                 receipts.append(receipt)
                 if on_receipt:
                     on_receipt(receipt)
         return receipts
 
+    def store_reports(self, entries) -> list[Receipt]:
+        """Store files validated already: (path, agency, by, received_at, token_id, report)
+        entries, in one transaction under the writer lock (the server validates before)."""
+        entries = [(Path(p), agency, by, when, token_id, report)
+                   for p, agency, by, when, token_id, report in entries]
+        with self.writer() as con:
+            return self._submit_chunk(con, entries)
+
     def _submit_chunk(self, con, entries: list[tuple]) -> list[Receipt]:
-        """Decide every file of a chunk (refused, duplicate, new revision), then write the
-        chunk's rows with one statement per table, all in one transaction."""
+        """Decide every file of a chunk (refused, duplicate, locked, new revision), then
+        write the chunk's rows with one statement per table, all in one transaction."""
         con.execute("BEGIN")
         try:
             rows = _Rows.starting(con, [report for *_, report in entries])
@@ -283,7 +355,8 @@ class Warehouse:
             raise
         return receipts
 
-    def _plan(self, rows: _Rows, path: Path, agency: str, by, received_at, report) -> Receipt:
+    def _plan(self, rows: _Rows, path: Path, agency: str, by, received_at, token_id,
+              report) -> Receipt:
         receipt = Receipt(file=path.name, outcome="", sha256=report.sha256,
                           form=report.form.key if report.form else None,
                           unit=report.header.get("unit"), period=report.header.get("period"),
@@ -291,25 +364,35 @@ class Warehouse:
                           findings=[f.to_dict() for f in report.findings])
         when = received_at or _now()
         refused = self._refusal(report, agency)
+        key = _key(report) if refused != "refused_agency" else None
+        lock = rows.locks.get((int(key[2][:4]), report.form.agency, key[0])) if key else None
+        existing = rows.known.get(report.sha256) if not refused else None
+        if lock and not existing:
+            # the period is closed: said on a rejected file too, so it is not corrected in vain
+            refused = refused or "locked"
         if refused:
             receipt.outcome = refused
             findings = list(report.findings)
+            detail = {"form": report.form.form if report.form else None,
+                      "unit": report.header.get("unit"), "period": report.header.get("period")}
             if refused == "refused_agency":
                 findings.append(_note(receipt, "GBV-W001", path.name, form=report.form.form,
                                       owner=report.form.agency, agency=agency))
-            rows.audit(when, refused, agency, by, path.name, report.sha256, None,
-                       {"form": report.form.form if report.form else None,
-                        "unit": report.header.get("unit"),
-                        "period": report.header.get("period"),
-                        "findings": [_brief(f) for f in findings]})
+            if lock:
+                findings.append(_note(receipt, "GBV-W030", path.name, form=key[0],
+                                      agency=report.form.agency, year=int(key[2][:4]),
+                                      locked_by=lock[0], locked_at=str(lock[1])[:16]))
+            event = "refused_locked" if refused == "locked" else refused
+            receipt.event_id = rows.audit(when, event, agency, by, path.name, report.sha256,
+                                          None, {**detail, "findings": [_brief(f) for f in findings]},
+                                          token_id)
             return receipt
-        existing = rows.known.get(report.sha256)
         if existing:
             receipt.outcome, receipt.duplicate_of = "duplicate", existing
             _note(receipt, "GBV-W002", path.name, submission_id=existing)
             return receipt
         archived = self._archive(path, report.sha256)
-        rows.accept(report, agency, by, path.name, archived, when, receipt)
+        rows.accept(report, agency, by, path.name, archived, when, receipt, token_id)
         if receipt.supersedes:
             _note(receipt, "GBV-W003", path.name, revision=receipt.revision, form=report.form.form,
                   unit=receipt.unit, period=receipt.period, supersedes=receipt.supersedes)
@@ -352,10 +435,12 @@ class Warehouse:
             raise StoreError("archive", path=self.archive, reason=exc.strerror or exc) from None
         return relative
 
-    def _audit(self, con, when, event, agency, actor, file_name, sha, sid, detail) -> None:
+    def _audit(self, con, when, event, agency, actor, file_name, sha, sid, detail,
+               token_id: int | None = None) -> int:
         rows = _Rows(next_eid=con.execute(_sql("next_ids.sql")).fetchall()[0][1])
-        rows.audit(when, event, agency, actor, file_name, sha, sid, detail)
+        eid = rows.audit(when, event, agency, actor, file_name, sha, sid, detail, token_id)
         rows.write(con)
+        return eid
 
     # --- other verbs ------------------------------------------------------------------
 
@@ -379,14 +464,209 @@ class Warehouse:
             con.execute("COMMIT")
             return eid
 
+    # --- tokens for `gbvstats serve` -------------------------------------------------
+
+    def create_token(self, agency: str, label: str, role: str = "submitter",
+                     by: str | None = None) -> tuple[str, int]:
+        """A new token for `gbvstats serve`: (the token, shown once, and its id). Only its
+        SHA-256 is stored; the label is what every audit row of its use records."""
+        import secrets
+
+        agency, label, role = agency.strip().upper(), " ".join(label.split()), role.strip().lower()
+        agencies = sorted({f.agency for f in self.reg.versions()})
+        if agency not in agencies:
+            raise StoreError("token_agency", 2, agency=agency, known=", ".join(agencies))
+        if role not in ROLES:
+            raise StoreError("token_role", 2, role=role, known=", ".join(ROLES))
+        if not label or len(label) > 120:
+            raise StoreError("token_label_empty", 2)
+        key_id, secret = secrets.token_hex(4), secrets.token_urlsafe(32)
+        token = f"gbv_{key_id}_{secret}"
+        when = _now()
+        with self.writer() as con:
+            if con.execute(_sql("token_label_taken.sql"), [label]).fetchall():
+                raise StoreError("token_label", 2, label=label)
+            con.execute("BEGIN")
+            try:
+                tid = con.execute("SELECT COALESCE(max(token_id), 0) + 1 FROM api_tokens").fetchall()[0][0]
+                row = {"token_id": tid, "key_id": key_id, "token_sha256": _digest(token),
+                       "label": label, "agency": agency, "role": role}
+                self._insert_token(con, row, when, by)
+                self._audit(con, when, "token_created", None, by, None, None, None, row)
+                con.execute("COMMIT")
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+        return token, tid
+
+    @staticmethod
+    def _insert_token(con, row: dict, when: datetime, by: str | None) -> None:
+        con.execute(_sql("insert_token.sql"), [row["token_id"], row["key_id"], row["token_sha256"],
+                                                row["label"], row["agency"], row["role"], when, by])
+
+    def tokens(self):
+        """Every token (never the token itself): label, agency, role, created, last used, revoked."""
+        return self.query(_sql("tokens.sql"))
+
+    def revoke_token(self, ref: str, by: str | None = None) -> int:
+        """Revoke a token by id, label or key id; it is refused from then on."""
+        with self.writer(create=False) as con:
+            found = con.execute(_sql("find_token.sql"), [str(ref).strip()]).fetchall()
+            if len(found) > 1:  # a label reused after a revocation: the token in use
+                found = [f for f in found if f[2] is None] or found
+            if not found:
+                raise StoreError("no_token", 2, ref=ref)
+            if len(found) > 1:
+                raise StoreError("token_ambiguous", 2, ref=ref)
+            tid, label, revoked_at = found[0]
+            if revoked_at is not None:
+                raise StoreError("token_revoked", 1, ref=label, at=str(revoked_at)[:16])
+            when = _now()
+            con.execute("BEGIN")
+            try:
+                con.execute("UPDATE api_tokens SET revoked_at = ?, revoked_by = ? WHERE token_id = ?",
+                            [when, by, tid])
+                self._audit(con, when, "token_revoked", None, by, None, None, None,
+                            {"token_id": tid, "label": label})
+                con.execute("COMMIT")
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+            return tid
+
+    def resolve_token(self, token: str) -> TokenInfo | None:
+        """The identity of a token, or None when it is malformed, unknown or revoked. The
+        stored hash is compared in constant time (the row is found by the public key id)."""
+        token = (token or "").strip()
+        match = TOKEN.match(token)
+        digest = _digest(token)
+        row = None
+        if match:
+            with self.reader() as con:
+                found = con.execute(_sql("resolve_token.sql"), [match[1]]).fetchall()
+            row = found[0] if found else None
+        stored = row[4] if row else "0" * 64
+        same = hmac.compare_digest(digest.encode(), stored.encode())
+        if row is None or not same or row[5] is not None:
+            return None
+        return TokenInfo(token_id=row[0], label=row[1], agency=row[2], role=row[3])
+
+    def touch_token(self, token_id: int, address: str | None) -> None:
+        """Record when a token was last used (not audited, not replayed)."""
+        with self.writer(create=False) as con:
+            con.execute("INSERT OR REPLACE INTO token_use VALUES (?, ?, ?)",
+                        [token_id, _now(), address])
+
+    # --- the NSC's decisions and locks ----------------------------------------------
+
+    def review(self, submission_id: int, decision: str, comment: str | None, actor: Actor) -> int:
+        """Accept or return the current revision of a submission (a return needs a comment:
+        the agency must send a corrected revision). Refused in a locked period."""
+        decision = decision.strip().lower()
+        if decision not in DECISIONS:
+            raise StoreError("decision", 2, decision=decision, known=", ".join(DECISIONS))
+        comment = (comment or "").strip() or None
+        if decision == "returned" and not comment:
+            raise Refusal("GBV-W032", id=submission_id)
+        with self.writer(create=False) as con:
+            found = con.execute(_sql("submission_key.sql"), [submission_id]).fetchall()
+            if not found:
+                raise StoreError("no_submission", id=submission_id)
+            form, agency, year, revision, current = found[0]
+            if current != submission_id:
+                raise Refusal("GBV-W031", id=submission_id, revision=revision, current=current)
+            if self._lock_of(con, year, agency, form):
+                raise Refusal("GBV-W033", form=form, agency=agency, year=year, id=submission_id)
+            when = _now()
+            con.execute("BEGIN")
+            try:
+                rid = con.execute("SELECT COALESCE(max(review_id), 0) + 1 FROM reviews").fetchall()[0][0]
+                detail = {"review_id": rid, "decision": decision, "comment": comment}
+                self._insert_review(con, submission_id, detail, actor.name, actor.agency,
+                                    actor.token_id, when)
+                self._audit(con, when, "reviewed", actor.agency, actor.name, None, None,
+                            submission_id, detail, actor.token_id)
+                con.execute("COMMIT")
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+            return rid
+
+    @staticmethod
+    def _insert_review(con, sid, detail: dict, reviewer, agency, token_id, when) -> None:
+        con.execute("INSERT INTO reviews VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    [detail["review_id"], sid, detail["decision"], detail["comment"], reviewer,
+                     agency, token_id, when])
+
+    def lock(self, year: int, agency: str, form: str, actor: Actor, comment: str | None = None) -> None:
+        """Lock a year of an agency's form: no new submission or revision is stored (nor a
+        decision changed) until it is unlocked."""
+        year, agency, form = self._lock_key(year, agency, form)
+        with self.writer() as con:
+            held = self._lock_of(con, year, agency, form)
+            if held:
+                raise Refusal("GBV-W034", form=form, agency=agency, year=year,
+                              locked_by=held[0], locked_at=str(held[1])[:16])
+            self._lock_event(con, "locked", {"year": year, "agency": agency, "form": form,
+                                             "comment": (comment or "").strip() or None}, actor)
+
+    def unlock(self, year: int, agency: str, form: str, actor: Actor, comment: str | None = None) -> None:
+        year, agency, form = self._lock_key(year, agency, form)
+        with self.writer() as con:
+            if not self._lock_of(con, year, agency, form):
+                raise Refusal("GBV-W035", form=form, agency=agency, year=year)
+            self._lock_event(con, "unlocked", {"year": year, "agency": agency, "form": form,
+                                               "comment": (comment or "").strip() or None}, actor)
+
+    def _lock_key(self, year, agency: str, form: str) -> tuple[int, str, str]:
+        agency, form = str(agency).strip().upper(), str(form).strip().upper()
+        if not {f.form for f in self.reg.versions() if f.agency == agency} & {form}:
+            raise Refusal("GBV-W036", 2, agency=agency, form=form)
+        try:
+            return int(year), agency, form
+        except (TypeError, ValueError):
+            raise StoreError("year", 2, year=year) from None
+
+    @staticmethod
+    def _lock_of(con, year: int, agency: str, form: str):
+        found = con.execute("SELECT locked_by, locked_at FROM period_locks "
+                            "WHERE year = ? AND agency = ? AND form = ?", [year, agency, form]).fetchall()
+        return found[0] if found else None
+
+    def _lock_event(self, con, event: str, detail: dict, actor: Actor, when=None) -> None:
+        when = when or _now()
+        con.execute("BEGIN")
+        try:
+            self._apply_lock(con, event, detail, actor.name, actor.token_id, when)
+            self._audit(con, when, event, actor.agency, actor.name, None, None, None, detail,
+                        actor.token_id)
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+
+    @staticmethod
+    def _apply_lock(con, event: str, detail: dict, by, token_id, when) -> None:
+        key = [detail["year"], detail["agency"], detail["form"]]
+        if event == "locked":
+            con.execute("INSERT INTO period_locks VALUES (?, ?, ?, ?, ?, ?, ?)",
+                        [*key, when, by, token_id, detail.get("comment")])
+        else:
+            con.execute("DELETE FROM period_locks WHERE year = ? AND agency = ? AND form = ?", key)
+
+    def locks(self):
+        return self.query("SELECT * FROM period_locks ORDER BY year, agency, form")
+
     def query(self, sql: str, params: list | None = None):
         """Read-only SQL: a DataFrame. Statements that change data fail."""
         import duckdb
 
         with self.reader() as con:
-            # no files written or attached either (COPY TO, ATTACH, httpfs): data stays put
-            con.execute("SET enable_external_access = false")
-            con.execute("SET lock_configuration = true")
+            # no files written or attached either (COPY TO, ATTACH, httpfs): data stays put.
+            # (The held connection of the server runs only our own SQL files.)
+            if self._held is None:
+                con.execute("SET enable_external_access = false")
+                con.execute("SET lock_configuration = true")
             try:
                 return con.execute(sql, params or []).df()
             except duckdb.Error as exc:
@@ -403,13 +683,15 @@ class Warehouse:
 
         Left out: `schema_migrations` (its applied_at is when this file was migrated) and
         the consolidation outputs (DERIVED_TABLES, `ind_*`), which are recomputed by
-        `gbvstats consolidate` rather than recorded, so a rebuild does not replay them."""
+        `gbvstats consolidate` rather than recorded, so a rebuild does not replay them; and
+        `token_use` (OPERATIONAL_TABLES: when each token was last seen, not an event)."""
         with self.reader() as con:
             tables = [t for (t,) in con.execute(
                 "SELECT table_name FROM duckdb_tables() WHERE NOT internal ORDER BY 1").fetchall()]
             out = {}
             for table in tables:
-                if table == "schema_migrations" or table in DERIVED_TABLES or table.startswith("ind_"):
+                if (table == "schema_migrations" or table in DERIVED_TABLES
+                        or table in OPERATIONAL_TABLES or table.startswith("ind_")):
                     continue
                 sql = _sql("checksum.sql").replace("{table}", table)  # from the catalog
                 count, digest = con.execute(sql).fetchall()[0]
@@ -445,25 +727,44 @@ class Warehouse:
 
         when = ev.event_at.to_pydatetime()
         detail = json.loads(ev.detail) if ev.detail else None
+        token_id = _none(getattr(ev, "token_id", None))
         if ev.event in ("accepted", "accepted_with_warnings"):
             rel, name = by_sha[ev.sha256]
             report = validate_file(archive / rel, self.reg)
             self._archive(archive / rel, ev.sha256)
             con.execute("BEGIN")
             rows = _Rows.starting(con, [report])
-            rows.accept(report, ev.agency, ev.actor, name, rel, when, Receipt(file=name, outcome=""))
+            rows.accept(report, ev.agency, ev.actor, name, rel, when, Receipt(file=name, outcome=""),
+                        token_id)
             rows.write(con)
             con.execute("COMMIT")
             return 1
         con.execute("BEGIN")
-        if ev.event == "explanation":
-            eid = con.execute("SELECT nextval('explanation_seq')").fetchall()[0][0]
-            con.execute("INSERT INTO explanations VALUES (?, ?, ?, ?, ?, ?)",
-                        [eid, _none(ev.submission_id), detail["rule_id"], detail["text"], ev.actor, when])
+        handler = _STATE_EVENTS.get(ev.event)
+        if handler:  # the event changed a table besides audit_log: change it the same way
+            handler(self, con, ev, detail, when, token_id)
         self._audit(con, when, ev.event, ev.agency, ev.actor, ev.file_name, ev.sha256,
-                    _none(ev.submission_id), detail)
+                    _none(ev.submission_id), detail, token_id)
         con.execute("COMMIT")
         return 0
+
+    def _replay_explanation(self, con, ev, detail, when, token_id) -> None:
+        eid = con.execute("SELECT nextval('explanation_seq')").fetchall()[0][0]
+        con.execute("INSERT INTO explanations VALUES (?, ?, ?, ?, ?, ?)",
+                    [eid, _none(ev.submission_id), detail["rule_id"], detail["text"], ev.actor, when])
+
+    def _replay_token_created(self, con, ev, detail, when, token_id) -> None:
+        self._insert_token(con, detail, when, ev.actor)
+
+    def _replay_token_revoked(self, con, ev, detail, when, token_id) -> None:
+        con.execute("UPDATE api_tokens SET revoked_at = ?, revoked_by = ? WHERE token_id = ?",
+                    [when, ev.actor, detail["token_id"]])
+
+    def _replay_reviewed(self, con, ev, detail, when, token_id) -> None:
+        self._insert_review(con, _none(ev.submission_id), detail, ev.actor, ev.agency, token_id, when)
+
+    def _replay_lock(self, con, ev, detail, when, token_id) -> None:
+        self._apply_lock(con, ev.event, detail, ev.actor, token_id, when)
 
     def dictionary(self) -> str:
         """The data dictionary as Markdown, from the live catalog and the DDL comments."""
@@ -491,6 +792,109 @@ class Warehouse:
         lines += ["## `as_of(ts)` (table macro)", "",
                   "Current cells as known at timestamp `ts`: `SELECT * FROM as_of(TIMESTAMP '2024-05-01')`.", ""]
         return "\n".join(lines)
+
+
+# audit events that also changed a table, and how rebuild changes it again
+_STATE_EVENTS = {
+    "explanation": Warehouse._replay_explanation,
+    "token_created": Warehouse._replay_token_created,
+    "token_revoked": Warehouse._replay_token_revoked,
+    "reviewed": Warehouse._replay_reviewed,
+    "locked": Warehouse._replay_lock,
+    "unlocked": Warehouse._replay_lock,
+}
+
+
+class _Held:
+    """The writer connection of a long-running process, shared by its threads one at a time.
+
+    Opened (advisory lock, DuckDB connection, migrations) on first use; closed by a watcher
+    thread once unused for `linger` seconds or held for `max_hold` seconds, after which it
+    pauses briefly so that a local command polling for the lock gets it. A statement that
+    fails closes the connection (an open transaction is not carried into the next use)."""
+
+    COOLDOWN = 0.25
+
+    def __init__(self, wh: Warehouse, linger: float, max_hold: float):
+        self.wh, self.linger, self.max_hold = wh, linger, max_hold
+        self.mutex = threading.RLock()
+        self.con = None
+        self._lock_cm = None
+        self.opened = self.used = self.cooldown_until = 0.0
+        self._stop = threading.Event()
+        self._watcher = threading.Thread(target=self._watch, name="gbvstats-writer-release",
+                                         daemon=True)
+        self._watcher.start()
+
+    @contextmanager
+    def connection(self):
+        if not self.mutex.acquire(timeout=max(self.wh.lock_timeout, 0.01)):
+            raise StoreError("busy", path=self.wh.path, seconds=f"{self.wh.lock_timeout:g}")
+        try:
+            if self.con is None:
+                self._open()
+            try:
+                yield self.con
+            except BaseException:
+                self._close()
+                raise
+            finally:
+                self.used = time.monotonic()
+        finally:
+            self.mutex.release()
+
+    def _open(self) -> None:
+        pause = self.cooldown_until - time.monotonic()
+        if pause > 0:
+            time.sleep(pause)
+        try:
+            self.wh.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError("mkdir", 2, path=self.wh.path.parent, reason=exc.strerror or exc) from None
+        lock = self.wh._lock()
+        lock.__enter__()
+        try:
+            con = self.wh._connect(read_only=False)
+            try:
+                self.wh._migrate(con)
+            except BaseException:
+                con.close()
+                raise
+        except BaseException:
+            lock.__exit__(None, None, None)
+            raise
+        self.con, self._lock_cm = con, lock
+        self.opened = self.used = time.monotonic()
+
+    def _close(self) -> None:
+        con, lock, self.con, self._lock_cm = self.con, self._lock_cm, None, None
+        try:
+            if con is not None:
+                with suppress(Exception):
+                    con.close()
+        finally:
+            if lock is not None:
+                lock.__exit__(None, None, None)
+
+    def _watch(self) -> None:
+        while not self._stop.wait(0.05):
+            if self.con is None or not self.mutex.acquire(blocking=False):
+                continue
+            try:
+                now = time.monotonic()
+                if self.con is not None and now - self.used > self.linger:
+                    self._close()
+                elif self.con is not None and now - self.opened > self.max_hold:
+                    self._close()
+                    self.cooldown_until = now + self.COOLDOWN
+            finally:
+                self.mutex.release()
+
+    def shutdown(self) -> None:
+        self._stop.set()
+        self._watcher.join(timeout=2)
+        with self.mutex:
+            self._close()
 
 
 def _territory_rows(reg: Registry) -> list[dict]:
@@ -580,6 +984,8 @@ class _Rows:
     cells: list[tuple[int, Any]] = field(default_factory=list)
     findings: list[dict] = field(default_factory=list)
     events: list[dict] = field(default_factory=list)
+    # (year, agency, form) -> (locked_by, locked_at) of every locked period
+    locks: dict[tuple[int, str, str], tuple[str, datetime]] = field(default_factory=dict)
 
     @classmethod
     def starting(cls, con, reports: list[ValidationReport]) -> _Rows:
@@ -590,10 +996,12 @@ class _Rows:
         known = dict(con.execute(_sql("known_hashes.sql"), [shas]).fetchall())
         latest = {(f, u, p): (sid, rev) for f, u, p, sid, rev in
                   con.execute(_sql("latest_revisions.sql"), [keys]).fetchall()}
-        return cls(next_sid, next_eid, known, latest)
+        locks = {(y, a, f): (by, at) for y, a, f, by, at in con.execute(
+            "SELECT year, agency, form, locked_by, locked_at FROM period_locks").fetchall()}
+        return cls(next_sid, next_eid, known, latest, locks=locks)
 
     def accept(self, report: ValidationReport, agency: str, by, file_name: str, archived: str,
-               when: datetime, receipt: Receipt) -> None:
+               when: datetime, receipt: Receipt, token_id: int | None = None) -> None:
         key = _key(report)
         form, unit, period = key
         prev = self.latest.get(key)
@@ -613,19 +1021,22 @@ class _Rows:
             "cell": f.cell, "rule_id": f.rule_id,
             "params": json.dumps(f.params, default=str, ensure_ascii=False),
             "message_en": f.message("en")} for f in report.findings)
-        self.audit(when, status, agency, by, file_name, report.sha256, sid,
-                   {"revision": revision, "supersedes": supersedes})
+        receipt.event_id = self.audit(when, status, agency, by, file_name, report.sha256, sid,
+                                      {"revision": revision, "supersedes": supersedes}, token_id)
         self.known[report.sha256] = sid
         self.latest[key] = (sid, revision)
         receipt.outcome, receipt.submission_id = status, sid
         receipt.revision, receipt.supersedes = revision, supersedes
 
-    def audit(self, when, event, agency, actor, file_name, sha, sid, detail) -> None:
+    def audit(self, when, event, agency, actor, file_name, sha, sid, detail,
+              token_id: int | None = None) -> int:
+        eid = self.next_eid
         self.events.append({
-            "event_id": self.next_eid, "event_at": when, "event": event, "agency": agency,
+            "event_id": eid, "event_at": when, "event": event, "agency": agency,
             "actor": actor, "file_name": file_name, "sha256": sha, "submission_id": sid,
-            "detail": json.dumps(detail, default=str, ensure_ascii=False)})
+            "detail": json.dumps(detail, default=str, ensure_ascii=False), "token_id": token_id})
         self.next_eid += 1
+        return eid
 
     def write(self, con) -> None:
         import numpy as np
@@ -667,8 +1078,15 @@ def _note(receipt: Receipt, code: str, file_name: str, **params):
 
 
 def _brief(f) -> dict[str, Any]:
+    """A refused attempt's finding as the audit log keeps it: whole (code, location and
+    params), so that it can be shown again in any language (`Finding.from_dict`)."""
     return {"code": f.code, "severity": f.severity, "sheet": f.sheet, "cell": f.cell,
+            "cells": list(f.cells), "rule_id": f.rule_id, "params": f.params,
             "message": f.message("en")}
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
 def _none(v):
