@@ -53,6 +53,7 @@ def submit_remote(files: list[Path], url: str, token_file: Path | None, agency: 
                   by: str | None, lang: str, as_json: bool) -> int:
     from gbvstats.catalogue import Finding
     from gbvstats.collect.client import ClientError
+    from gbvstats.serve import size_text
     from gbvstats.views import findings_table, print_receipt
 
     out = console()
@@ -74,7 +75,7 @@ def submit_remote(files: list[Path], url: str, token_file: Path | None, agency: 
             if not path.is_file():
                 receipt = _local_refusal(path, "GBV-F001", path=str(path))
             elif path.stat().st_size > limit:
-                receipt = _local_refusal(path, "GBV-A005", limit=f"{limit / 1048576:.1f} MB")
+                receipt = _local_refusal(path, "GBV-A005", limit=size_text(limit))
             else:
                 try:
                     receipt, body = server.submit(path)

@@ -190,6 +190,8 @@ class Remote:
             body = response.json()
         except ValueError:
             body = None
+        if not isinstance(body, dict) and response.status_code == 413:  # a proxy's own limit
+            raise ClientError(Finding("GBV-A005", params={"limit": "?"}), status=413)
         if not isinstance(body, dict):
             raise ClientError(Finding("GBV-A031", params={
                 "url": self.url + path, "status": response.status_code,

@@ -30,7 +30,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from gbvstats import __version__
 from gbvstats.catalogue import Finding
-from gbvstats.serve import data
+from gbvstats.serve import data, size_text
 from gbvstats.serve.auth import FailureLimiter, Identity, Sessions, bearer
 from gbvstats.serve.guard import BodyTooLarge, Guard, lang_of_scope
 from gbvstats.serve.intake import Intake, Job, RefusedFiles, spool
@@ -160,7 +160,7 @@ class Server:
             raise Problem(400, "GBV-A009")
         limit = self.config.file_limit()
         if upload.size is not None and upload.size > limit:
-            raise Problem(413, "GBV-A005", limit=f"{limit / 1048576:.1f} MB")
+            raise Problem(413, "GBV-A005", limit=size_text(limit))
         spooled = await spool(upload, self.spool_dir)
         await form.close()
         try:
@@ -481,7 +481,7 @@ def create_app(config: ServeConfig):
 
     @api.exception_handler(BodyTooLarge)
     async def on_too_large(request: Request, exc: BodyTooLarge):
-        return answer(request, 413, Finding("GBV-A005", params={"limit": f"{exc.limit / 1048576:.1f} MB"}),
+        return answer(request, 413, Finding("GBV-A005", params={"limit": size_text(exc.limit)}),
                       {"Connection": "close"})
 
     @api.exception_handler(RequestValidationError)

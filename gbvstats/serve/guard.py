@@ -18,6 +18,7 @@ from fastapi import HTTPException
 from starlette.datastructures import MutableHeaders
 
 from gbvstats.i18n import LANGS
+from gbvstats.serve import size_text
 from gbvstats.serve.auth import client_of, is_loopback
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; "
@@ -106,7 +107,7 @@ class Guard:
         length = _content_length(scope)
         if length is not None and length > self.max_body:
             return await self.refuse(scope, receive, send_hardened, 413, "GBV-A005",
-                                     {"limit": _mb(self.max_body)}, close=True)
+                                     {"limit": size_text(self.max_body)}, close=True)
         received = 0
 
         async def receive_limited():
@@ -131,5 +132,3 @@ def _content_length(scope) -> int | None:
     return None
 
 
-def _mb(n: int) -> str:
-    return f"{n / 1024 / 1024:.1f} MB"
