@@ -304,6 +304,9 @@ def test_plain_http_from_another_machine_is_refused(make, seed):
     assert remote.get("/static/style.css").status_code == 200
     local, _ = make(client_kw={"base_url": "http://testserver", "client": ("127.0.0.1", 50000)})
     assert local.get("/api/v1/whoami", headers=moi).status_code == 200
+    # a proxy on this machine that is not --trusted-proxy relays requests from anywhere
+    relayed = local.get("/api/v1/whoami", headers={**moi, "X-Forwarded-For": "192.0.2.7"})
+    assert relayed.status_code == 403 and relayed.json()["error"]["code"] == "GBV-A007"
     insecure, _ = make(client_kw={"base_url": "http://testserver"}, insecure_http=True)
     assert insecure.get("/api/v1/whoami", headers=moi).status_code == 200
     proxied, _ = make(client_kw={"base_url": "http://testserver", "client": ("10.0.0.2", 1)},

@@ -3,6 +3,8 @@ codes as the local commands, from the NSC's server (`gbvstats.collect.client`)."
 
 from __future__ import annotations
 
+import os
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
@@ -15,19 +17,27 @@ STOP = ("GBV-A001", "GBV-A002", "GBV-A003", "GBV-A006", "GBV-A007", "GBV-A030", 
         "GBV-A035", "GBV-A031", "GBV-A015")  # refusals that no later file would escape
 
 
-def remote(url: str, token_file: Path | None, lang: str):
-    """A client session with the server, or a clean exit naming the problem."""
+@contextmanager
+def remote(url: str, token_file: Path | None, lang: str, token_needed: bool = True):
+    """A client session with the server (token from --token-file or GBVSTATS_TOKEN), or a
+    clean exit naming the problem."""
     from gbvstats.collect.client import ClientError, Remote, load_token, loose_permissions
 
+    token = ""
     try:
-        token = load_token(token_file)
+        if token_needed or token_file is not None or os.environ.get("GBVSTATS_TOKEN"):
+            token = load_token(token_file)
+        if loose_permissions(token_file):
+            typer.echo(t_("client.token_permissions", lang, path=token_file), err=True)
+        session = Remote(url, token, lang, on_retry=lambda name, s: typer.echo(
+            t_("client.retry", lang, file=name, seconds=f"{s:g}"), err=True))
+        session.__enter__()
     except ClientError as exc:
         fail(exc.message(lang), code=exc.exit_code)
-    if loose_permissions(token_file):
-        typer.echo(t_("client.token_permissions", lang, path=token_file), err=True)
-    return Remote(url, token, lang,
-                  on_retry=lambda name, s: typer.echo(t_("client.retry", lang, file=name,
-                                                         seconds=f"{s:g}"), err=True))
+    try:
+        yield session
+    finally:
+        session.__exit__(None, None, None)
 
 
 def call(lang: str, fn, *args):

@@ -83,6 +83,25 @@ def serve(
             pid_file.unlink(missing_ok=True)
 
 
+@app.command("ping")
+def ping(
+    to: Annotated[str, typer.Option("--to", help="The server's URL.")],
+    wait: Annotated[float, typer.Option("--wait", help="Keep trying this many seconds while it cannot be reached.")] = 0.0,
+    token_file: TokenFileOpt = None,
+    as_json: JsonOpt = False, lang: LangOpt = None,
+) -> None:
+    """Is the server up? With a token (--token-file or GBVSTATS_TOKEN): who the token is."""
+    lang = lang_of(lang)
+    with _remote(to, token_file, lang, token_needed=False) as server:
+        health = _call(lang, server.health, wait)
+        who = _call(lang, server.whoami)["identity"] if server.token else None
+    if as_json:
+        return print_json({"url": server.url, **health, "identity": who})
+    typer.echo(t_("serve.ping", lang, url=server.url, version=health["version"]))
+    if who:
+        typer.echo(t_("client.identity", lang, label=who["label"], agency=who["agency"], role=who["role"]))
+
+
 token_app = typer.Typer(help="Tokens for `gbvstats serve`: create, list, revoke.", no_args_is_help=True)
 app.add_typer(token_app, name="token")
 
@@ -202,10 +221,10 @@ def _login() -> str:
         return "local"
 
 
-def _remote(url: str, token_file: Path | None, lang: str):
+def _remote(url: str, token_file: Path | None, lang: str, token_needed: bool = True):
     from gbvstats.cli.remote import remote
 
-    return remote(url, token_file, lang)
+    return remote(url, token_file, lang, token_needed)
 
 
 def _call(lang: str, fn, *args):

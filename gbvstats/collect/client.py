@@ -84,11 +84,13 @@ class Remote:
         import httpx
 
         self.url = self.url.rstrip("/")
-        self._http = httpx.Client(
-            base_url=self.url, timeout=httpx.Timeout(self.timeout, connect=15.0),
-            headers={"Authorization": f"Bearer {self.token}", "Accept-Language": self.lang,
-                     "User-Agent": f"gbvstats/{__version__}"},
-            follow_redirects=False, trust_env=False)
+        if self.token and not safe_url(self.url):
+            raise ClientError(Finding("GBV-A036", params={"url": self.url}))
+        headers = {"Accept-Language": self.lang, "User-Agent": f"gbvstats/{__version__}"}
+        if self.token:
+            headers["Authorization"] = f"Bearer {self.token}"
+        self._http = httpx.Client(base_url=self.url, timeout=httpx.Timeout(self.timeout, connect=15.0),
+                                  headers=headers, follow_redirects=False)
         return self
 
     def __exit__(self, *exc) -> None:
@@ -98,6 +100,18 @@ class Remote:
 
     def whoami(self) -> dict:
         return self._json("GET", "/api/v1/whoami")
+
+    def health(self, wait: float = 0.0) -> dict:
+        """The server's health answer; with `wait`, keep trying that long while it cannot
+        be reached (a server starting up)."""
+        deadline = time.monotonic() + wait
+        while True:
+            try:
+                return self._json("GET", "/api/v1/health")
+            except ClientError as exc:
+                if exc.finding.code != "GBV-A030" or time.monotonic() >= deadline:
+                    raise
+                time.sleep(0.25)
 
     def submit(self, path: Path):
         """(Receipt, the server's JSON) for one file."""
@@ -224,6 +238,20 @@ class ServerRefusal(ClientError):
 
     def message(self, lang: str) -> str:
         return f"{self.finding.code}: {self.text or self.finding.message(lang)}"
+
+
+def safe_url(url: str) -> bool:
+    """May a token be sent to `url`? https://, or plain http:// to this machine only
+    (GBVSTATS_INSECURE_HTTP=1 allows any, for a closed test network)."""
+    from urllib.parse import urlsplit
+
+    from gbvstats.serve.auth import is_loopback
+
+    parts = urlsplit(url)
+    if parts.scheme == "https" or os.environ.get("GBVSTATS_INSECURE_HTTP") == "1":
+        return True
+    host = (parts.hostname or "").lower()
+    return parts.scheme == "http" and (host == "localhost" or is_loopback(host))
 
 
 def _retry_after(response) -> float:

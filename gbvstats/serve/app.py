@@ -313,6 +313,11 @@ def create_app(config: ServeConfig):
 
     # --- API --------------------------------------------------------------------------
 
+    @api.get("/api/v1/health", tags=["identity"])
+    def health():
+        """The server is up (no token needed): its version and the largest file it takes."""
+        return {"status": "ok", "version": __version__, "max_file_bytes": config.file_limit()}
+
     @api.get("/api/v1/whoami", tags=["identity"])
     def whoami(identity: Identity = Depends(who)):
         """The identity of the token, and the server's limits."""

@@ -101,8 +101,12 @@ class Guard:
                     headers.setdefault("strict-transport-security", "max-age=31536000")
             await send(message)
 
-        if not secure and not self.insecure_http and not is_loopback(address) \
-                and not path.startswith("/static/"):
+        # a request relayed by a proxy that is not --trusted-proxy is not local, whatever
+        # its peer address: the proxy may be carrying it from anywhere
+        relayed = address not in self.trusted and any(
+            k.lower() in (b"x-forwarded-for", b"x-forwarded-proto", b"forwarded") for k, _ in scope.get("headers", []))
+        local = is_loopback(address) and not relayed
+        if not secure and not self.insecure_http and not local and not path.startswith("/static/"):
             return await self.refuse(scope, receive, send_hardened, 403, "GBV-A007", {})
         length = _content_length(scope)
         if length is not None and length > self.max_body:
