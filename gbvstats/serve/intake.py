@@ -1,10 +1,11 @@
 """Uploads: spooled to disk, validated in batches outside the writer lock, stored through
 the warehouse's chunked write path.
 
-One worker thread takes whatever uploads are waiting (up to a chunk), validates them
-together with the same code as `gbvstats validate` (one rule query for the batch), then
-stores the ones that are submissions in one transaction (`Warehouse.store_reports`). Each
-request waits for its own receipt; a receipt is sent only after its chunk is committed.
+A validating thread takes whatever uploads are waiting (up to a chunk) and checks them
+together with the same code as `gbvstats validate` (one rule query for the batch); a storing
+thread writes the ones that are submissions in one transaction (`Warehouse.store_reports`)
+while the next batch is being checked. Each request waits for its own receipt; a receipt is
+sent only after its chunk is committed.
 Refused uploads are kept in `<warehouse dir>/refused/` so that their marked workbook can
 be downloaded later (the warehouse itself stores nothing of them but the audit row).
 """
@@ -98,63 +99,89 @@ class Job:
 
 
 class Intake:
-    """The single worker that validates and stores uploads, a chunk at a time."""
+    """Two worker threads in a pipeline: one validates whatever uploads are waiting (up to
+    a chunk, one rule query), the other stores the validated ones (one transaction), so the
+    next chunk is checked while the last one is written."""
 
     def __init__(self, wh: Warehouse, refused: RefusedFiles, batch: int = BATCH):
         self.wh, self.refused, self.batch = wh, refused, batch
-        self._queue: queue.Queue[Job | None] = queue.Queue()
-        self._thread: threading.Thread | None = None
-        self.batches = 0  # chunks processed, for the tests and the bench
+        self._jobs: queue.Queue[Job | None] = queue.Queue()
+        self._checked: queue.Queue[list | None] = queue.Queue()
+        self._threads: list[threading.Thread] = []
+        self.batches = 0  # chunks stored, for the tests and the bench
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="gbvstats-intake", daemon=True)
-        self._thread.start()
+        self._threads = [threading.Thread(target=self._validate_loop, name="gbvstats-validate", daemon=True),
+                         threading.Thread(target=self._store_loop, name="gbvstats-store", daemon=True)]
+        for thread in self._threads:
+            thread.start()
 
     def stop(self) -> None:
-        if self._thread is not None:
-            self._queue.put(None)
-            self._thread.join(timeout=30)
-            self._thread = None
+        if self._threads:
+            self._jobs.put(None)  # the validator passes it on to the storer once done
+            for thread in self._threads:
+                thread.join(timeout=60)
+            self._threads = []
 
     def put(self, job: Job) -> concurrent.futures.Future:
-        self._queue.put(job)
+        self._jobs.put(job)
         return job.future
 
-    def _run(self) -> None:
-        while True:
-            job = self._queue.get()
-            if job is None:
-                return
-            jobs = [job]
-            while len(jobs) < self.batch:
-                try:
-                    nxt = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if nxt is None:
-                    self._queue.put(None)  # stop after this chunk
-                    break
-                jobs.append(nxt)
-            self._process(jobs)
-            self.batches += 1
+    @staticmethod
+    def _drain(q: queue.Queue, first, limit: int, size=lambda item: 1) -> tuple[list, bool]:
+        """`first` and whatever else is waiting, up to `limit`; and whether the stop mark came."""
+        items, count = [first], size(first)
+        while count < limit:
+            try:
+                nxt = q.get_nowait()
+            except queue.Empty:
+                return items, False
+            if nxt is None:
+                return items, True
+            items.append(nxt)
+            count += size(nxt)
+        return items, False
 
-    def _process(self, jobs: list[Job]) -> None:
+    def _validate_loop(self) -> None:
         from gbvstats.check.validate import validate_files
 
-        try:
-            reports = validate_files([j.upload.path for j in jobs], self.wh.reg)
-        except BaseException as exc:  # noqa: BLE001 - each request gets the failure
-            for j in jobs:
-                j.future.set_exception(exc)
-            return
-        stored = []
-        for j, report in zip(jobs, reports, strict=True):
-            if j.dry:
-                j.future.set_result((None, report))
-            else:
-                stored.append((j, report))
-        if not stored:
-            return
+        while True:
+            job = self._jobs.get()
+            if job is None:
+                break
+            jobs, stop = self._drain(self._jobs, job, self.batch)
+            try:
+                reports = validate_files([j.upload.path for j in jobs], self.wh.reg)
+            except BaseException as exc:  # noqa: BLE001 - each request gets the failure
+                for j in jobs:
+                    j.future.set_exception(exc)
+                reports = None
+            if reports is not None:
+                stored = []
+                for j, report in zip(jobs, reports, strict=True):
+                    if j.dry:
+                        j.future.set_result((None, report))
+                    else:
+                        stored.append((j, report))
+                if stored:
+                    self._checked.put(stored)
+            if stop:
+                break
+        self._checked.put(None)
+
+    def _store_loop(self) -> None:
+        while True:
+            first = self._checked.get()
+            if first is None:
+                return
+            chunks, stop = self._drain(self._checked, first, self.batch, size=len)
+            stored = [entry for chunk in chunks for entry in chunk]
+            self._store(stored)
+            self.batches += 1
+            if stop:
+                return
+
+    def _store(self, stored: list) -> None:
         try:
             receipts = self.wh.store_reports(
                 [(j.upload.path, j.identity.agency, j.identity.label, j.received_at,
@@ -163,10 +190,10 @@ class Intake:
             for j, _ in stored:
                 j.future.set_exception(exc)
             return
-        for (j, report), receipt in zip(stored, receipts, strict=True):
+        for (j, _), receipt in zip(stored, receipts, strict=True):
             if receipt.outcome == "rejected":
                 self.refused.keep(j.upload.path, receipt.sha256)
-            j.future.set_result((receipt, report))
+            j.future.set_result((receipt, _))
 
 
 class RefusedFiles:
