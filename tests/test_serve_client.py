@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import fcntl
 import json
+import shutil
+import subprocess
 import threading
 import time
 
@@ -168,3 +170,19 @@ def test_the_client_retries_while_the_server_is_busy(seed, files, tmp_path):
         assert "the server is busy; trying again" in err
         assert "accepted as submission 1" in out
         assert " 503" in server.log.getvalue()
+
+
+@pytest.mark.skipif(not shutil.which("openssl"), reason="openssl is needed to make a test certificate")
+def test_served_over_https_with_uvicorns_certificate_options(seed, files, tmp_path):
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    made = subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                           "-keyout", str(key), "-out", str(cert), "-subj", "/CN=127.0.0.1",
+                           "-addext", "subjectAltName=IP:127.0.0.1"], capture_output=True, check=False)
+    assert made.returncode == 0, made.stderr
+    with ServerProcess(seed.copy_to(tmp_path / "wh"), "--ssl-certfile", str(cert), "--ssl-keyfile", str(key)) as server:
+        assert server.url.startswith("https://127.0.0.1:")
+        code, out, err = run_cli("submit", str(files["good"]), "--to", server.url, token=seed.tokens["moi"],
+                                 env={"SSL_CERT_FILE": str(cert)})
+        assert code == 0 and "accepted as submission 1" in out, out + err
+        code, _, err = run_cli("ping", "--to", server.url)  # the certificate is not trusted here
+        assert code == 2 and "GBV-A030" in err and "CERTIFICATE_VERIFY_FAILED" in err

@@ -71,16 +71,26 @@ def serve(
     exposed = not (is_loopback(host) or host == "localhost")
     if exposed and not ssl_certfile and not insecure_http and not trusted_proxy:
         typer.echo(t_("serve.plain_http_warning", lang, host=host), err=True)
+    if max_upload_mb:  # the reader refuses larger files with the same limit
+        os.environ["GBVSTATS_MAX_FILE_MB"] = f"{max_upload_mb:g}"
+
+    def ready(url: str) -> None:
+        if url_file is not None:
+            tmp = url_file.with_name(url_file.name + ".tmp")
+            tmp.write_text(url + "\n", encoding="utf-8")
+            tmp.replace(url_file)
+        typer.echo(t_("serve.started", lang, warehouse=path, url=url), err=True)
+
     if pid_file is not None:
         pid_file.write_text(f"{os.getpid()}\n", encoding="utf-8")
-    scheme = "https" if ssl_certfile else "http"
-    typer.echo(t_("serve.started", lang, warehouse=path, url=f"{scheme}://{host}:{port}"), err=True)
     try:
-        run(config, host, port, str(ssl_keyfile) if ssl_keyfile else None,
-            str(ssl_certfile) if ssl_certfile else None, url_file)
+        code = run(config, host, port, str(ssl_keyfile) if ssl_keyfile else None,
+                   str(ssl_certfile) if ssl_certfile else None, ready)
     finally:
         if pid_file is not None:
             pid_file.unlink(missing_ok=True)
+    if code:
+        fail(t_("serve.not_started", lang, host=host, port=port), code=code)
 
 
 @app.command("ping")

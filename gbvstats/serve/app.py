@@ -538,11 +538,11 @@ def _mkdir(path: Path) -> Path:
 
 
 def run(config: ServeConfig, host: str, port: int, ssl_keyfile: str | None = None,
-        ssl_certfile: str | None = None, url_file: Path | None = None,
-        log_level: str = "info") -> None:
-    """Serve with uvicorn: one process (the warehouse's only writer), no proxy headers
-    believed but from --trusted-proxy, the access log without query strings' secrets
-    (tokens travel in the Authorization header only)."""
+        ssl_certfile: str | None = None, on_ready=None, log_level: str = "info") -> int:
+    """Serve with uvicorn until stopped: one process (the warehouse's only writer), no proxy
+    headers believed but from --trusted-proxy (our Guard decides), tokens only in the
+    Authorization header so the access log never holds one. `on_ready(url)` is called once
+    the socket listens. Returns 0, or 2 when the server could not start (port taken...)."""
     import uvicorn
 
     app = create_app(config)
@@ -550,25 +550,24 @@ def run(config: ServeConfig, host: str, port: int, ssl_keyfile: str | None = Non
                         ssl_keyfile=ssl_keyfile, ssl_certfile=ssl_certfile, log_level=log_level,
                         timeout_keep_alive=30, lifespan="on", workers=1)
     server = uvicorn.Server(uv)
-    if url_file is not None:
-        _announce(server, url_file, "https" if ssl_certfile else "http")
-    server.run()
+    if on_ready is not None:
+        _when_listening(server, "https" if ssl_certfile else "http", on_ready)
+    try:
+        server.run()
+    except SystemExit as exc:  # uvicorn exits 3 when it cannot bind or start
+        return 0 if not exc.code else 2
+    return 0 if server.started else 2
 
 
-def _announce(server, url_file: Path, scheme: str) -> None:
-    """Write the listening URL to `url_file` once the server is up (for supervisors and
-    tests that start it on port 0)."""
+def _when_listening(server, scheme: str, on_ready) -> None:
     original = server.startup
 
     async def startup(sockets=None):
         await original(sockets=sockets)
-        for s in server.servers:
+        for s in getattr(server, "servers", []):
             for sock in s.sockets:
                 host, port = sock.getsockname()[:2]
-                host = f"[{host}]" if ":" in host else host
-                tmp = url_file.with_name(url_file.name + ".tmp")
-                tmp.write_text(f"{scheme}://{host}:{port}\n", encoding="utf-8")
-                tmp.replace(url_file)
+                on_ready(f"{scheme}://[{host}]:{port}" if ":" in host else f"{scheme}://{host}:{port}")
                 return
 
     server.startup = startup

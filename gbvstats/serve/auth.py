@@ -128,11 +128,6 @@ class Sessions:
         with self._lock:
             self._items.pop(sid or "", None)
 
-    def drop_token(self, token_id: int) -> None:
-        with self._lock:
-            for sid in [s for s, v in self._items.items() if v.identity.token_id == token_id]:
-                del self._items[sid]
-
     def _expire(self, now: float) -> None:
         for sid in [s for s, v in self._items.items()
                     if now - v.seen > self.idle or now - v.created > self.longest]:
