@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 GBV := $(BIN)/gbvstats
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-slow forms lint bench venv clean-demo
+.PHONY: demo test test-slow forms lint bench venv clean-demo report-image
 
 venv: $(STAMP)
 
@@ -34,6 +34,9 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m bench.bench_validate
 	$(BIN)/python -m bench.run
+
+report-image: $(STAMP)
+	$(BIN)/python docs/img/report_image.py
 
 clean-demo:
 	rm -rf data/demo data/warehouse data/published

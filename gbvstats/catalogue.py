@@ -5,9 +5,8 @@ Every problem gbvstats reports is a `Finding` whose `code` is catalogued in
 message template in en/ru/ky. Reports are data first (`Finding.to_dict`), text second
 (`Finding.message`).
 
-Code ranges: GBV-S schema and code lists, GBV-F files and workbook structure,
-GBV-V cell values, GBV-R rule results, GBV-W warehouse, GBV-C consolidation, GBV-A the
-upload server and its client.
+Code ranges, in the order of the data flow, are listed in `RANGES` below; a code's
+letter must be one of them.
 """
 
 from __future__ import annotations
@@ -23,7 +22,7 @@ from gbvstats.paths import load_yaml
 
 CATALOGUE_DIR = Path(__file__).resolve().parent / "catalogue"
 SEVERITIES = ("error", "warning", "info")
-CODE_PATTERN = re.compile(r"^GBV-[SFVRWCA]\d{3}$")
+CODE_PATTERN = re.compile(r"^GBV-[A-Z]\d{3}$")
 
 
 @dataclass(frozen=True)
@@ -48,8 +47,9 @@ def catalogue() -> dict[str, FindingType]:
         for code, entry in (load_yaml(path.read_text(encoding="utf-8")) or {}).items():
             if code in types:
                 raise ValueError(f"{path.name}: finding code {code} defined twice")
-            if not CODE_PATTERN.match(code):
-                raise ValueError(f"{path.name}: finding code {code!r} is not like GBV-X000")
+            if not CODE_PATTERN.match(code) or code[4] not in RANGES:
+                raise ValueError(f"{path.name}: finding code {code!r} is not like GBV-X000 "
+                                 f"with X one of {''.join(RANGES)}")
             types[code] = FindingType(code=code, **entry)
     return types
 
@@ -131,8 +131,10 @@ def has_errors(findings: list[Finding]) -> bool:
 
 
 RANGES = {"S": "Schemas and code lists", "F": "Files and workbook structure",
-          "V": "Cell values", "R": "Rule results", "W": "Warehouse", "C": "Consolidation",
-          "A": "Server and client"}
+          "V": "Cell values", "R": "Rule results", "W": "Warehouse",
+          "A": "Server and client", "C": "Consolidation", "P": "Pipelines and publication",
+          "Q": "Quality of published tables (expectations)", "D": "Disclosure control",
+          "G": "Publication gate", "L": "Releases", "N": "The annual report"}
 
 
 def catalogue_markdown() -> str:

@@ -35,6 +35,7 @@ def main() -> int:
     _submit_all(console, manifest, out, warehouse, lang)
     _consolidate_all(console, warehouse, lang)
     published = _publish_latest(console, warehouse, home / "data" / "published", lang)
+    _report(console, warehouse, published, lang)
     _show(console, warehouse, published, lang)
     return 0
 
@@ -103,6 +104,26 @@ def _publish_latest(console, warehouse: Path, out: Path, lang: str) -> Path | No
     written = publish(warehouse, YEARS[-1], out)
     console.print(t("demo.published", lang, year=YEARS[-1], path=out, files=len(written)))
     return out
+
+
+def _report(console, warehouse: Path, published: Path | None, lang: str) -> None:
+    """The annual report of the latest year in every language, over the five years: the
+    four before it are published into `published/<year>/`, where the report finds them."""
+    if published is None:
+        return
+    from gbvstats.publish.tables import PublishError, publish
+    from gbvstats.report import make_report
+
+    year = YEARS[-1]
+    for earlier in YEARS[-5:-1]:
+        try:
+            publish(warehouse, earlier, published / str(earlier))
+        except PublishError as exc:  # the report says which year it lacks
+            console.print(str(exc))
+    for report_lang in ("ru", "ky", "en"):
+        result = make_report(year, published / f"report_{year}_{report_lang}.html", report_lang,
+                             published=[published])
+        console.print(t("report.demo.wrote", lang, path=result.html, years=", ".join(map(str, result.model.years))))
 
 
 def _show(console, warehouse: Path, published: Path | None, lang: str) -> None:
