@@ -34,6 +34,7 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m bench.bench_validate
 	$(BIN)/python -m bench.run
+	$(BIN)/python -m bench.bench_serve
 
 report-image: $(STAMP)
 	$(BIN)/python docs/img/report_image.py
