@@ -154,6 +154,10 @@ def test_another_agencys_form_or_data_is_403(make, seed, files):
         r = client.get(url, headers=jd)
         assert r.status_code == 403 and r.json()["error"]["code"] == "GBV-A004", url
     assert client.get("/api/v1/submissions", headers=jd).json()["submissions"] == []
+    # MoI's stored file sent by JD is not "already received" (that would tell JD about it)
+    resent = upload(client, seed.tokens["jd"], files["good"])
+    assert resent.status_code == 403 and resent.json()["outcome"] == "refused_agency"
+    assert resent.json()["duplicate_of"] is None
     assert {r["agency"] for r in client.get("/api/v1/calendar?year=2024", headers=jd).json()["returns"]} == {"JD"}
     assert client.get(f"/api/v1/submissions/{sid}", headers=bearer(seed.tokens["nsc"])).status_code == 200
 

@@ -165,29 +165,15 @@ class Server:
         await form.close()
         try:
             if not dry:
-                known = await asyncio.to_thread(data.by_sha, self.wh, spooled.sha256)
-                if known and known[1] == identity.agency:
-                    return spooled, await asyncio.to_thread(self._duplicate, spooled, known[0]), None
+                again = await asyncio.to_thread(self.wh.duplicate_receipt, spooled.sha256,
+                                                spooled.name, identity.agency)
+                if again is not None:
+                    return spooled, again, None
             job = Job(spooled, identity, dry)
             receipt, report = await asyncio.wrap_future(self.intake.put(job))
             return spooled, receipt, report
         finally:
             spooled.discard()
-
-    def _duplicate(self, spooled, sid: int):
-        """The receipt of bytes stored already: their submission, nothing validated again."""
-        from gbvstats.store.warehouse import Receipt, _note
-
-        row = data.submission(self.wh, sid)
-        receipt = Receipt(file=spooled.name, outcome="duplicate", sha256=spooled.sha256,
-                          form=f"{row['form']}@v{row['version']}", unit=row["unit"],
-                          period=row["period"], duplicate_of=sid,
-                          counts={"error": 0, "warning": 0, "info": 0})
-        for f in data.stored_findings(row):
-            receipt.findings.append(f.to_dict())
-            receipt.counts[f.severity] += 1
-        _note(receipt, "GBV-W002", spooled.name, submission_id=sid)
-        return receipt
 
     def actor(self, identity: Identity) -> Actor:
         return Actor(identity.label, identity.agency, identity.token_id)

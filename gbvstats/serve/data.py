@@ -92,12 +92,6 @@ def attempt_findings(row: dict) -> list[Finding]:
     return out
 
 
-def by_sha(wh: Warehouse, sha256: str) -> tuple[int, str] | None:
-    with wh.reader() as con:
-        found = con.execute(_sql("by_sha.sql"), [sha256]).fetchall()
-    return (found[0][0], found[0][1]) if found else None
-
-
 def token_active(wh: Warehouse, token_id: int):
     with wh.reader() as con:
         found = con.execute(_sql("token_active.sql"), [token_id]).fetchall()

@@ -464,6 +464,32 @@ class Warehouse:
             con.execute("COMMIT")
             return eid
 
+    def duplicate_receipt(self, sha256: str, file_name: str, agency: str) -> Receipt | None:
+        """The receipt for bytes already stored by `agency`, without validating them again
+        (a resend, e.g. after a lost connection), or None when they are not stored (or were
+        stored by another agency: that goes the normal way and is refused)."""
+        from gbvstats.catalogue import Finding
+
+        with self.reader() as con:
+            found = con.execute(_sql("stored_receipt.sql"), [sha256]).fetchall()
+            if not found or found[0][1] != agency.upper():
+                return None
+            sid, _, form, version, unit, period = found[0]
+            stored = con.execute("SELECT code, severity, sheet, cell, rule_id, params FROM findings "
+                                 "WHERE submission_id = ?", [sid]).fetchall()
+        receipt = Receipt(file=file_name, outcome="duplicate", sha256=sha256,
+                          form=f"{form}@v{version}", unit=unit, period=period, duplicate_of=sid,
+                          counts={"error": 0, "warning": 0, "info": 0})
+        for code, severity, sheet, cell, rule_id, params in stored:
+            params = json.loads(params) if params else {}
+            finding = Finding.from_dict({"code": code, "severity": severity, "file": file_name,
+                                         "sheet": sheet, "cell": cell, "rule_id": rule_id,
+                                         "params": params, "cells": params.get("cells") or []})
+            receipt.findings.append(finding.to_dict())
+            receipt.counts[finding.severity] += 1
+        _note(receipt, "GBV-W002", file_name, submission_id=sid)
+        return receipt
+
     # --- tokens for `gbvstats serve` -------------------------------------------------
 
     def create_token(self, agency: str, label: str, role: str = "submitter",
