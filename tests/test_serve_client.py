@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import fcntl
 import json
+import os
 import shutil
 import subprocess
 import threading
@@ -15,6 +16,7 @@ import time
 import pytest
 from openpyxl import load_workbook
 from serve_helpers import FV_UNIT, ServerProcess, ThreadServer, returns, run_cli, seed_warehouse
+from store_helpers import GBVSTATS
 
 from gbvstats.store.warehouse import Warehouse
 
@@ -186,3 +188,14 @@ def test_served_over_https_with_uvicorns_certificate_options(seed, files, tmp_pa
         assert code == 0 and "accepted as submission 1" in out, out + err
         code, _, err = run_cli("ping", "--to", server.url)  # the certificate is not trusted here
         assert code == 2 and "GBV-A030" in err and "CERTIFICATE_VERIFY_FAILED" in err
+
+
+def test_one_server_per_warehouse(seed, tmp_path):
+    with ServerProcess(seed.copy_to(tmp_path / "wh")) as first:
+        second = subprocess.run([GBVSTATS, "serve", "--port", "0", "--warehouse", str(first.warehouse)],
+                                capture_output=True, text=True, timeout=120, check=False,
+                                env={**os.environ, "GBVSTATS_LANG": "en"})
+        assert second.returncode == 2
+        assert "another gbvstats serve is already running" in second.stderr
+        assert "Traceback" not in second.stderr
+        assert run_cli("ping", "--to", first.url)[0] == 0  # the first one is untouched

@@ -54,7 +54,7 @@ def serve(
 
     Agencies send workbooks with `gbvstats submit --to URL` or the web page. Local commands
     keep working: they wait for the writer lock, which the server releases when idle."""
-    from gbvstats.serve.app import ServeConfig, run
+    from gbvstats.serve.app import ServeConfig, ServerStartError, run
     from gbvstats.serve.auth import is_loopback
 
     lang = lang_of(lang)
@@ -86,6 +86,8 @@ def serve(
     try:
         code = run(config, host, port, str(ssl_keyfile) if ssl_keyfile else None,
                    str(ssl_certfile) if ssl_certfile else None, ready)
+    except ServerStartError as exc:
+        fail(str(exc), code=2)
     finally:
         if pid_file is not None:
             pid_file.unlink(missing_ok=True)

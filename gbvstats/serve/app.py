@@ -65,6 +65,10 @@ class ServeConfig:
         return self.max_file_bytes if self.max_file_bytes is not None else max_file_bytes()
 
 
+class ServerStartError(Exception):
+    """The server cannot start (said in the user's language, in its log)."""
+
+
 class Problem(Exception):
     """A refusal: HTTP status and a catalogued finding."""
 
@@ -89,14 +93,35 @@ class Server:
         self.limiter = FailureLimiter(config.fail_limit, config.fail_window, config.fail_block)
         self.sessions = Sessions(config.session_idle)
         self._held = None
+        self._claim = None
         self._touched: dict[int, float] = {}
         self._touch_lock = threading.Lock()
 
     def start(self) -> None:
-        self._held = self.wh.held(self.config.linger, self.config.max_hold)
-        self._held.__enter__()
-        with self.wh.writer():  # create and migrate the warehouse now, not at the first upload
-            pass
+        """Claim the warehouse for this server (one server per warehouse), open it (created
+        and migrated now, not at the first upload), clear a killed server's spool."""
+        import fcntl
+
+        from gbvstats.i18n import choose_lang, t
+
+        if self._claim is not None:
+            return  # started already (by `run`, before uvicorn)
+        self.wh.path.parent.mkdir(parents=True, exist_ok=True)
+        claim = open(self.wh.path.with_name(self.wh.path.name + ".serve"), "a+")  # noqa: SIM115
+        try:
+            fcntl.flock(claim, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            claim.close()
+            raise ServerStartError(t("serve.already_running", choose_lang(), path=self.wh.path)) from None
+        self._claim = claim
+        try:
+            self._held = self.wh.held(self.config.linger, self.config.max_hold)
+            self._held.__enter__()
+            with self.wh.writer():
+                pass
+        except StoreError as exc:
+            self.stop()
+            raise ServerStartError(exc.message(choose_lang())) from None
         shutil.rmtree(self.spool_dir, ignore_errors=True)  # leftovers of a killed server
         self.intake.start()
 
@@ -105,6 +130,9 @@ class Server:
         if self._held is not None:
             self._held.__exit__(None, None, None)
             self._held = None
+        if self._claim is not None:
+            self._claim.close()
+            self._claim = None
 
     # --- identity --------------------------------------------------------------------
 
@@ -528,10 +556,12 @@ def run(config: ServeConfig, host: str, port: int, ssl_keyfile: str | None = Non
     """Serve with uvicorn until stopped: one process (the warehouse's only writer), no proxy
     headers believed but from --trusted-proxy (our Guard decides), tokens only in the
     Authorization header so the access log never holds one. `on_ready(url)` is called once
-    the socket listens. Returns 0, or 2 when the server could not start (port taken...)."""
+    the socket listens. Returns 0, or 2 when the server could not start (port taken...);
+    raises ServerStartError, before listening, when the warehouse cannot be served."""
     import uvicorn
 
     app = create_app(config)
+    app.server.start()  # here rather than in uvicorn's lifespan: a refusal is one clear line
     uv = uvicorn.Config(app, host=host, port=port, proxy_headers=False, server_header=False,
                         ssl_keyfile=ssl_keyfile, ssl_certfile=ssl_certfile, log_level=log_level,
                         timeout_keep_alive=30, lifespan="on", workers=1)
@@ -542,6 +572,8 @@ def run(config: ServeConfig, host: str, port: int, ssl_keyfile: str | None = Non
         server.run()
     except SystemExit as exc:  # uvicorn exits 3 when it cannot bind or start
         return 0 if not exc.code else 2
+    finally:
+        app.server.stop()
     return 0 if server.started else 2
 
 
