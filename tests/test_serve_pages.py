@@ -133,6 +133,10 @@ def test_agencies_see_only_their_own_and_reviewers_act(site, seed, files):
     nsc = sign_in(client, seed.tokens["nsc"])
     home = client.get("/home?year=2024").text
     assert f'href="/submissions/{sid}"' in home  # awaiting a decision
+    one = client.get("/home?year=2024&agency=moi&lang=ky")
+    assert one.status_code == 200 and "2024 отчёттуулук календары: MOI" in one.text
+    assert "<th scope=\"col\">Күтүлөт</th>" in one.text  # completeness headers in Kyrgyz
+    client.get("/home?lang=en")  # back to English for what follows
     r = client.post("/locks", data={"csrf": nsc, "year": 2024, "agency": "MOI", "form": "MOI-FV",
                                     "action": "lock", "comment": "final"})
     assert r.status_code == 200 and "MOI-FV (MOI) 2024: locked." in r.text
