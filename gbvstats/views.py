@@ -121,7 +121,7 @@ def _cell(v) -> str:
     """A value for a table cell: blank for NULL, counts without a spurious `.0`."""
     import pandas as pd
 
-    if v is None or v is pd.NA or (isinstance(v, float) and v != v):
+    if v is None or v is pd.NA or v is pd.NaT or (isinstance(v, float) and v != v):
         return ""
     if isinstance(v, float) and v.is_integer():
         return str(int(v))

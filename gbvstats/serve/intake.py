@@ -191,14 +191,15 @@ class Intake:
                 j.future.set_exception(exc)
             return
         for (j, _), receipt in zip(stored, receipts, strict=True):
-            if receipt.outcome == "rejected":
+            if receipt.outcome in ("rejected", "locked", "refused_agency"):  # not unreadable ones
                 self.refused.keep(j.upload.path, receipt.sha256)
             j.future.set_result((receipt, _))
 
 
 class RefusedFiles:
-    """Bytes of refused uploads (files with errors), by SHA-256, for the marked workbook of
-    an attempt; pruned after `keep_days`. Not part of the warehouse: a rebuild ignores them."""
+    """Bytes of refused uploads (with errors, of another agency, in a locked period: not the
+    unreadable ones), by SHA-256, for the marked workbook of an attempt; pruned after
+    `keep_days`. Not part of the warehouse: a rebuild ignores them."""
 
     def __init__(self, root: Path, keep_days: float = 90.0):
         self.root, self.keep_days = root, keep_days
