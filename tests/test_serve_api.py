@@ -7,6 +7,7 @@ import fcntl
 import io
 import json
 import re
+from pathlib import Path
 
 import pytest
 from serve_helpers import FV_UNIT, bearer, https_client, returns, seed_warehouse
@@ -395,3 +396,33 @@ def test_reviewer_lists_completeness_and_submissions_of_every_agency(make, seed,
     assert attempts == []
     body = json.dumps(client.get("/api/v1/calendar?year=2024", headers=nsc).json())
     assert '"agency": "JD"' in body and '"agency": "MOI"' in body
+
+
+def test_a_request_that_gave_up_does_not_stop_the_intake(seed, files, tmp_path):
+    """A client that stops waiting (its future cancelled) leaves the worker going; its file is
+    stored all the same, and found again by its hash."""
+    import shutil
+
+    from gbvstats.serve.auth import Identity
+    from gbvstats.serve.intake import Intake, Job, RefusedFiles, Spooled
+
+    wh = Warehouse(seed.copy_to(tmp_path / "wh"))
+    moi = Identity(seed.ids["moi"], "MoI statistics unit", "MOI", "submitter")
+
+    def job(path):
+        folder = tmp_path / "spool" / path.stem
+        folder.mkdir(parents=True)
+        copy = Path(shutil.copy(path, folder / path.name))
+        return Job(Spooled(copy, "", copy.stat().st_size), moi, dry=False)
+
+    with wh.held():
+        intake = Intake(wh, RefusedFiles(tmp_path / "refused"))
+        gone, waiting = job(files["good"]), job(files["q2"])
+        gone.future.cancel()
+        intake.start()
+        intake.put(gone)
+        intake.put(waiting)
+        receipt, _ = waiting.future.result(timeout=120)
+        intake.stop()
+    assert receipt.outcome == "accepted"
+    assert db(wh.path, "SELECT count(*) FROM submissions") == [(2,)]

@@ -17,7 +17,7 @@ import tempfile
 import threading
 import time
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -57,7 +57,6 @@ class ServeConfig:
     fail_block: float = 60.0
     session_idle: float = 1800.0
     keep_refused_days: float = 90.0
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def file_limit(self) -> int:
         from gbvstats.collect.reader import max_file_bytes

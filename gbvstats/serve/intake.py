@@ -154,13 +154,13 @@ class Intake:
                 reports = validate_files([j.upload.path for j in jobs], self.wh.reg)
             except BaseException as exc:  # noqa: BLE001 - each request gets the failure
                 for j in jobs:
-                    j.future.set_exception(exc)
+                    _settle(j.future, exc=exc)
                 reports = None
             if reports is not None:
                 stored = []
                 for j, report in zip(jobs, reports, strict=True):
                     if j.dry:
-                        j.future.set_result((None, report))
+                        _settle(j.future, (None, report))
                     else:
                         stored.append((j, report))
                 if stored:
@@ -188,12 +188,24 @@ class Intake:
                   j.identity.token_id, report) for j, report in stored])
         except BaseException as exc:  # noqa: BLE001
             for j, _ in stored:
-                j.future.set_exception(exc)
+                _settle(j.future, exc=exc)
             return
-        for (j, _), receipt in zip(stored, receipts, strict=True):
+        for (j, report), receipt in zip(stored, receipts, strict=True):
             if receipt.outcome in ("rejected", "locked", "refused_agency"):  # not unreadable ones
                 self.refused.keep(j.upload.path, receipt.sha256)
-            j.future.set_result((receipt, _))
+            _settle(j.future, (receipt, report))
+
+
+def _settle(future: concurrent.futures.Future, result=None, exc: BaseException | None = None) -> None:
+    """Give a request its answer, unless it gave up waiting (cancelled): the work is done
+    and stays done (a stored file is found again by its hash), the worker goes on."""
+    try:
+        if exc is not None:
+            future.set_exception(exc)
+        else:
+            future.set_result(result)
+    except concurrent.futures.InvalidStateError:
+        pass
 
 
 class RefusedFiles:
