@@ -77,10 +77,10 @@ def returns(folder: Path) -> dict[str, Path]:
 
 def https_client(app, **kw):
     """FastAPI's TestClient over HTTPS (a plain-HTTP test client counts as another machine)."""
-    from starlette.testclient import TestClient
-
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # starlette's note on httpx2
+        from starlette.testclient import TestClient
+
         return TestClient(app, base_url=kw.pop("base_url", "https://testserver"), **kw)
 
 
