@@ -25,12 +25,21 @@ def consistent_values(form: FormVersion) -> dict[tuple[str, str, int], int]:
     for code, n in zip(("02", "03", "04", "05", "06"), (10, 20, 30, 5, 3), strict=True):
         v[("T1", code, 1)] = n
     v[("T1", "01", 1)] = 68
+    # table 2: women, men, girls, boys (columns 4-7); women and girls, men and boys (2-3)
     t2 = {"01": (40, 12, 9, 7), "02": (None, None, 3, 2), "03": (20, 5, 4, 3), "04": (11, 6, 2, 1)}
     for code, parts in t2.items():
-        for col, n in enumerate(parts, start=2):
+        for col, n in enumerate(parts, start=4):
             if n is not None:
                 v[("T2", code, col)] = n
-        v[("T2", code, 1)] = sum(n for n in parts if n is not None)
+        women, men, girls, boys = (n or 0 for n in parts)
+        v.update({("T2", code, 1): sum(n or 0 for n in parts), ("T2", code, 2): women + girls,
+                  ("T2", code, 3): men + boys})
+    # table 6: the 49 women and girls and 19 men and boys by age band, education, activity
+    t6 = ((11, 8), (15, 5), (12, 3), (7, 2), (4, 1), (0, 0), (20, 8), (8, 3), (6, 2), (3, 0),
+          (10, 5), (2, 1), (15, 6), (18, 5), (9, 6), (4, 1), (2, 1), (1, 0))
+    for line, (f, m) in enumerate(t6, start=1):
+        v.update({("T6", f"{line:02d}", 1): f + m, ("T6", f"{line:02d}", 2): f,
+                  ("T6", f"{line:02d}", 3): m})
     v.update({("T3", "01", 1): 15, ("T3", "02", 1): 4, ("T3", "03", 1): 2,
               ("T4", "01", 1): 9, ("T4", "02", 1): 7})
     for col, parts in ((1, (8, 6, 4, 2, 1)), (2, (5, 4, 3, 1, 0))):

@@ -66,15 +66,24 @@ def test_family_violence_indicator_matches_hand_computation(fixture_year, regist
     districts = [u.code for u in registry.units("district") if registry.oblast_of(u.code) == TALAS]
     quarters = [f"{YEAR}-Q{q}" for q in range(1, 5)]
     reports = _sum(gen, registry, "MOI-FV", "fv_reports", 1, districts, quarters)
-    women = _sum(gen, registry, "MOI-FV", "fv_victims", 2, districts, quarters)
+    female = _sum(gen, registry, "MOI-FV", "fv_victims", 2, districts, quarters)  # all ages
+    women = _sum(gen, registry, "MOI-FV", "fv_victims", 4, districts, quarters)  # 18 and over
     pop = _sum(gen, registry, "NSC-POP", "pop", 1, [TALAS], [str(YEAR)])
-    pop_women = _sum(gen, registry, "NSC-POP", "pop", 2, [TALAS], [str(YEAR)])
-    row = wh.query("SELECT * FROM ind01_family_violence WHERE year = ? AND area = 'KG07'", [YEAR]).iloc[0]
+    pop_female = _sum(gen, registry, "NSC-POP", "pop", 2, [TALAS], [str(YEAR)])
+    pop_women = sum(_sum(gen, registry, "NSC-POP", f"pop_{band}", 2, [TALAS], [str(YEAR)])
+                    for band in ("y18t29", "y30t39", "y40t59", "y60t999"))
+    table = wh.query("SELECT * FROM ind01_family_violence WHERE year = ? AND area = 'KG07' "
+                     "AND education = '_T' AND activity = '_T'", [YEAR]).set_index(["sex", "age"])
+    row = table.loc[("_T", "_T")]
     assert row.reports == reports
-    assert row.victims_women == women
     assert row.reports_per_100k == round(1e5 * reports / pop, 1)
-    assert row.women_victims_per_100k_women == round(1e5 * women / pop_women, 1)
-    national = wh.query("SELECT reports FROM ind01_family_violence WHERE year = ? AND area = 'KG'", [YEAR])
+    f_all, f_adult = table.loc[("F", "_T")], table.loc[("F", "Y18T999")]
+    assert (f_all.victims, f_all.population) == (female, pop_female)
+    assert f_all.victims_per_100k == round(1e5 * female / pop_female, 1)
+    assert (f_adult.victims, f_adult.population) == (women, pop_women)
+    assert f_adult.victims_per_100k == round(1e5 * women / pop_women, 1)
+    national = wh.query("SELECT reports FROM ind01_family_violence WHERE year = ? AND area = 'KG' "
+                        "AND reports IS NOT NULL", [YEAR])
     assert national.reports.iloc[0] == reports  # only Talas reported in this fixture
 
 

@@ -61,7 +61,9 @@ def test_pipeline_meta_parses_counts_and_rates(tmp_path):
                                            "expected": ["received", "missing"]}
     assert meta["sums"] == {}
     real = pipeline_meta(ROOT / "pipelines" / "01_family_violence.sql")
-    assert "victims_women" in real["counts"]
+    assert real["counts"] == ["reports", "victims"]
+    assert real["rates"]["victims_per_100k"] == {"numerator": "victims", "denominator": "population",
+                                                 "multiplier": 100000}
 
 
 def test_every_output_is_written_and_listed(published):
@@ -136,8 +138,9 @@ def test_sdmx_csv_structure(published):
               and r["TYPE_EXPLOITATION"] == "_T" and r["UNIT_MEASURE"] == "NUMBER")
     assert kg["OBS_STATUS"] == "A" and float(kg["OBS_VALUE"]) > 0
     fv = list(csv.DictReader((out / "sdmx_nat_5_2_family_violence_2024.csv").open(encoding="utf-8")))
+    # the dimensions come from the table's columns; this synthetic one has sex but no age
     assert {(r["SEX"], r["AGE"], r["MEASURE"], r["UNIT_MEASURE"]) for r in fv} == {
-        ("_T", "_T", "VICTIMS", "NUMBER"), ("_T", "_T", "VICTIMS", "PER_100000_POP")}
+        (sex, "_Z", "VICTIMS", unit) for sex in ("F", "M", "_T") for unit in ("NUMBER", "PER_100000_POP")}
     assert len(fv) == 2 * 30
 
 

@@ -302,18 +302,21 @@ def test_flags_of_the_publication_are_carried(demo, tmp_path):
 
     def flag(frame):
         nonlocal kg
-        kg = frame.index[frame["area"] == "KG"][0]
+        national = (frame["area"] == "KG") & (frame["education"] == "_T") & (frame["activity"] == "_T")
+        kg = frame.index[national & (frame["sex"] == "_T") & (frame["age"] == "_T")][0]
+        women = frame.index[national & (frame["sex"] == "F") & (frame["age"] == "Y18T999")][0]
         frame.loc[kg, "reports_OBS_STATUS"] = "P"
         frame.loc[kg, "victims_OBS_STATUS"] = "B"
-        frame.loc[kg, "victims_women_OBS_STATUS"] = "Z"
+        frame.loc[women, "victims_OBS_STATUS"] = "Z"
         return frame
 
     _edit(published / "ind01_family_violence_2024.parquet", flag)
     model, html = page([published], "ru", years_back=1)
     cells = parse(html).cells
-    reports = cells["ind01_family_violence/2024/area=KG/reports"][0]
-    victims = cells["ind01_family_violence/2024/area=KG/victims"][0]
-    women = cells["ind01_family_violence/2024/area=KG/victims_women"][0]
+    total = "ind01_family_violence/2024/activity=_T;age=_T;area=KG;education=_T;sex=_T"
+    reports = cells[f"{total}/reports"][0]
+    victims = cells[f"{total}/victims"][0]
+    women = cells["ind01_family_violence/2024/activity=_T;age=Y18T999;area=KG;education=_T;sex=F/victims"][0]
     assert reports.endswith("p") and victims.endswith("b") and women.endswith("z")
     value = pd.read_parquet(published / "ind01_family_violence_2024.parquet").loc[kg, "reports"]
     assert number(reports[:-1], "ru") == value

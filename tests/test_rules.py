@@ -7,6 +7,7 @@ from rules_helpers import CLEAN_FV2, address, cells_frame, rule, with_rules
 
 from gbvstats.check.rules import check_submission, check_submissions, summary
 from gbvstats.periods import parse_period
+from gbvstats.schema.rulelang import expand, rule_terms
 
 
 @pytest.fixture(scope="module")
@@ -53,15 +54,15 @@ def test_balance_failure_row_and_finding(fv2):
 
 
 def test_bound_line_and_column_reach_the_message(fv2):
-    values = {**CLEAN_FV2, ("T2", "03", 3): 2}  # line 03: 5+2+2+1 = 10 vs total 9
+    values = {**CLEAN_FV2, ("T2", "03", 3): 3}  # line 03: 7 + 3 = 10 vs total 9
     results, findings = check_submission(fv2, cells_frame(fv2, values))
     row = _row(results, "MOI-FV2-02", status="fail")
     assert (row.item_label, row.bind_line, row.left_value, row.right_value) == ("line=03", "03", 9, 10)
     (finding,) = [f for f in findings if f.rule_id == "MOI-FV2-02"]
     assert finding.line == "03" and finding.params["line"] == "03"
-    assert finding.message("en").startswith("MOI-FV2-02: Line 03: women, men, girls and boys "
-                                            "(columns 2-5) add up to 10, but the total in column 1 is 9.")
-    # the column-3 inequality (line 03 <= line 01) still holds: 2 <= 3
+    assert finding.message("en").startswith("MOI-FV2-02: Table 2, line 03: women and girls plus men and "
+                                            "boys (columns 2-3) add up to 10, but the total in column 1 is 9.")
+    # the column-3 inequality (line 03 <= line 01) still holds: 3 <= 5
     assert _row(results, "MOI-FV2-04", item_label="column=3").status == "pass"
 
 
@@ -237,4 +238,5 @@ def test_a_thousand_submissions_by_the_same_query(fv2):
     out = check_submissions(fv2, batch)
     failing = {sid: [f.rule_id for f in findings] for sid, (_, findings) in out.items() if findings}
     assert failing == {"s637": ["MOI-FV2-07"]}
-    assert all(len(results) == 26 for results, _ in out.values())
+    items = sum(len(expand(fv2, rule_terms(r))) for r in fv2.rules)
+    assert items == 69 and all(len(results) == items for results, _ in out.values())

@@ -43,7 +43,7 @@ def test_project_schemas_are_clean() -> None:
 
 def test_every_code_is_catalogued_in_three_languages() -> None:
     codes = [c for c in catalogue() if c.startswith("GBV-S")]
-    assert codes == [f"GBV-S{n:03d}" for n in range(1, 31)]
+    assert codes == [f"GBV-S{n:03d}" for n in range(1, 38)]
     for code in codes:
         kind = catalogue()[code]
         for texts in (kind.title, kind.description, kind.message):
@@ -95,7 +95,7 @@ def test_duplicate_table_id(root: Path) -> None:
             {**ln, "element": ln["element"] + "_x"} for ln in table(d, "T4")["lines"]]})
         d["concordance"]["new"] += ["art70_protocols_x", "art70_to_court_x"]
 
-    assert planted(root, FV2, change) == {("GBV-S002", F2, "tables[5].id")}
+    assert planted(root, FV2, change) == {("GBV-S002", F2, "tables[6].id")}
 
 
 def test_duplicate_line_code(root: Path) -> None:
@@ -189,6 +189,93 @@ def test_territory_parent_not_existing(root: Path) -> None:
         ("GBV-S014", "schemas/codelists/territories.csv", "codes.41721000000000.parent")}
 
 
+# --- hierarchies (which codes add up to which) -------------------------------------------
+
+AGE, AGE_REL = "codelists/age.yaml", "schemas/codelists/age.yaml"
+
+
+def hierarchy(data: dict, hid: str) -> dict:
+    return next(h for h in data["hierarchies"] if h["id"] == hid)
+
+
+def test_project_code_lists_declare_their_breakdowns(registry) -> None:
+    age = registry.codelists["age"]
+    bands = {h.id: (h.total, h.parts) for h in age.breakdowns()}
+    assert bands["NSC_FV_BANDS"] == ("_T", ["Y0T20", "Y21T30", "Y31T40", "Y41T50", "Y_GE51", "_U"])
+    assert bands["CHILD_ADULT"] == ("_T", ["Y0T17", "Y18T999", "_U"])
+    assert {h.total for h in age.breakdowns()} == {"_T", "Y0T17", "Y18T999"}
+    # a list without declarations: every other code is a part of its total
+    (implied,) = registry.codelists["offence_group"].breakdowns()
+    assert implied.total == "_T" and "_T" not in implied.parts and "HOM" in implied.parts
+    assert registry.codelists["stage"].breakdowns() == []  # no total, no breakdown
+    for dim in ("sex", "exploitation", "education", "activity"):
+        assert "_U" in registry.codelists[dim].breakdowns()[0].parts, dim
+
+
+def test_hierarchy_part_or_total_not_a_code(root: Path) -> None:
+    def change(d: dict) -> None:
+        hierarchy(d, "NSC_FV_BANDS")["parts"][4] = "Y51T999"
+        hierarchy(d, "CHILDREN").update(total="Y0T18")
+
+    assert planted(root, AGE, change) == {
+        ("GBV-S031", AGE_REL, "hierarchies.NSC_FV_BANDS.parts[4]"),
+        ("GBV-S031", AGE_REL, "hierarchies.CHILDREN.total")}
+
+
+def test_code_twice_in_one_hierarchy(root: Path) -> None:
+    def change(d: dict) -> None:
+        hierarchy(d, "TIP_BANDS")["parts"].append("Y30T39")
+        hierarchy(d, "CHILDREN")["parts"].append("Y0T17")
+
+    assert planted(root, AGE, change) == {
+        ("GBV-S032", AGE_REL, "hierarchies.TIP_BANDS.parts[6]"),
+        ("GBV-S032", AGE_REL, "hierarchies.CHILDREN.parts[2]")}
+
+
+def test_duplicate_hierarchy_id(root: Path) -> None:
+    def change(d: dict) -> None:
+        d["hierarchies"].append({"id": "CHILDREN", "total": "_T",
+                                 "parts": ["Y0T17", "Y18T29", "Y30T39", "Y40T59", "Y60T999"]})
+
+    assert planted(root, AGE, change) == {("GBV-S033", AGE_REL, "hierarchies[7].id")}
+
+
+def test_hierarchy_with_one_part(root: Path) -> None:
+    assert planted(root, SEX, lambda d: d["hierarchies"].append(
+        {"id": "WOMEN", "total": "_T", "parts": ["F"]})) == {
+        ("GBV-S034", "schemas/codelists/sex.yaml", "hierarchies.WOMEN.parts")}
+
+
+def test_hierarchies_in_a_cycle(root: Path) -> None:
+    def change(d: dict) -> None:
+        d["hierarchies"].append({"id": "LOOP", "total": "Y0T14", "parts": ["Y0T17", "Y60T999"]})
+
+    found = planted(root, AGE, change)
+    assert found == {("GBV-S035", AGE_REL, "hierarchies")}
+    [finding] = [f for f in check_schemas(root) if f.code == "GBV-S035"]
+    assert "Y0T14" in finding.message("en")
+
+
+def test_same_breakdown_declared_twice(root: Path) -> None:
+    def change(d: dict) -> None:
+        d["hierarchies"].append({"id": "KIDS", "total": "Y0T17", "parts": ["Y15T17", "Y0T14"]})
+
+    assert planted(root, AGE, change) == {("GBV-S036", AGE_REL, "hierarchies.KIDS")}
+
+
+def test_parent_disagrees_with_the_hierarchies(root: Path) -> None:
+    def change(d: dict) -> None:
+        d["codes"][2]["parent"] = "Y0T17"  # Y0T14: right
+        d["codes"][4]["parent"] = "Y0T17"  # Y18T29: wrong
+
+    assert planted(root, AGE, change) == {("GBV-S037", AGE_REL, "codes.Y18T29.parent")}
+
+
+def test_hierarchy_label_in_three_languages(root: Path) -> None:
+    assert planted(root, AGE, lambda d: hierarchy(d, "CHILD_ADULT")["label"].pop("ky")) == {
+        ("GBV-S021", AGE_REL, "hierarchies.CHILD_ADULT.label.ky")}
+
+
 # --- lines and columns -----------------------------------------------------------------
 
 def test_line_parent_not_a_line_of_the_table(root: Path) -> None:
@@ -198,7 +285,7 @@ def test_line_parent_not_a_line_of_the_table(root: Path) -> None:
 
 
 def test_greyed_column_that_does_not_exist(root: Path) -> None:
-    assert planted(root, FV2, lambda d: line(d, "T2", "02").update(greyed=[2, 3, 6])) == {
+    assert planted(root, FV2, lambda d: line(d, "T2", "02").update(greyed=[4, 5, 9])) == {
         ("GBV-S016", F2, "tables.T2.lines.02.greyed")}
 
 
@@ -212,15 +299,15 @@ def test_rule_that_does_not_parse(root: Path) -> None:
 def test_rule_referring_to_missing_cells(root: Path) -> None:
     def change(d: dict) -> None:
         rule(d, "MOI-FV2-01")["expr"] = "T1/01/1 = T1/02..07/1"
-        rule(d, "MOI-FV2-10")["then"] = "T6/01/1"
+        rule(d, "MOI-FV2-10")["then"] = "T7/01/1"
 
     found = planted(root, FV2, change)
     assert found == {("GBV-S018", F2, "rules.MOI-FV2-01.expr"), ("GBV-S018", F2, "rules.MOI-FV2-10.then")}
 
 
 def test_rule_that_expands_to_nothing(root: Path) -> None:
-    # column 2 of line 02 (minors who witnessed) is greyed: nothing is left to compare
-    assert planted(root, FV2, lambda d: rule(d, "MOI-FV2-03").update(expr="T2/02/2 <= T2/01/2")) == {
+    # column 4 (women) of line 02 (minors who witnessed) is greyed: nothing is left to compare
+    assert planted(root, FV2, lambda d: rule(d, "MOI-FV2-03").update(expr="T2/02/4 <= T2/01/4")) == {
         ("GBV-S019", F2, "rules.MOI-FV2-03.expr")}
 
 
@@ -322,7 +409,7 @@ def test_concordance_addresses_that_do_not_exist(root: Path) -> None:
             {"current": "T1/01/1", "previous": "T1/01/1"},
             {"current": "T3/01/1", "previous": "T1/09/1"},  # v1's T1 has lines 01-03
             {"current": "T2/01..02/1", "previous": "T2/01/1"},  # a range, not one cell
-            {"current": "T2/02/2", "previous": "T2/01/1"},  # greyed in v2
+            {"current": "T2/02/4", "previous": "T2/01/1"},  # greyed in v2
             {"current": "T2/01/1", "previous": "T2/01/1"},
             {"current": "T2/04/1", "previous": "T3/01/1"},  # v1 has no T3
             {"current": "T5/01/1", "previous": "T1/03/1"},
@@ -362,10 +449,10 @@ def test_every_problem_is_reported_not_just_the_first(root: Path) -> None:
 
 def test_cli_on_a_broken_copy(root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("GBVSTATS_HOME", str(root.parent))
-    edit(root, FV2, lambda d: line(d, "T2", "02").update(greyed=[2, 3, 6]))
+    edit(root, FV2, lambda d: line(d, "T2", "02").update(greyed=[4, 5, 9]))
     result = CliRunner().invoke(app, ["schemas", "check", "--lang", "ru"])
     assert result.exit_code == 1
-    assert f"{F2}: tables.T2.lines.02.greyed: закрытой графы 6 нет в таблице T2" in result.output
+    assert f"{F2}: tables.T2.lines.02.greyed: закрытой графы 9 нет в таблице T2" in result.output
     files = len([*root.glob("*/*/v*.yaml"), *root.glob("codelists/*"), *root.glob("rules/*.yaml")])
     problems = len(check_schemas(root))
     assert result.output.strip().splitlines()[-1] == f"файлов: {files}, проблем: {problems}"

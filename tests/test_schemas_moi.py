@@ -90,27 +90,38 @@ def _consistent_tip() -> dict[tuple[str, str, int], int]:
         assert total == men + women
         v.update({("T1", line, 1): n, ("T1", line, 2): total, ("T1", line, 3): men,
                   ("T1", line, 4): women})
-    victims = {  # women, men, girls, boys per line; 06-07, 08-09 split the same total
-        "02": (6, 0, 2, 0), "03": (3, 5, 0, 1), "04": (0, 0, 0, 0), "05": (1, 0, 1, 0),
-        "06": (9, 5, 3, 1), "07": (1, 0, 0, 0),
-        "08": (2, 1, 1, 0), "09": (8, 4, 2, 1),
-        "10": (9, 3, 3, 1),
+    victims = {  # women, men, girls, boys, F and M of unrecorded age, sex not recorded, per
+        # line; 02-06 (form of exploitation), 07-08 and 09-10 split the same total
+        "02": (6, 0, 2, 0, 1, 0, 0), "03": (3, 5, 0, 1, 0, 1, 1), "04": (0, 0, 0, 0, 0, 0, 0),
+        "05": (1, 0, 1, 0, 0, 0, 0), "06": (0, 0, 0, 0, 1, 0, 0),
+        "07": (9, 5, 3, 1, 2, 1, 1), "08": (1, 0, 0, 0, 0, 0, 0),
+        "09": (2, 1, 1, 0, 0, 0, 0), "10": (8, 4, 2, 1, 2, 1, 1),
+        "11": (9, 3, 3, 1, 1, 0, 1),
     }
     for line, sexes in victims.items():
         v[("T2", line, 1)] = sum(sexes)
         v.update({("T2", line, 2 + i): n for i, n in enumerate(sexes)})
+    # table 3 by age group (female, male, sex not recorded): 0-17 are the girls and boys,
+    # "not recorded" the F and M of unrecorded age; line 01 of table 2 is 10, 5, 3, 1, 2, 1, 1
+    ages = {"01": (3, 1, 0), "02": (6, 3, 1), "03": (2, 1, 0), "04": (1, 1, 0), "05": (1, 0, 0),
+            "06": (2, 1, 0)}
+    for line, sexes in ages.items():
+        v[("T3", line, 1)] = sum(sexes)
+        v.update({("T3", line, 2 + i): n for i, n in enumerate(sexes)})
     return v
 
 
 def _with_totals(form: FormVersion, values: dict) -> dict:
     """Line 01 of every table = sum of the lines that name it as parent, except
-    lines that are a second breakdown or a subset (TIP T2 lines 06-10)."""
+    lines that are a second breakdown or a subset (TIP T2 lines 07-11)."""
     where = layout(form)
     out = {key: n for key, n in values.items() if where[key][2]}  # greyed cells stay empty
     for t in form.tables:
         parts = [ln.code for ln in t.lines if ln.parent == "01"]
         if form.form == "MOI-TIP" and t.id == "T2":
-            parts = ["02", "03", "04", "05"]
+            parts = ["02", "03", "04", "05", "06"]
+        if form.form == "MOI-TIP" and t.id == "T3":
+            continue  # no total line: its lines add up to table 2, line 01
         for c in t.columns:
             out[(t.id, "01", c.number)] = sum(out.get((t.id, p, c.number), 0) for p in parts)
     return out
@@ -118,7 +129,7 @@ def _with_totals(form: FormVersion, values: dict) -> dict:
 
 @pytest.mark.parametrize(("code", "data", "broken", "rule_id", "finding"), [
     ("MOI-GBV", _consistent_gbv, ("T1", "04", 3), "MOI-GBV-01", "GBV-R001"),
-    ("MOI-TIP", _consistent_tip, ("T2", "07", 2), "MOI-TIP-04", "GBV-R001"),
+    ("MOI-TIP", _consistent_tip, ("T2", "08", 2), "MOI-TIP-04", "GBV-R001"),
 ])
 def test_filled_template_passes_then_fails(registry, tmp_path, code, data, broken, rule_id,
                                            finding) -> None:

@@ -24,12 +24,16 @@ def demo_generate(
 ) -> None:
     """Write the filled workbooks every agency would have returned for those years."""
     from gbvstats.demo.generate import generate
+    from gbvstats.demo.world import YEARS
+    from gbvstats.i18n import choose_lang, t
 
     first, _, last = years.partition("-")
     try:
         span = list(range(int(first), int(last or first) + 1))
     except ValueError:
         fail(f"--years {years!r}: expected a year or a range like 2015-2024", code=2)
+    if not span or not set(span) <= set(YEARS):
+        fail(t("demo.bad_years", choose_lang(None), years=years, first=YEARS[0], last=YEARS[-1]), code=2)
     entries = generate(span, out, seed)
     defects = sum(1 for e in entries if e.defect)
     typer.echo(f"{len(entries)} workbooks in {out} ({defects} with planted defects; see manifest.json)")

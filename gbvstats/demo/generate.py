@@ -15,12 +15,12 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from gbvstats.collect.templates import fill_template, save, values_by_element
-from gbvstats.demo.world import ORDERS_EXTENDED_2019, World, allocate, jitter, rng_for, share
+from gbvstats.demo.world import YEARS as WORLD_YEARS
+from gbvstats.demo.world import World, allocate, allocate_capped, binomial, jitter, rng_for, share
 from gbvstats.periods import Period, parse_period, periods_of_year
 from gbvstats.schema.model import FormVersion, Registry, registry
 
 Values = dict[tuple[str, int], int]  # (element, column) -> count
-SEXAGE = (0.83, 0.07, 0.06, 0.04)  # women, men, girls, boys among family-violence victims
 
 
 @dataclass
@@ -39,10 +39,106 @@ def split(total: int, weights, rng, spread: float = 0.2) -> list[int]:
     return allocate(total, jitter(rng, list(weights), spread))
 
 
-def put_sexage(v: Values, element: str, total: int, rng, weights=SEXAGE, first_col: int = 1) -> None:
-    v[(element, first_col)] = total
-    for i, n in enumerate(split(total, weights, rng), start=first_col + 1):
-        v[(element, i)] = n
+# Family-violence victims (MOI-FV v2): shares used to break a district's quarter down.
+FV_AGE = {"F": (0.07, 0.91, 0.02), "M": (0.36, 0.62, 0.02)}  # under 18, 18 and over, not recorded
+FV_ADULT_BANDS = (0.06, 0.31, 0.29, 0.18, 0.16)  # 18-20, 21-30, 31-40, 41-50, 51 and over
+FV_EDUCATION = (0.47, 0.17, 0.13, 0.05, 0.13, 0.05)  # ISCED 3, 5, 6, 7, other or none, not recorded
+FV_ACTIVITY = (0.32, 0.44, 0.04, 0.11, 0.06, 0.03)  # working, not working, students, retired, other, n.r.
+FV_AGE_LINES = ("fv_victims_y0t20", "fv_victims_y21t30", "fv_victims_y31t40", "fv_victims_y41t50",
+                "fv_victims_yge51", "fv_victims_age_unk")
+FV_EDU_LINES = ("fv_victims_isced3", "fv_victims_isced5", "fv_victims_isced6", "fv_victims_isced7",
+                "fv_victims_edu_oth", "fv_victims_edu_unk")
+FV_ACT_LINES = ("fv_victims_working", "fv_victims_not_working", "fv_victims_students",
+                "fv_victims_retired", "fv_victims_act_oth", "fv_victims_act_unk")
+
+
+def _fv_victims(v: Values, victims: int, female: int, r) -> None:
+    """MOI-FV v2 tables 2 and 6 for one district and quarter: victims by sex, children and
+    adults (age not recorded included), the NSC's age bands, education and activity;
+    minors who witnessed; victims referred. Every breakdown adds up to its total."""
+    by_sex = {"F": female, "M": victims - female}
+    col = {"F": 2, "M": 3}
+    adult_col, child_col = {"F": 4, "M": 5}, {"F": 6, "M": 7}
+    v[("fv_victims", 1)] = victims
+    for line in (*FV_AGE_LINES, *FV_EDU_LINES, *FV_ACT_LINES):
+        v[(line, 1)] = 0
+    witness, referred = {}, {}
+    for sex, n in by_sex.items():
+        children, adults, unknown = split(n, FV_AGE[sex], r, 0.3)
+        v[("fv_victims", col[sex])] = n
+        v[("fv_victims", adult_col[sex])] = adults
+        v[("fv_victims", child_col[sex])] = children
+        young, *older = split(adults, FV_ADULT_BANDS, r, 0.2)
+        for line, x in zip(FV_AGE_LINES, (children + young, *older, unknown), strict=True):
+            v[(line, col[sex])] = x
+        # children have not finished a level of education: "other or none"; most study
+        edu = split(adults + unknown, FV_EDUCATION, r, 0.2)
+        edu[4] += children
+        act = split(adults + unknown, FV_ACTIVITY, r, 0.2)
+        pupils = binomial(children, 0.85, r)
+        act[2] += pupils
+        act[4] += children - pupils
+        for lines, parts in ((FV_EDU_LINES, edu), (FV_ACT_LINES, act)):
+            for line, x in zip(lines, parts, strict=True):
+                v[(line, col[sex])] = x
+        witness[sex] = binomial(children, 0.6, r)  # minors who witnessed are victims (Law No. 63)
+        referred[sex] = [binomial(x, 0.4, r) for x in (adults, children, unknown)]
+    for line in (*FV_AGE_LINES, *FV_EDU_LINES, *FV_ACT_LINES):
+        v[(line, 1)] = v[(line, 2)] + v[(line, 3)]
+    v.update({("fv_victims_witness", 1): witness["F"] + witness["M"],
+              ("fv_victims_witness", 2): witness["F"], ("fv_victims_witness", 3): witness["M"],
+              ("fv_victims_witness", 6): witness["F"], ("fv_victims_witness", 7): witness["M"]})
+    for sex in ("F", "M"):
+        adults, children, unknown = referred[sex]
+        v[("fv_victims_referred", col[sex])] = adults + children + unknown
+        v[("fv_victims_referred", adult_col[sex])] = adults
+        v[("fv_victims_referred", child_col[sex])] = children
+    v[("fv_victims_referred", 1)] = v[("fv_victims_referred", 2)] + v[("fv_victims_referred", 3)]
+
+
+# Victims of trafficking (MOI-TIP): shares used to break an oblast's quarter down.
+TIP_SEX = (0.64, 0.345, 0.015)  # female, male, sex not recorded
+TIP_AGE = {"F": (0.8, 0.15, 0.05), "M": (0.84, 0.11, 0.05)}  # adults, children, age not recorded
+TIP_ADULT_BANDS = (0.46, 0.3, 0.15, 0.09)  # 18-29, 30-39, 40-49, 50 and over
+TIP_UNKNOWN_SEX_AGE = (0.15, 0.3, 0.15, 0.1, 0.05, 0.25)  # the six lines of table 3
+TIP_BREAKDOWNS = ((("sx", "fl", "og", "op", "unk"), (0.42, 0.44, 0.01, 0.08, 0.05)),
+                  (("nat", "for"), (0.93, 0.07)), (("dom", "abr"), (0.25, 0.75)))
+TIP_AGE_LINES = ("tip_victims_y0t17", "tip_victims_y18t29", "tip_victims_y30t39",
+                 "tip_victims_y40t49", "tip_victims_yge50", "tip_victims_age_unk")
+
+
+def _tip_victims(v: Values, victims: int, r) -> None:
+    """MOI-TIP tables 2 and 3 for one oblast and quarter: victims by sex and age (not
+    recorded included), form of exploitation (not recorded included), citizenship,
+    place, referrals, and by age group; every breakdown adds up to its total."""
+    female, male, unknown_sex = split(victims, TIP_SEX, r, 0.3)
+    cols: dict[int, int] = {8: unknown_sex}
+    bands: dict[str, list[int]] = {}
+    for sex, n, first in (("F", female, 2), ("M", male, 3)):
+        adults, children, unknown = split(n, TIP_AGE[sex], r, 0.3)
+        cols.update({first: adults, first + 2: children, first + 4: unknown})
+        bands[sex] = [children, *split(adults, TIP_ADULT_BANDS, r, 0.3), unknown]
+    bands["U"] = split(unknown_sex, TIP_UNKNOWN_SEX_AGE, r, 0.3)
+    v[("tip_victims", 1)] = victims
+    for c, n in cols.items():
+        v[("tip_victims", c)] = n
+    for lines, weights in TIP_BREAKDOWNS:
+        per_col = {c: split(n, weights, r) for c, n in cols.items()}
+        for i, ln in enumerate(lines):
+            for c in cols:
+                v[(f"tip_victims_{ln}", c)] = per_col[c][i]
+            v[(f"tip_victims_{ln}", 1)] = sum(per_col[c][i] for c in cols)
+    referred = {c: binomial(n, 0.85, r) for c, n in cols.items()}
+    if victims and not any(referred.values()):  # every identified victim is offered help
+        referred[max(cols, key=cols.get)] = 1
+    v[("tip_victims_referred", 1)] = sum(referred.values())
+    for c, n in referred.items():
+        v[("tip_victims_referred", c)] = n
+    for i, line in enumerate(TIP_AGE_LINES):
+        parts = [bands["F"][i], bands["M"][i], bands["U"][i]]
+        v[(line, 1)] = sum(parts)
+        for c, x in zip((2, 3, 4), parts, strict=True):
+            v[(line, c)] = x
 
 
 class Generator:
@@ -68,54 +164,48 @@ class Generator:
         if key not in self._cache:
             reports = self.world.fv_reports(year, quarter)
             orders = self.world.orders(year, quarter)
-            self._cache[key] = {u: (self._fv_v1 if year <= 2018 else self._fv_v2)(
-                u, year, quarter, reports[u], orders[u]) for u in reports}
+            victims, female = self.world.fv_victims(year, quarter)
+            if year <= 2018:
+                self._cache[key] = {u: self._fv_v1(u, year, quarter, reports[u], orders[u],
+                                                   victims[u], female[u]) for u in reports}
+            else:
+                extended = self.world.orders_extended(year, quarter)
+                self._cache[key] = {u: self._fv_v2(u, year, quarter, reports[u], orders[u],
+                                                   extended[u], victims[u], female[u])
+                                    for u in reports}
         return self._cache[key]
 
-    def _fv_v1(self, unit, year, quarter, reports, orders) -> Values:
+    def _fv_v1(self, unit, year, quarter, reports, orders, victims, female) -> Values:
         r = self.rng("fv1", unit, year, quarter)
-        victims_f = share(reports, 0.91, r, 0.04)
         perpetrators = share(reports, 0.97, r, 0.03)
         return {("dv_cases", 1): reports, ("dv_restraining_orders", 1): orders,
-                ("dv_criminal_cases", 1): share(reports, 0.12, r, 0.4),
-                ("dv_victims", 1): reports, ("dv_victims", 2): victims_f,
+                ("dv_criminal_cases", 1): binomial(reports, 0.12, r),
+                ("dv_victims", 1): victims, ("dv_victims", 2): female,
                 ("dv_perpetrators", 1): perpetrators,
                 ("dv_perpetrators", 2): share(perpetrators, 0.05, r, 0.5)}
 
-    def _fv_v2(self, unit, year, quarter, reports, orders) -> Values:
+    def _fv_v2(self, unit, year, quarter, reports, orders, extended, victims, female) -> Values:
         r = self.rng("fv2", unit, year, quarter)
         v: Values = {("fv_reports", 1): reports}
         for el, n in zip(("fv_reports_phy", "fv_reports_psy", "fv_reports_eco", "fv_reports_neg",
                           "fv_reports_sex"), split(reports, (0.42, 0.38, 0.08, 0.07, 0.05), r), strict=True):
             v[(el, 1)] = n
-        put_sexage(v, "fv_victims", reports, r)
-        # minors who witnessed are victims themselves (Law No. 63): a share of girls and boys
-        girls = share(v[("fv_victims", 4)], 0.6, r, 0.3)
-        boys = share(v[("fv_victims", 5)], 0.6, r, 0.3)
-        v.update({("fv_victims_witness", 1): girls + boys, ("fv_victims_witness", 4): girls,
-                  ("fv_victims_witness", 5): boys})
-        for col in range(1, 6):
-            v[("fv_victims_referred", col)] = 0
-        referred = [share(v[("fv_victims", c)], 0.4, r, 0.3) for c in range(2, 6)]
-        v[("fv_victims_referred", 1)] = sum(referred)
-        for c, n in zip(range(2, 6), referred, strict=True):
-            v[("fv_victims_referred", c)] = n
+        _fv_victims(v, victims, female, r)
         perp = share(reports, 0.96, r, 0.03)
         men = share(perp, 0.93, r, 0.03)
-        v.update({("fv_perpetrators", 1): perp, ("fv_perpetrators", 2): perp - men,
-                  ("fv_perpetrators", 3): men, ("fv_perpetrators", 4): 0, ("fv_perpetrators", 5): 0})
-        ext_rate = ORDERS_EXTENDED_2019 / 3932 * (1 + 0.1 * (year - 2019))
-        v.update({("tpo_issued", 1): orders, ("tpo_extended", 1): share(orders, ext_rate, r, 0.5),
-                  ("tpo_violated", 1): share(orders, 0.16, r, 0.4)})
+        for c, n in enumerate((perp, perp - men, men, perp - men, men, 0, 0), start=1):
+            v[("fv_perpetrators", c)] = n  # perpetrators are adults
+        v.update({("tpo_issued", 1): orders, ("tpo_extended", 1): extended,
+                  ("tpo_violated", 1): binomial(orders, 0.16, r)})
         protocols = share(reports, 0.45, r, 0.2)
-        v.update({("art70_protocols", 1): protocols, ("art70_to_court", 1): share(protocols, 0.85, r, 0.1)})
+        v.update({("art70_protocols", 1): protocols, ("art70_to_court", 1): binomial(protocols, 0.85, r)})
         opened = share(reports, 0.14, r, 0.3)
         groups = ("fv_cases_hom", "fv_cases_sas", "fv_cases_mas", "fv_cases_sexv", "fv_cases_oth")
         parts = split(opened, (0.01, 0.08, 0.55, 0.06, 0.30), r)
         v[("fv_cases", 1)] = opened
         sent_total = 0
         for el, n in zip(groups, parts, strict=True):
-            sent = share(n, 0.8, r, 0.15)
+            sent = binomial(n, 0.8, r)  # the rest stay under investigation or are closed
             v[(el, 1)], v[(el, 2)] = n, sent
             sent_total += sent
         v[("fv_cases", 2)] = sent_total
@@ -187,25 +277,12 @@ class Generator:
         scale = self.world.population(self.reg.territories().get(unit).sdmx_code, p.year) / 7e6
         victims = max(0, round(r.gauss(22 * scale, 2 * scale + 0.8)))
         v: Values = {}
-        put_sexage(v, "tip_victims", victims, r, (0.55, 0.3, 0.1, 0.05))
-        cols = [v[("tip_victims", c)] for c in range(2, 6)]
-        for lines, weights in ((("sx", "fl", "og", "op"), (0.45, 0.45, 0.02, 0.08)),
-                               (("nat", "for"), (0.93, 0.07)), (("dom", "abr"), (0.25, 0.75))):
-            per_col = [split(n, weights, r) for n in cols]
-            for i, ln in enumerate(lines):
-                parts = [pc[i] for pc in per_col]
-                v[(f"tip_victims_{ln}", 1)] = sum(parts)
-                for c, x in zip(range(2, 6), parts, strict=True):
-                    v[(f"tip_victims_{ln}", c)] = x
-        referred = [share(n, 0.85, r, 0.1) for n in cols]
-        v[("tip_victims_referred", 1)] = sum(referred)
-        for c, x in zip(range(2, 6), referred, strict=True):
-            v[("tip_victims_referred", c)] = x
+        _tip_victims(v, victims, r)
         for e in ("sx", "fl", "og", "op"):  # a case for every form with victims
             n_victims = v[(f"tip_victims_{e}", 1)]
             cases = max(1, round(n_victims * r.uniform(0.3, 0.6))) if n_victims else 0
-            sus = share(cases, 1.3, r, 0.2) if cases else 0
-            women = share(sus, 0.35, r, 0.4)
+            sus = cases + binomial(cases, 0.5, r)  # trafficking is often done by groups
+            women = binomial(sus, 0.35, r)
             v.update({(f"tip_cases_{e}", 1): cases, (f"tip_cases_{e}", 2): sus,
                       (f"tip_cases_{e}", 3): sus - women, (f"tip_cases_{e}", 4): women})
         for c in (1, 2, 3, 4):
@@ -226,22 +303,30 @@ class Generator:
                 "ema": gbv[("gbv_crimes_ema", 1)], "tip": tip[("tip_cases", 1)],
                 "oth": fv("fv_cases_oth")}
 
+    # persons charged per case sent to court, by offence group: trafficking and rape are
+    # often committed by several persons
+    CO_ACCUSED = {"tip": 0.5, "rap": 0.15}
+
     def gpo(self, form: FormVersion, unit: str, p: Period) -> Values:
+        """Prosecutors receive the cases investigators sent (same quarter, so the
+        reconciliation holds), then send some to court, terminate others (many by
+        reconciliation of the parties), return a few: each case by chance, so small
+        counts fall apart too."""
         key = ("gpo", unit, p)
         if key in self._cache:
             return self._cache[key]
         r = self.rng("gpo", unit, str(p))
         v: Values = {}
         for g, received in self._received_by_gpo(unit, p).items():
-            to_court = share(received, 0.68, r, 0.15)
-            terminated = min(received - to_court, share(received, 0.22, r, 0.3))
-            reconc = share(terminated, 0.6, r, 0.3)
-            returned = min(received - to_court - terminated, share(received, 0.05, r, 0.8))
+            to_court = binomial(received, 0.68, r)
+            terminated = binomial(received - to_court, 0.7, r)
+            reconc = binomial(terminated, 0.6, r)
+            returned = binomial(received - to_court - terminated, 0.3, r)
             el = f"gpo_cases_{g}"
             for c, x in enumerate((received, to_court, terminated, reconc, returned), start=1):
                 v[(el, c)] = x
-            charged = share(to_court, 1.05, r, 0.05)
-            women = share(charged, 0.06, r, 0.5)
+            charged = to_court + binomial(to_court, self.CO_ACCUSED.get(g, 0.05), r)
+            women = binomial(charged, 0.06 if g != "tip" else 0.35, r)
             v.update({(f"gpo_charged_{g}", 1): charged, (f"gpo_charged_{g}", 2): charged - women,
                       (f"gpo_charged_{g}", 3): women})
         for c in range(1, 6):
@@ -252,18 +337,21 @@ class Generator:
         return v
 
     def jd(self, form: FormVersion, unit: str, p: Period) -> Values:
+        """Courts receive the cases sent to court; of the persons charged most are
+        convicted in the quarter, a few acquitted, the rest still on trial."""
         r = self.rng("jd", unit, str(p))
         g = self.gpo(None, unit, p)
         v: Values = {}
         for grp in self.GROUPS:
             received = g[(f"gpo_cases_{grp}", 2)]
-            decided = share(received, 0.9, r, 0.1)
+            decided = binomial(received, 0.88, r)
             el = f"jd_cases_{grp}"
-            v.update({(el, 1): received, (el, 2): decided, (el, 3): share(decided, 0.12, r, 0.5)})
-            convicted = share(g[(f"gpo_charged_{grp}", 1)], 0.82, r, 0.1)
-            women = share(convicted, 0.06, r, 0.5)
-            acquitted = share(g[(f"gpo_charged_{grp}", 1)], 0.02, r, 1.0)
-            acq_w = share(acquitted, 0.1, r, 1.0)
+            v.update({(el, 1): received, (el, 2): decided, (el, 3): binomial(decided, 0.12, r)})
+            charged = g[(f"gpo_charged_{grp}", 1)]
+            convicted = binomial(charged, 0.78, r)
+            acquitted = binomial(charged - convicted, 0.1, r)
+            women = binomial(convicted, 0.06 if grp != "tip" else 0.3, r)
+            acq_w = binomial(acquitted, 0.1, r)
             pe = f"jd_persons_{grp}"
             v.update({(pe, 1): convicted, (pe, 2): convicted - women, (pe, 3): women,
                       (pe, 4): acquitted, (pe, 5): acquitted - acq_w, (pe, 6): acq_w})
@@ -276,39 +364,41 @@ class Generator:
         for el, n in zip(("jd_sentence_pri", "jd_sentence_pro", "jd_sentence_fin", "jd_sentence_cwk"),
                          split(convicted, (0.45, 0.3, 0.15, 0.1), r), strict=True):
             v[(el, 1)] = n
-        heard = share(self.oblast_fv(unit, p, "art70_to_court"), 0.95, r, 0.05)
-        sanctioned = share(heard, 0.9, r, 0.05)
+        heard = binomial(self.oblast_fv(unit, p, "art70_to_court"), 0.95, r)
+        sanctioned = binomial(heard, 0.9, r)
         v.update({("art70_heard", 1): heard, ("art70_sanctioned", 1): sanctioned})
         for el, n in zip(("art70_csv", "art70_arrest", "art70_fine"),
                          split(sanctioned, (0.5, 0.3, 0.2), r), strict=True):
             v[(el, 1)] = n
-        measures = share(heard, 0.05, r, 0.5) if p.year >= 2025 else 0
+        measures = binomial(heard, 0.05, r) if p.year >= 2025 else 0
         v.update({("court_restrictions", 1): measures,
-                  ("court_restrictions_em", 1): share(measures, 0.4, r, 0.5)})
+                  ("court_restrictions_em", 1): binomial(measures, 0.4, r)})
         return v
 
     # --- NSC and MLSP ---------------------------------------------------------------
 
+    POP_AGES = ("pop_y0t14", "pop_y15t17", "pop_y18t29", "pop_y30t39", "pop_y40t59", "pop_y60t999")
+    POP_SHARES = (0.325, 0.055, 0.2, 0.15, 0.19, 0.08)
+    POP_FEMALE = (0.487, 0.488, 0.495, 0.505, 0.52, 0.58)  # women's share of each age group
+
     def nsc_pop(self, form: FormVersion, unit: str, p: Period) -> Values:
+        """The population of the world (national figures anchored), by sex and age."""
         r = self.rng("pop", unit, p.year)
-        total = self.world.population(self.reg.territories().get(unit).sdmx_code, p.year)
-        ages = ("pop_y0t14", "pop_y15t17", "pop_y18t29", "pop_y30t39", "pop_y40t59", "pop_y60t999")
-        parts = split(total, (0.325, 0.055, 0.2, 0.15, 0.19, 0.08), r, 0.03)
-        v: Values = {("pop", 1): total}
-        women_total = 0
-        for el, n in zip(ages, parts, strict=True):
-            w = share(n, 0.505 if el != "pop_y60t999" else 0.58, r, 0.01)
+        area = self.reg.territories().get(unit).sdmx_code
+        total, women = self.world.population(area, p.year), self.world.women(area, p.year)
+        parts = split(total, self.POP_SHARES, r, 0.03)
+        female = allocate_capped(women, [n * f for n, f in zip(parts, self.POP_FEMALE, strict=True)], parts)
+        v: Values = {("pop", 1): total, ("pop", 2): women, ("pop", 3): total - women}
+        for el, n, w in zip(self.POP_AGES, parts, female, strict=True):
             v.update({(el, 1): n, (el, 2): w, (el, 3): n - w})
-            women_total += w
-        v.update({("pop", 2): women_total, ("pop", 3): total - women_total})
         return v
 
     def mlsp(self, form: FormVersion, unit: str, p: Period) -> Values:
         r = self.rng("mlsp", unit, str(p))
         v: Values = {}
-        victims = [self.oblast_fv(unit, p, "fv_victims", c) for c in range(2, 6)]
+        victims = [self.oblast_fv(unit, p, "fv_victims", c) for c in range(4, 8)]  # women .. boys
         referred_police = [share(self.oblast_fv(unit, p, "fv_victims_referred", c), 0.85, r, 0.1)
-                           for c in range(2, 6)]
+                           for c in range(4, 8)]
         clients = [max(rp, share(n, 0.4, r, 0.2)) for rp, n in zip(referred_police, victims, strict=True)]
         crisis = [share(n, 0.6, r, 0.2) for n in clients]
         for el, cols in (("mlsp_fv_clients", clients), ("mlsp_fv_referred_by_police", referred_police),
@@ -321,7 +411,7 @@ class Generator:
             v[(f"mlsp_fv_service_{el}", 1)] = sum(cols)
             for c, x in zip(range(2, 6), cols, strict=True):
                 v[(f"mlsp_fv_service_{el}", c)] = x
-        perps = self.oblast_fv(unit, p, "fv_perpetrators", 3)
+        perps = self.oblast_fv(unit, p, "fv_perpetrators", 5)  # men
         men = share(perps, 0.06, r, 0.4)
         women = share(men, 0.04, r, 1.0)
         for el, rate in (("cp_referred", 1.0), ("cp_started", 0.8), ("cp_completed", 0.65)):
@@ -376,6 +466,10 @@ def generate(years: list[int], out: Path, seed: int = 2018, reg: Registry | None
     import os
     from concurrent.futures import ProcessPoolExecutor
 
+    outside = sorted(set(years) - set(WORLD_YEARS))
+    if outside:
+        raise ValueError(f"the demo world has figures for {WORLD_YEARS[0]}-{WORLD_YEARS[-1]}, "
+                         f"not for {', '.join(map(str, outside))}")
     reg = reg or registry()
     todo = [(f, u, p) for f, u, p in Generator(reg, seed).returns(years)
             if (not forms or f.form in forms) and (not oblasts or reg.oblast_of(u) in oblasts)]

@@ -146,8 +146,17 @@ def _show(console, warehouse: Path, published: Path | None, lang: str) -> None:
                    "WHERE status = 'fail' AND run_id IN (SELECT max(run_id) FROM rule_results GROUP BY year) "
                    "ORDER BY abs(imbalance) / greatest(abs(left_value), abs(right_value), 1) DESC LIMIT 10")
     console.print(frame_table(top))
+    console.rule("ind01_family_violence")
+    console.print(frame_table(wh.query(  # the headline cells of the long table, one row per year
+        "SELECT year, max(reports) AS reports, "
+        "max(victims) FILTER (WHERE sex = '_T' AND age = '_T') AS victims, "
+        "max(victims) FILTER (WHERE sex = 'F' AND age = '_T') AS victims_f, "
+        "max(victims) FILTER (WHERE sex = 'M' AND age = '_T') AS victims_m, "
+        "max(victims_per_100k) FILTER (WHERE sex = 'F' AND age = '_T') AS f_per_100k_f, "
+        "max(victims_per_100k) FILTER (WHERE sex = 'F' AND age = 'Y18T999') AS adult_f_per_100k_adult_f "
+        "FROM ind01_family_violence WHERE area = 'KG' AND education = '_T' AND activity = '_T' "
+        "GROUP BY year ORDER BY year")))
     for table, columns in (
-        ("ind01_family_violence", "year, reports, victims, victims_women, reports_per_100k, women_victims_per_100k_women"),
         ("ind02_protection_orders", "year, orders_issued, orders_extended, orders_violated, extension_rate_pct, violation_rate_pct"),
         ("ind03_justice_attrition", "year, moi_cases_opened, gpo_to_court, jd_persons_convicted, to_court_per_opened, reconciliation_share_pct"),
         ("ind05_trafficking", "year, victims, victims_per_100k, cases, prosecutions, convictions"),

@@ -200,6 +200,68 @@ def _check_codelist(check: _Check, path: Path, cl: CodeList,
             code = getattr(c, "iccs", None)
             if code is not None and str(code) not in iccs.codes_set():
                 check.add("GBV-S013", path, f"codes.{c.code}.iccs", "unknown_iccs", code=code)
+    _check_hierarchies(check, path, cl)
+
+
+def _check_hierarchies(check: _Check, path: Path, cl: CodeList) -> None:
+    """Declared breakdowns (`hierarchies:`): codes of the list, each code once per
+    hierarchy, at least two parts, unique ids and breakdowns, no code a part of itself,
+    and `parent` fields that agree with them."""
+    members = {c.code for c in cl.codes}
+    for i, hid in _repeats(h.id for h in cl.hierarchies):
+        check.add("GBV-S033", path, f"hierarchies[{i}].id", "dup_hierarchy", id=hid, list=cl.id)
+    seen: dict[tuple, str] = {}
+    for h in cl.hierarchies:
+        key = f"hierarchies.{h.id}"
+        if h.label:
+            _translations(check, path, f"{key}.label", h.label)
+        for where, code in [("total", h.total), *((f"parts[{i}]", p) for i, p in enumerate(h.parts))]:
+            if code not in members:
+                check.add("GBV-S031", path, f"{key}.{where}", "hierarchy_code", code=code,
+                          list=cl.id)
+        for i, code in _repeats(h.parts):
+            check.add("GBV-S032", path, f"{key}.parts[{i}]", "hierarchy_twice", code=code)
+        if h.total in h.parts:
+            check.add("GBV-S032", path, f"{key}.parts[{h.parts.index(h.total)}]",
+                      "hierarchy_total_part", code=h.total)
+        if len(set(h.parts) - {h.total}) < 2:
+            check.add("GBV-S034", path, f"{key}.parts", "hierarchy_short", total=h.total)
+        same = (h.total, frozenset(h.parts))
+        if same in seen and seen[same] != h.id:
+            check.add("GBV-S036", path, key, "hierarchy_same", id=h.id, other=seen[same])
+        seen.setdefault(same, h.id)
+    for code in _cycle(cl):
+        check.add("GBV-S035", path, "hierarchies", "hierarchy_cycle", code=code, list=cl.id)
+    if cl.hierarchies:
+        for c in cl.codes:
+            if c.parent and not any(h.total == c.parent and c.code in h.parts
+                                    for h in cl.hierarchies):
+                check.add("GBV-S037", path, f"codes.{c.code}.parent", "hierarchy_parent",
+                          code=c.code, parent=c.parent)
+
+
+def _cycle(cl: CodeList) -> list[str]:
+    """Codes that are, through the hierarchies, a part of themselves (each cycle reported
+    once, by its smallest code)."""
+    below: dict[str, set[str]] = {}
+    for h in cl.hierarchies:
+        below.setdefault(h.total, set()).update(p for p in h.parts if p != h.total)
+    found = []
+    for start in sorted(below):
+        reach = _reach(below, start)
+        if start in reach and start == min(c for c in reach if start in _reach(below, c)):
+            found.append(start)
+    return found
+
+
+def _reach(below: dict[str, set[str]], start: str) -> set[str]:
+    reach, todo = set(), list(below.get(start, ()))
+    while todo:
+        code = todo.pop()
+        if code not in reach:
+            reach.add(code)
+            todo.extend(below.get(code, ()))
+    return reach
 
 
 def _repeats(values: Iterable[object]) -> list[tuple[int, object]]:

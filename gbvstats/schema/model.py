@@ -171,16 +171,42 @@ class Code(_Model):
     parent: str | None = None
 
 
+class Hierarchy(_Model):
+    """Codes of one list that add up to another of its codes: `total` = sum of `parts`.
+    One total may have several breakdowns (children/adults, the NSC's age bands); a
+    part such as `_U` (not recorded) that a table does not carry counts as zero there."""
+
+    id: str
+    total: CodeText
+    parts: list[CodeText]
+    label: Labels = {}
+
+
+TOTAL_CODE = "_T"
+
+
 class CodeList(_Model):
     id: str
     title: Labels
     codes: list[Code]
+    hierarchies: list[Hierarchy] = []
 
     def codes_set(self) -> set[str]:
         return {c.code for c in self.codes}
 
     def get(self, code: str) -> Code | None:
         return next((c for c in self.codes if c.code == code), None)
+
+    def breakdowns(self) -> list[Hierarchy]:
+        """The declared hierarchies; for a list that declares none but has a total code,
+        the one implied: every other code is a part of the total."""
+        if self.hierarchies:
+            return list(self.hierarchies)
+        codes = [c.code for c in self.codes]
+        if TOTAL_CODE not in codes:
+            return []
+        return [Hierarchy(id=self.id.upper(), total=TOTAL_CODE,
+                          parts=[c for c in codes if c != TOTAL_CODE])]
 
 
 class SchemaLoadError(Exception):

@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 
 BATCH = 100  # files validated together in a batch load: one rule query per form version
 DIM_COLUMNS = ("sex", "age", "violence_form", "exploitation", "relationship", "citizenship",
-               "place", "offence", "stage", "service", "sanction")
+               "place", "offence", "stage", "service", "sanction", "education", "activity")
 DIMENSION_TABLES = ("dim_territory", "dim_element", "concordance", "dim_period")
 DERIVED_TABLES = ("rule_results", "consolidation_runs", "completeness_results", "rule_agencies")
 OPERATIONAL_TABLES = ("token_use",)  # when a token was last used: neither replayed nor checksummed
