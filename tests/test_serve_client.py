@@ -156,11 +156,13 @@ def test_the_client_retries_while_the_server_is_busy(seed, files, tmp_path):
     with ThreadServer(warehouse, lock_timeout=0.3, linger=0.05) as server:
         holding = threading.Event()
 
-        def hold_the_lock() -> None:  # a local load holding the writer lock for 2.5 s
+        def hold_the_lock() -> None:  # a local load holding the writer lock until a 503 went out
             with open(warehouse.with_name(warehouse.name + ".lock"), "a+") as fh:
                 fcntl.flock(fh, fcntl.LOCK_EX)
                 holding.set()
-                time.sleep(2.5)
+                deadline = time.monotonic() + 60
+                while " 503" not in server.log.getvalue() and time.monotonic() < deadline:
+                    time.sleep(0.05)
 
         time.sleep(0.5)  # the server has let go of the lock since it started
         holder = threading.Thread(target=hold_the_lock)
