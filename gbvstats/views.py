@@ -53,8 +53,8 @@ def findings_table(findings: Iterable, lang: str):
     for f in findings:
         where = "!".join(p for p in (f.sheet, f.cell) if p) or "-"
         severity = t(f"feedback.severity.{f.severity}", lang)
-        table.add_row(f"[{STYLE[f.severity]}]{severity}[/]", f.code, where, f.message(lang),
-                      values_text(f))
+        table.add_row(f"[{STYLE[f.severity]}]{severity}[/]", f.code, _plain(where),
+                      _plain(f.message(lang)), _plain(values_text(f)))
     return table
 
 
@@ -68,7 +68,7 @@ def print_reports(console, reports, lang: str) -> None:
                  unit=report.header.get("unit", "?"), period=report.header.get("period", "?"),
                  errors=counts["error"], warnings=counts["warning"])
         style = {"ok": "green", "warnings": "yellow"}.get(report.verdict, "bold red")
-        console.print(f"[{style}]{line}[/]")
+        console.print(f"[{style}]{_plain(line)}[/]")
 
 
 def print_receipt(console, receipt, agency: str, lang: str) -> None:
@@ -79,13 +79,13 @@ def print_receipt(console, receipt, agency: str, lang: str) -> None:
              supersedes=extra, sha=receipt.sha256[:12], agency=agency,
              errors=receipt.counts.get("error", 0), warnings=receipt.counts.get("warning", 0))
     style = {"accepted": "green", "duplicate": "cyan", "accepted_with_warnings": "yellow"}
-    console.print(f"[{style.get(receipt.outcome, 'bold red')}]{text}[/]", highlight=False)
+    console.print(f"[{style.get(receipt.outcome, 'bold red')}]{_plain(text)}[/]", highlight=False)
 
 
 def frame_table(frame, max_rows: int = 200):
     from rich.table import Table
 
-    table = Table(*[str(c) for c in frame.columns])
+    table = Table(*[_plain(str(c)) for c in frame.columns])
     for row in frame.head(max_rows).itertuples(index=False):
         table.add_row(*[_cell(v) for v in row])
     if len(frame) > max_rows:
@@ -104,9 +104,9 @@ def discrepancy_tables(found, limit: int | None = None):
         table = Table("territory", "item", "left", "right", "imbalance", "tolerance", "explanation",
                       title=f"{rule_id} ({agencies}): {len(group)} discrepancies", title_justify="left")
         for r in group.head(limit or len(group)).itertuples():
-            table.add_row(f"{r.area or ''} {r.territory_name or r.territory}", str(r.item_label),
-                          _num(r.left_value), _num(r.right_value), _num(r.imbalance),
-                          _num(r.tolerance), r.explanation or "")
+            table.add_row(_plain(f"{r.area or ''} {r.territory_name or r.territory}"),
+                          _plain(str(r.item_label)), _num(r.left_value), _num(r.right_value),
+                          _num(r.imbalance), _num(r.tolerance), _plain(r.explanation or ""))
         tables.append(table)
     return tables
 
@@ -125,4 +125,11 @@ def _cell(v) -> str:
         return ""
     if isinstance(v, float) and v.is_integer():
         return str(int(v))
-    return str(v)
+    return _plain(str(v))
+
+
+def _plain(text: str) -> str:
+    """User text shown through rich stays text: `[bold]` or `[link=...]` is not markup."""
+    from rich.markup import escape
+
+    return escape(text)

@@ -479,7 +479,7 @@ def test_archive_unwritable_stores_no_rows(wh, files, monkeypatch):
 def test_a_second_writer_waits_then_proceeds(wh, files):
     wh.submit(files["q2"], "MOI")
     waited = []
-    second = Warehouse(wh.path, wh.reg, lock_timeout=10, on_wait=lambda: waited.append(time.monotonic()))
+    second = Warehouse(wh.path, wh.reg, lock_timeout=10, on_wait=lambda _: waited.append(time.monotonic()))
     lock = open(wh.path.with_name(wh.path.name + ".lock"), "a+")  # noqa: SIM115
     fcntl.flock(lock, fcntl.LOCK_EX)
     started = time.monotonic()
@@ -504,7 +504,7 @@ def test_a_busy_warehouse_times_out_with_a_clear_message(wh, files, monkeypatch)
     finally:
         lock.close()
     assert result.exit_code == 1
-    assert "waiting for another submission" in result.stderr
+    assert "waiting for the warehouse" in result.stderr
     assert "is busy" in result.stderr and "Traceback" not in result.output
 
 

@@ -11,8 +11,9 @@ import time
 from pathlib import Path
 
 import pytest
-from store_helpers import PYTHON, distinct_returns, input_cells, submit_process
+from store_helpers import PYTHON, cli, distinct_returns, input_cells, submit_process
 
+from gbvstats.store.fsck import fsck
 from gbvstats.store.warehouse import Warehouse
 
 WRITERS = 4
@@ -88,7 +89,7 @@ def test_a_duckdb_session_holding_the_file_delays_but_does_not_break_submit(retu
     Warehouse(warehouse, registry).submit(first, "MOI")
     shell = holder(warehouse)
     proc = submit_process([second], warehouse)
-    assert "waiting for another submission" in proc.stderr.readline()
+    assert "waiting for the warehouse" in proc.stderr.readline()
     shell.communicate("done\n", timeout=10)  # the analyst closes the session
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, err
@@ -106,6 +107,7 @@ def test_a_duckdb_session_holding_the_file_too_long_is_a_busy_error(returns, tmp
     shell.communicate("done\n", timeout=10)
     assert proc.returncode == 1
     assert "error: the warehouse" in err and "is busy" in err
+    assert f"process {shell.pid} (python" in err and "not a gbvstats command" in err
     assert "Could not set lock" not in err and "Traceback" not in err
 
 
@@ -128,12 +130,21 @@ def kill_loop(files: list[Path], warehouse: Path, kills: int, registry, seed: in
         if warehouse.exists():
             done = check_whole(Warehouse(warehouse, registry), expected)
     assert 0 < done < len(files) * 2
+    # what the kills left: whole submissions, and at most leftovers that --repair removes
+    wh = Warehouse(warehouse, registry)
+    report = fsck(wh)
+    assert {f.code for f in report.problems} <= {"GBV-W026", "GBV-W027"}, report.problems
+    referenced = set(wh.query("SELECT archive_path FROM submissions")["archive_path"])
+    repair = cli("fsck", "--repair", "--warehouse", str(warehouse), "--lang", "en")
+    assert repair.returncode == 0 and "sound" in repair.stdout, repair.stdout + repair.stderr
+    assert all((wh.archive / rel).is_file() for rel in referenced)
+    assert fsck(wh).findings == []
     finish = submit_process(files, warehouse)
     out, err = finish.communicate(timeout=300)
     assert finish.returncode == 0, err
-    wh = Warehouse(warehouse, registry)
     assert check_whole(wh, expected) == len(files)
     assert sorted(wh.query("SELECT file_name FROM submissions")["file_name"]) == sorted(p.name for p in files)
+    assert fsck(wh).findings == []
 
 
 def test_fifty_kills_leave_a_consistent_warehouse(returns, tmp_path, registry):

@@ -46,14 +46,18 @@ def validate(
 
         raise typer.Exit(validate_remote(files, to, token_file, lang, as_json, feedback))
     reg = registry_or_fail()
-    reports = validate_files(files, reg, lambda items: progress(items, as_json, "validate"))
     if feedback:
         from gbvstats.collect.feedback import feedback_paths, write_feedback
 
-        for report, out in feedback_paths(reports, feedback):
-            write_feedback(report.path, report.findings, out, lang)
-            if not as_json:
-                typer.echo(t_("validate.feedback", lang, path=out))
+        with store_errors(lang):  # a bad --feedback path is refused before any reading
+            feedback_paths([_Named(f) for f in files], feedback)
+    reports = validate_files(files, reg, lambda items: progress(items, as_json, "validate"))
+    if feedback:
+        with store_errors(lang):
+            for report, out in feedback_paths(reports, feedback):
+                write_feedback(report.path, report.findings, out, lang)
+                if not as_json:
+                    typer.echo(t_("validate.feedback", lang, path=out))
     if as_json:
         print_json([r.to_dict(lang) for r in reports])
     else:
@@ -119,3 +123,9 @@ def explain(
         eid = open_warehouse(warehouse, lang).explain(submission, rule_id, text, by)
     typer.echo(t("store.explained", lang, id=eid))
 
+
+class _Named:
+    """A file about to be validated, for planning where its feedback goes."""
+
+    def __init__(self, path: Path):
+        self.path = path

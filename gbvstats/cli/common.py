@@ -78,22 +78,30 @@ def t_(key: str, lang: str, **params) -> str:
 
 
 def open_warehouse(path: Path | None, lang: str = "en"):
-    from gbvstats.i18n import t
+    from gbvstats.i18n import pick, t
     from gbvstats.store.warehouse import Warehouse
 
     return Warehouse(warehouse_path(path), registry_or_fail(),
-                     on_wait=lambda: typer.echo(t("store.waiting", lang), err=True))
+                     on_wait=lambda holder: typer.echo(
+                         t("store.waiting", lang, holder=pick(holder, lang)), err=True),
+                     on_yield=lambda holder: typer.echo(
+                         t("store.yielding", lang, holder=pick(holder, lang)), err=True))
 
 
 @contextmanager
 def store_errors(lang: str | None = None):
-    """Warehouse problems reach the user as one line and an exit code, never a traceback."""
+    """Warehouse and path problems reach the user as one line and an exit code, never a
+    traceback: a path that cannot be used (exit 2), a file system error naming the path."""
+    from gbvstats.paths import PathProblem
     from gbvstats.store.warehouse import StoreError
 
     try:
         yield
-    except StoreError as exc:
+    except (StoreError, PathProblem) as exc:
         fail(exc.message(lang_of(lang)), code=exc.code)
+    except OSError as exc:
+        where = " -> ".join(str(p) for p in (exc.filename, exc.filename2) if p) or "?"
+        fail(t_("paths.cannot_write", lang_of(lang), path=where, reason=exc.strerror or exc), code=2)
 
 
 def show_frame(frame, as_json: bool) -> None:

@@ -34,11 +34,13 @@ def completeness_cmd(
     from gbvstats.consolidate.completeness import completeness
 
     wh = open_warehouse(warehouse)
-    with store_errors(), wh.reader() as con:
-        rows, summary = completeness(con, wh.reg, year, agency)
+    with store_errors():
+        rows, summary = wh.read(lambda con: completeness(con, wh.reg, year, agency))
     frame = rows if detail else summary
     if as_csv:
-        sys.stdout.write(frame.to_csv(index=False))
+        from gbvstats.safe import frame_csv
+
+        sys.stdout.write(frame_csv(frame))
     else:
         show_frame(frame, as_json)
 
@@ -112,7 +114,9 @@ def trace_cmd(
     except KeyError as exc:
         fail(str(exc).strip("'\""), code=2)
     if as_csv:
-        sys.stdout.write(frame.to_csv(index=False))
+        from gbvstats.safe import frame_csv
+
+        sys.stdout.write(frame_csv(frame))
     else:
         show_frame(frame, as_json)
 

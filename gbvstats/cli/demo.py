@@ -10,6 +10,7 @@ import typer
 from gbvstats.cli.common import (
     app,
     fail,
+    store_errors,
 )
 
 demo_app = typer.Typer(help="Demo data: every agency's returns, synthetic but consistent.", no_args_is_help=True)
@@ -26,6 +27,7 @@ def demo_generate(
     from gbvstats.demo.generate import generate
     from gbvstats.demo.world import YEARS
     from gbvstats.i18n import choose_lang, t
+    from gbvstats.paths import output_dir
 
     first, _, last = years.partition("-")
     try:
@@ -34,7 +36,9 @@ def demo_generate(
         fail(f"--years {years!r}: expected a year or a range like 2015-2024", code=2)
     if not span or not set(span) <= set(YEARS):
         fail(t("demo.bad_years", choose_lang(None), years=years, first=YEARS[0], last=YEARS[-1]), code=2)
-    entries = generate(span, out, seed)
+    with store_errors():
+        output_dir(out)
+        entries = generate(span, out, seed)
     defects = sum(1 for e in entries if e.defect)
     typer.echo(f"{len(entries)} workbooks in {out} ({defects} with planted defects; see manifest.json)")
 

@@ -17,6 +17,7 @@ from gbvstats.cli.common import (
     lang_of,
     print_json,
     registry_or_fail,
+    store_errors,
     t_,
 )
 
@@ -90,10 +91,14 @@ def forms_build(out: Annotated[Path | None, typer.Option("--out", help="Director
                 lang: Annotated[str, typer.Option("--lang", help="Label language.")] = "ru") -> None:
     """Write one blank template per form version (forms/<FORM>_v<N>.xlsx)."""
     from gbvstats.collect.templates import build_all
+    from gbvstats.paths import output_dir
 
     registry_or_fail()
-    for path in build_all(out, lang=lang_of(lang)):
-        typer.echo(str(path))
+    with store_errors():  # --lang here is the labels' language, not the messages'
+        if out:
+            output_dir(out)
+        for path in build_all(out, lang=lang_of(lang)):
+            typer.echo(str(path))
 
 
 @forms_app.command("show")
@@ -115,16 +120,18 @@ def template(
     period: Annotated[str, typer.Option("--period", help="Reporting period, e.g. 2024-Q1.")],
     unit: Annotated[str, typer.Option("--unit", help="SOATE code of the reporting unit.")],
     out: Annotated[Path, typer.Option("-o", "--out", help="Output .xlsx file.")],
+    force: Annotated[bool, typer.Option("--force", help="Overwrite the output file if it exists.")] = False,
     lang: LangOpt = None,
 ) -> None:
     """A template with the header filled in for one reporting unit and period."""
+    from gbvstats.paths import output_file
     from gbvstats.schema.info import template_for
 
-    try:
-        path = template_for(registry_or_fail(), form, period, unit, out, lang_of(lang or "ru"))
-    except ValueError as exc:
-        fail(str(exc), code=2)
-    except OSError as exc:
-        fail(f"{out}: {exc.strerror}", code=2)
+    with store_errors(lang):
+        output_file(out, force=force)  # never over a filled return by mistake
+        try:
+            path = template_for(registry_or_fail(), form, period, unit, out, lang_of(lang or "ru"))
+        except ValueError as exc:
+            fail(str(exc), code=2)
     typer.echo(str(path))
 

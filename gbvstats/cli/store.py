@@ -1,4 +1,4 @@
-"""The warehouse: `history`, `status`, `sql`, `rebuild`, `checksum`, `dictionary`."""
+"""The warehouse: `history`, `status`, `sql`, `rebuild`, `checksum`, `dictionary`, `fsck`."""
 
 from __future__ import annotations
 
@@ -13,11 +13,13 @@ from gbvstats.cli.common import (
     LangOpt,
     WarehouseOpt,
     app,
+    console,
     lang_of,
     open_warehouse,
     print_json,
     show_frame,
     store_errors,
+    t_,
 )
 
 
@@ -43,14 +45,23 @@ def status(as_json: JsonOpt = False, warehouse: WarehouseOpt = None, lang: LangO
 def sql(
     query: Annotated[str, typer.Argument(help="SQL to run (read-only).")],
     as_json: JsonOpt = False,
-    as_csv: Annotated[bool, typer.Option("--csv", help="Print CSV.")] = False,
+    as_csv: Annotated[bool, typer.Option("--csv", help="Print CSV (text that looks like a formula gets a leading ').")] = False,
+    timeout: Annotated[float | None, typer.Option(
+        "--timeout", min=0, help="Stop the query after this many seconds; 0: no limit "
+                                 "(default: env GBVSTATS_SQL_TIMEOUT, else 60).")] = None,
     warehouse: WarehouseOpt = None, lang: LangOpt = None,
 ) -> None:
-    """Run read-only SQL on the warehouse (tables, views, as_of(ts))."""
+    """Run read-only SQL on the warehouse (tables, views, as_of(ts)).
+
+    A query gives way to a submission that waits for the warehouse and is run again once the submission has written, so a query never makes a submission fail."""
+    from gbvstats.store.warehouse import sql_timeout
+
     with store_errors(lang):
-        frame = open_warehouse(warehouse).query(query)
+        frame = open_warehouse(warehouse, lang_of(lang)).query(query, timeout=sql_timeout(timeout))
     if as_csv:
-        sys.stdout.write(frame.to_csv(index=False))
+        from gbvstats.safe import frame_csv
+
+        sys.stdout.write(frame_csv(frame))
     else:
         show_frame(frame, as_json)
 
@@ -81,11 +92,43 @@ def checksum(as_json: JsonOpt = False, warehouse: WarehouseOpt = None, lang: Lan
 def dictionary(out: Annotated[Path | None, typer.Option("--out", help="Write Markdown here.")] = None,
                warehouse: WarehouseOpt = None, lang: LangOpt = None) -> None:
     """The data dictionary of the warehouse's tables and views."""
-    with store_errors(lang):
-        text = open_warehouse(warehouse).dictionary()
-    if out:
-        out.write_text(text, encoding="utf-8")
-        typer.echo(str(out))
-    else:
-        typer.echo(text)
+    from gbvstats.paths import output_file
 
+    with store_errors(lang):
+        if out:
+            output_file(out)  # checked before the warehouse is read
+        text = open_warehouse(warehouse).dictionary()
+        if out:
+            out.write_text(text, encoding="utf-8")
+    typer.echo(str(out) if out else text)
+
+
+
+@app.command("fsck")
+def fsck_cmd(
+    repair: Annotated[bool, typer.Option("--repair", help="Remove leftovers of interrupted writes "
+                                                          "(archive files no row refers to, temporary files).")] = False,
+    deep: Annotated[bool, typer.Option("--deep", help="Also read every archived file again and compare "
+                                                      "its cells and findings with those stored.")] = False,
+    as_json: JsonOpt = False, warehouse: WarehouseOpt = None, lang: LangOpt = None,
+) -> None:
+    """Check every invariant of the warehouse and its archive. Exit 0: sound; 1: problems.
+
+    Every archived file present with its hash; every submission whole (cells, findings, audit event); the audit chain consistent (ids, revisions, explanations); no leftovers of interrupted writes. --repair removes only what no row refers to, never a referenced file."""
+    from gbvstats.store.fsck import fsck
+    from gbvstats.views import findings_table
+
+    lang = lang_of(lang)
+    with store_errors(lang):
+        report = fsck(open_warehouse(warehouse, lang), repair=repair, deep=deep)
+    if as_json:
+        print_json(report.to_dict(lang))
+        raise typer.Exit(report.exit_code)
+    if report.findings:
+        console().print(findings_table(report.findings, lang))
+    key = "store.fsck.sound" if not report.problems else "store.fsck.problems"
+    typer.echo(t_(key, lang, path=report.warehouse, problems=len(report.problems),
+                  removed=len(report.removed), **report.counts))
+    if any(f.code in ("GBV-W026", "GBV-W027") for f in report.problems):
+        typer.echo(t_("store.fsck.repair_hint", lang))
+    raise typer.Exit(report.exit_code)

@@ -4,11 +4,14 @@ The copy keeps the agency's data and formatting (.xlsx/.xlsm; an .xls or .ods or
 becomes an .xlsx copy of its values), fills each offending cell by its worst severity,
 puts one comment listing every finding of that cell on it, and adds a first sheet
 listing all findings. Sheets are unprotected so the marked cells can be corrected.
+Every text written is a text cell (`gbvstats.safe`): a sheet name, a label or a value
+copied from an .xls/.ods such as `=HYPERLINK(...)` never becomes a formula; only the
+formulas an .xlsx original itself had stay formulas.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from pathlib import Path
 
 from gbvstats.catalogue import Finding
@@ -23,21 +26,34 @@ WIDTHS = (16, 11, 8, 22, 90, 30)
 
 
 def feedback_paths(reports, target: Path) -> list[tuple[object, Path]]:
-    """One output per report: `target` itself for one file, else files in directory `target`."""
-    if len(reports) == 1 and target.suffix.lower() == ".xlsx":
-        return [(reports[0], target)]
-    target.mkdir(parents=True, exist_ok=True)
-    return [(r, target / f"{Path(r.path).stem}.feedback.xlsx") for r in reports]
+    """One output per report: `target` itself for one file, else files in directory `target`.
+    Never one of the workbooks checked (PathProblem): the agency's own file stays as it is."""
+    from gbvstats.paths import PathProblem, output_dir, output_file
+
+    inputs = {Path(r.path).resolve() for r in reports}
+    if len(reports) == 1 and target.suffix.lower() == ".xlsx" and not target.is_dir():
+        if target.resolve() in inputs:
+            raise PathProblem("is_input", path=target)
+        return [(reports[0], output_file(target))]
+    output_dir(target)
+    stems = Counter(Path(r.path).stem for r in reports)
+    # returns.xls and returns.ods each get their own: returns.xls.feedback.xlsx
+    return [(r, target / f"{Path(r.path).stem if stems[Path(r.path).stem] == 1 else Path(r.path).name}"
+                          ".feedback.xlsx") for r in reports]
 
 
 def write_feedback(original: Path, findings: list[Finding], out: Path, lang: str) -> Path:
     from openpyxl import Workbook
 
+    from gbvstats.safe import formula_cells, save_workbook
+
     original, out = Path(original), Path(out)
     note = None
+    own: set[tuple[str, str]] = set()  # the agency's own formulas (an .xlsx original only)
     try:
         if original.suffix.lower() in (".xlsx", ".xlsm"):
             wb = _load_xlsx(original)
+            own = formula_cells(wb)
         else:
             wb, note = _copy(original), t("feedback.note.copy", lang, suffix=original.suffix)
     except Exception:  # an unreadable original: the findings sheet alone still helps
@@ -49,7 +65,7 @@ def write_feedback(original: Path, findings: list[Finding], out: Path, lang: str
     for sheet in wb.worksheets:
         sheet.protection.sheet = False  # the agency must be able to correct the marked cells
     out.parent.mkdir(parents=True, exist_ok=True)
-    wb.save(out)
+    save_workbook(wb, out, keep=own)
     return out
 
 

@@ -310,8 +310,11 @@ def fill_by_element(form: FormVersion, values: dict[tuple[str, int], object], un
 
 
 def save(wb: Workbook, path: Path) -> Path:
+    """Write byte-stably; header text such as a contact name stays text (`gbvstats.safe`)."""
+    from gbvstats.safe import save_workbook
+
     path.parent.mkdir(parents=True, exist_ok=True)
-    wb.save(path)
+    save_workbook(wb, path)
     _normalise_zip(path)
     return path
 

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from gbvstats.i18n import t
 from gbvstats.publish.sdc import DEFAULT_THRESHOLD
+from gbvstats.safe import csv_rows, frame_csv, save_workbook
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -104,7 +105,7 @@ def metas(root: Path | None = None) -> dict[str, dict[str, Any]]:
 def read_tables(warehouse_path: Path, year: int) -> dict[str, pd.DataFrame]:
     from gbvstats.store.warehouse import Warehouse
 
-    with Warehouse(warehouse_path).reader() as con:
+    def read(con) -> dict[str, pd.DataFrame]:
         names = [r[0] for r in con.execute(
             "SELECT DISTINCT table_name FROM information_schema.columns WHERE column_name = 'year' "
             "ORDER BY table_name").fetchall()]
@@ -112,17 +113,23 @@ def read_tables(warehouse_path: Path, year: int) -> dict[str, pd.DataFrame]:
         return {n: con.execute(f"SELECT * FROM {n} WHERE year = ?", [year]).df()
                 for n in names if _TABLE.match(n)}
 
+    return Warehouse(warehouse_path).read(read)  # run again if it gave way to a submission
+
 
 def publish(warehouse_path: Path | str, year: int, out_dir: Path | str,
             langs: tuple[str, ...] = ("ru", "ky", "en"), threshold: int = DEFAULT_THRESHOLD,
             pipelines_root: Path | None = None, sdmx_path: Path | None = None,
             lang: str = "en") -> list[Path]:
-    """Protect and write every indicator table of `year`; returns the files written."""
-    from gbvstats.publish import sdc
+    """Protect and write every indicator table of `year`; returns the files written.
+    They are written into a staging folder moved into place once complete
+    (`publish/folder.py`): a publish failing or killed midway leaves `out_dir` as it was
+    (plus a hidden staging folder that the next publish removes)."""
+    from gbvstats.publish import folder, sdc
 
     if threshold < 0:
         raise PublishError(t("publish.bad_threshold", lang, threshold=threshold), 2)
-    out = Path(out_dir)
+    final = Path(out_dir)
+    folder.check_target(final)  # a file, or a folder of other files: refused before any work
     described = metas(pipelines_root)
     tables, skipped = {}, []
     for name, frame in read_tables(Path(warehouse_path), year).items():
@@ -132,7 +139,7 @@ def publish(warehouse_path: Path | str, year: int, out_dir: Path | str,
             tables[name] = frame
     if not tables:
         raise PublishError(t("publish.no_tables", lang, year=year, warehouse=warehouse_path), 1)
-    out.mkdir(parents=True, exist_ok=True)
+    out = folder.staging(final)  # written here, moved into place at the end
     protected = {}
     for name, frame in tables.items():
         meta = described[name]
@@ -153,7 +160,8 @@ def publish(warehouse_path: Path | str, year: int, out_dir: Path | str,
                    for n, (f, m, meta) in protected.items()},
         "files": files, "skipped": skipped,
     }, ensure_ascii=False, indent=2), encoding="utf-8")
-    return [out / f["file"] for f in files] + [manifest]
+    folder.into_place(out, final)
+    return [final / f["file"] for f in files] + [final / manifest.name]
 
 
 def flat_frame(frame: pd.DataFrame, flags: pd.DataFrame) -> pd.DataFrame:
@@ -166,7 +174,7 @@ def flat_frame(frame: pd.DataFrame, flags: pd.DataFrame) -> pd.DataFrame:
 def write_flat(out: Path, name: str, year: int, frame, flags) -> list[dict[str, Any]]:
     flat = flat_frame(frame, flags)
     csv_path, parquet_path = out / f"{name}_{year}.csv", out / f"{name}_{year}.parquet"
-    flat.to_csv(csv_path, index=False, encoding="utf-8")
+    frame_csv(flat, csv_path)  # text that looks like a formula stays text
     flat.to_parquet(parquet_path, index=False)
     info = {"table": name, "rows": len(flat), "suppressed_cells": int(flags.to_numpy().sum())}
     return [{"file": csv_path.name, "kind": "csv", **info},
@@ -185,7 +193,7 @@ def write_workbook(path: Path, year: int, protected: dict, langs: tuple[str, ...
     rows = 0
     for name, (frame, flags, meta) in protected.items():
         rows += write_sheet(wb.create_sheet(name[:31]), year, frame, flags, meta, langs, threshold)
-    wb.save(path)
+    save_workbook(wb, path)
     return {"file": path.name, "kind": "xlsx", "sheets": list(protected), "rows": rows}
 
 
@@ -272,8 +280,8 @@ def write_sdmx(out: Path, year: int, protected: dict, sdmx_path: Path | None) ->
         path = out / f"{series['file']}_{year}.csv"
         with path.open("w", newline="", encoding="utf-8") as fh:
             writer = csv.writer(fh)
-            writer.writerow(header)
-            writer.writerows([r[h] for h in header] for r in rows)
+            writer.writerows(csv_rows([header]))
+            writer.writerows(csv_rows([r[h] for h in header] for r in rows))
         written.append({"file": path.name, "kind": "sdmx-csv", "series": series["id"],
                         "table": series["table"], "rows": len(rows),
                         "suppressed_cells": sum(r["OBS_STATUS"] == CONFIDENTIAL for r in rows)})

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from gbvstats.paths import sql_dir
 from gbvstats.schema.model import Registry, registry
+from gbvstats.store import holders
 
 if TYPE_CHECKING:
     import duckdb
@@ -38,11 +39,13 @@ DIM_COLUMNS = ("sex", "age", "violence_form", "exploitation", "relationship", "c
                "place", "offence", "stage", "service", "sanction", "education", "activity")
 DIMENSION_TABLES = ("dim_territory", "dim_element", "concordance", "dim_period")
 DERIVED_TABLES = ("rule_results", "consolidation_runs", "completeness_results", "rule_agencies")
+GLOSSARY_TABLES = ("submissions", "cells", "dim_element", "dim_territory", "dim_period")
 OPERATIONAL_TABLES = ("token_use",)  # when a token was last used: neither replayed nor checksummed
 ROLES = ("submitter", "reviewer", "admin")
 DECISIONS = ("accepted", "returned")
 TOKEN = re.compile(r"^gbv_([0-9a-f]{8})_[A-Za-z0-9_-]{32,64}$")
-GLOSSARY_TABLES = ("submissions", "cells", "dim_element", "dim_territory", "dim_period")
+DUCKDB_MAGIC = b"DUCK"  # bytes 8-11 of every DuckDB database file
+YIELD_AFTER = 10.0  # a reader gives way to a writer that has waited this long (or half its wait)
 
 
 class StoreError(Exception):
@@ -54,9 +57,23 @@ class StoreError(Exception):
         super().__init__(self.message("en"))
 
     def message(self, lang: str = "en") -> str:
-        from gbvstats.i18n import t
+        from gbvstats.i18n import pick, t
 
-        return t(f"store.error.{self.key}", lang, **self.params)
+        # a param may itself be trilingual (who holds the warehouse): take our language
+        params = {k: pick(v, lang) if isinstance(v, dict) and "en" in v else v
+                  for k, v in self.params.items()}
+        return t(f"store.error.{self.key}", lang, **params)
+
+
+def sql_timeout(given: float | None = None) -> float | None:
+    """Seconds an analyst's query may run: `given`, else GBVSTATS_SQL_TIMEOUT, else 60;
+    0 means no limit (None)."""
+    if given is None:
+        try:
+            given = float(os.environ.get("GBVSTATS_SQL_TIMEOUT", "60"))
+        except ValueError:
+            given = 60.0
+    return given if given and given > 0 else None
 
 
 class Refusal(StoreError):
@@ -132,59 +149,132 @@ class Warehouse:
     """A warehouse file and its archive: `Warehouse(path).submit(file, agency="MOI")`."""
 
     def __init__(self, path: Path | str, reg: Registry | None = None,
-                 lock_timeout: float | None = None, on_wait=None):
+                 lock_timeout: float | None = None, on_wait=None, on_yield=None):
         self.path = Path(path)
         self.archive = self.path.parent / "archive"
         self.reg = reg or registry()
         # bounded wait for the writer lock: GBVSTATS_LOCK_TIMEOUT seconds, default 60
         self.lock_timeout = lock_timeout if lock_timeout is not None else float(
             os.environ.get("GBVSTATS_LOCK_TIMEOUT", "60"))
-        self.on_wait = on_wait or (lambda: None)
+        # called once when a wait passes a second, with who holds the warehouse ({en, ru, ky})
+        self.on_wait = on_wait or (lambda holder: None)
+        # called when a read gave way to a waiting writer and will run again, with the writer
+        self.on_yield = on_yield or (lambda holder: None)
         self._dims: tuple[dict[str, list[dict]], str] | None = None
         self._held: _Held | None = None
 
     # --- connections and locking ------------------------------------------------------
+
+    def check_path(self, create: bool = False) -> None:
+        """Refuse, before anything is created beside it, a path that is not a warehouse: a
+        directory, a device such as /dev/null, or a file that is not a DuckDB database.
+        A missing path is an error unless `create` (a writer making a new warehouse)."""
+        p = self.path
+        if p.is_dir():
+            raise StoreError("is_dir", 2, path=p)
+        if not p.exists():
+            if p.is_symlink():
+                raise StoreError("not_warehouse", 2, path=p)
+            if not create:
+                raise StoreError("missing", 2, path=p)
+            if p.parent.exists() and not p.parent.is_dir():
+                raise StoreError("mkdir", 2, path=p.parent, reason=os.strerror(errno.ENOTDIR))
+            return
+        if not p.is_file():
+            raise StoreError("not_warehouse", 2, path=p)
+        try:
+            with open(p, "rb") as fh:
+                head = fh.read(12)
+        except OSError as exc:
+            raise StoreError("open", 2, path=p, reason=exc.strerror or exc) from None
+        if head[8:12] != DUCKDB_MAGIC:
+            raise StoreError("not_warehouse", 2, path=p)
 
     @contextmanager
     def writer(self, create: bool = True) -> Iterator[duckdb.DuckDBPyConnection]:
         """The single writer: advisory lock, then a read-write connection, migrated.
         With `create=False` a missing warehouse is an error, not a new empty one.
         Inside `held()` every writer and reader shares the held connection."""
-        if not create and not self.path.exists():
-            raise StoreError("missing", 2, path=self.path)
         if self._held is not None:
             with self._held.connection() as con:
                 yield con
             return
+        self.check_path(create)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise StoreError("mkdir", 2, path=self.path.parent, reason=exc.strerror or exc) from None
-        with self._lock():
-            con = self._connect(read_only=False)
-            try:
-                self._migrate(con)
-                yield con
-            finally:
-                con.close()
+        record = holders.Record(self.path, "writer", "waiting", time.time() + self.lock_timeout)
+        try:
+            with self._lock():
+                con = self._connect(read_only=False)
+                record.update(state="holding")
+                try:
+                    self._migrate(con)
+                    yield con
+                finally:
+                    con.close()
+        finally:
+            record.close()
 
     @contextmanager
-    def reader(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        """A read-only connection: no statement through it can change data. (Inside
-        `held()`, the held read-write connection: the server runs only its own SQL.)"""
-        if not self.path.exists() and self._held is None:
-            raise StoreError("missing", 2, path=self.path)
+    def reader(self, timeout: float | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A read-only connection: no statement through it can change data.
+
+        A read-only DuckDB connection keeps any other process from opening the file for
+        writing, so a reader never holds a writer off past the writer's wait: while a
+        statement runs, a watchdog stops it (`con.interrupt()`) when a writer has waited
+        for half its wait (at most YIELD_AFTER seconds), raising StoreError `yielded`
+        (`read()` and `query()` then run it again once the writer is done), or when
+        `timeout` seconds have passed (StoreError `timeout`). (Inside `held()`: the held
+        read-write connection; the server runs only its own SQL.)"""
         if self._held is not None:
             with self._held.connection() as con:
                 yield con
             return
+        deadline = None if not timeout else time.monotonic() + timeout
+        with self._reading(deadline) as (con, watch):
+            try:
+                yield con
+            except Exception:
+                if watch.fired:
+                    raise watch.error(timeout) from None
+                raise
+
+    @contextmanager
+    def _reading(self, deadline: float | None):
+        self.check_path(create=False)
         with self._lock(shared=True):
             con = self._connect(read_only=True)
+        record = holders.Record(self.path, "reader")
+        watch = _Watch(self, con, deadline)
         try:
             self._check_version(con)
-            yield con
+            watch.start()
+            yield con, watch
         finally:
+            watch.finish()
             con.close()
+            record.close()
+
+    def read(self, work, timeout: float | None = None):
+        """`work(con)` on a reader, run again when it gave way to a writer; `timeout`
+        seconds in all (None: no limit) before StoreError `timeout`."""
+        if self._held is not None:
+            with self._held.connection() as con:
+                return work(con)
+        deadline = None if not timeout else time.monotonic() + timeout
+        while True:
+            with self._reading(deadline) as (con, watch):
+                try:
+                    return work(con)
+                except Exception:
+                    if watch.fired == "timeout":
+                        raise watch.error(timeout) from None
+                    if not watch.fired:
+                        raise
+            # gave way to a writer: wait for it (the shared lock), then run again
+            self.on_yield(_describe(watch.writer))
 
     @contextmanager
     def held(self, linger: float = 1.0, max_hold: float = 10.0) -> Iterator[Warehouse]:
@@ -200,12 +290,21 @@ class Warehouse:
             self._held.shutdown()
             self._held = None
 
+    def _lock_path(self) -> Path:
+        return self.path.with_name(self.path.name + ".lock")
+
     @contextmanager
     def _lock(self, shared: bool = False) -> Iterator[None]:
-        lock_path = self.path.with_name(self.path.name + ".lock")
-        fh = open(lock_path, "a+")  # noqa: SIM115 - held for the duration of the block
+        lock_path = self._lock_path()
+        try:
+            fh = open(lock_path, "a+")  # noqa: SIM115 - held for the duration of the block
+        except OSError as exc:
+            if not shared:
+                raise StoreError("open", 2, path=lock_path, reason=exc.strerror or exc) from None
+            yield  # a reader of a warehouse on read-only media: DuckDB's own lock suffices
+            return
         mode = fcntl.LOCK_SH if shared else fcntl.LOCK_EX
-        deadline = time.monotonic() + self.lock_timeout
+        started = time.monotonic()
         warned = False
         try:
             while True:
@@ -213,11 +312,12 @@ class Warehouse:
                     fcntl.flock(fh, mode | fcntl.LOCK_NB)
                     break
                 except BlockingIOError:
-                    if time.monotonic() > deadline:
-                        raise StoreError("busy", path=self.path,
-                                         seconds=f"{self.lock_timeout:g}") from None
-                    if not warned and time.monotonic() > deadline - self.lock_timeout + 1:
-                        self.on_wait()
+                    waited = time.monotonic() - started
+                    if waited > self.lock_timeout:
+                        raise StoreError("busy", path=self.path, seconds=f"{self.lock_timeout:g}",
+                                         holder=self._holder_of_lock()) from None
+                    if not warned and waited > 1:
+                        self.on_wait(self._holder_of_lock())
                         warned = True
                     time.sleep(0.05)
             yield
@@ -232,17 +332,32 @@ class Warehouse:
         while True:
             try:
                 return duckdb.connect(str(self.path), read_only=read_only)
-            except duckdb.IOException as exc:
+            except duckdb.Error as exc:
                 # another process (e.g. an analyst's DuckDB shell) has the file open
                 if "lock" not in str(exc).lower():
-                    raise StoreError("open", path=self.path, reason=exc) from None
+                    raise StoreError("open", 2, path=self.path, reason=exc) from None
                 waited = time.monotonic() - started
                 if waited > self.lock_timeout:
-                    raise StoreError("busy", path=self.path, seconds=f"{self.lock_timeout:g}") from None
+                    raise StoreError("busy", path=self.path, seconds=f"{self.lock_timeout:g}",
+                                     holder=self._holder_of_file(str(exc))) from None
                 if not warned and waited > 1:
-                    self.on_wait()
+                    self.on_wait(self._holder_of_file(str(exc)))
                     warned = True
                 time.sleep(0.1)
+
+    def _holder_of_lock(self) -> dict[str, str]:
+        """Who holds our advisory lock: a gbvstats writer (its record) or someone unknown."""
+        for h in holders.holders(self.path):
+            if h.role == "writer" and h.state == "holding" and h.pid != os.getpid():
+                return _describe(h)
+        return _describe(None)
+
+    def _holder_of_file(self, duckdb_message: str) -> dict[str, str]:
+        """Who holds DuckDB's file lock: DuckDB names the process; our record says more."""
+        pid = holders.pid_in(duckdb_message)
+        if pid is None:
+            return _describe(None)
+        return _describe(holders.record_of(self.path, pid) or pid)
 
     def _migrate(self, con) -> None:
         con.execute("CREATE TABLE IF NOT EXISTS schema_migrations "
@@ -307,6 +422,7 @@ class Warehouse:
         """Validate and store one file. Validation runs before the lock is taken."""
         from gbvstats.check.validate import validate_file
 
+        self.check_path(create=True)
         report = report or validate_file(Path(path), self.reg)
         with self.writer() as con:
             return self._submit_chunk(con, [(Path(path), agency, by, received_at, None, report)])[0]
@@ -320,6 +436,7 @@ class Warehouse:
         An item may carry a fifth element, the id of the token it was sent with."""
         from gbvstats.check.validate import validate_files
 
+        self.check_path(create=True)  # before any file is validated
         items = list(items)
         receipts = []
         for start in range(0, len(items), BATCH):
@@ -683,11 +800,12 @@ class Warehouse:
     def locks(self):
         return self.query("SELECT * FROM period_locks ORDER BY year, agency, form")
 
-    def query(self, sql: str, params: list | None = None):
-        """Read-only SQL: a DataFrame. Statements that change data fail."""
+    def query(self, sql: str, params: list | None = None, timeout: float | None = None):
+        """Read-only SQL: a DataFrame. Statements that change data fail. Stopped after
+        `timeout` seconds (None: no limit); run again if it gave way to a writer."""
         import duckdb
 
-        with self.reader() as con:
+        def run(con):
             # no files written or attached either (COPY TO, ATTACH, httpfs): data stays put.
             # (The held connection of the server runs only our own SQL files.)
             if self._held is None:
@@ -695,8 +813,12 @@ class Warehouse:
                 con.execute("SET lock_configuration = true")
             try:
                 return con.execute(sql, params or []).df()
+            except duckdb.InterruptException:
+                raise
             except duckdb.Error as exc:
                 raise StoreError("query", reason=exc) from None
+
+        return self.read(run, timeout)
 
     def history(self, form: str, unit: str, period: str):
         return self.query(_sql("history.sql"), [form, unit, period])
@@ -711,7 +833,7 @@ class Warehouse:
         the consolidation outputs (DERIVED_TABLES, `ind_*`), which are recomputed by
         `gbvstats consolidate` rather than recorded, so a rebuild does not replay them; and
         `token_use` (OPERATIONAL_TABLES: when each token was last seen, not an event)."""
-        with self.reader() as con:
+        def sums(con) -> dict[str, str]:
             tables = [t for (t,) in con.execute(
                 "SELECT table_name FROM duckdb_tables() WHERE NOT internal ORDER BY 1").fetchall()]
             out = {}
@@ -724,15 +846,27 @@ class Warehouse:
                 out[table] = f"{count}:{digest or '-'}"
             return out
 
-    def rebuild(self, target: Path) -> int:
+        return self.read(sums)
+
+    def rebuild(self, target: Path, on_chunk=None) -> int:
         """A new warehouse from the archive and the audit log, replaying every event in its
-        original order. Written under a temporary name and renamed when complete, so an
-        interrupted rebuild leaves no half warehouse at `target`."""
+        original order (`store/events.py` says how each kind is replayed): in chunks of
+        BATCH files, each chunk's files validated together, then written in one
+        transaction, as `submit_many` loads them. Ids, times and audit details are kept
+        as recorded, and each replayed acceptance must come out as recorded (status,
+        submission id, revision). Written under a temporary name and renamed when
+        complete, so an interrupted rebuild leaves no half warehouse at `target`."""
+        from gbvstats.check.validate import validate_files
+        from gbvstats.store import events as ev_mod
+
         target = Path(target)
-        if target.exists():
+        if target.exists() or target.is_symlink():
             raise StoreError("exists", 2, path=target)
-        events = self.query("SELECT * FROM audit_log ORDER BY event_id")
-        events = events.astype(object).where(events.notna(), None)  # NULLs stay NULL
+        log = ev_mod.events_of(self.query("SELECT * FROM audit_log ORDER BY event_id"))
+        unknown = sorted({e.event for e in log} - set(ev_mod.EVENTS))
+        if unknown:
+            first = next(e for e in log if e.event in unknown)
+            raise StoreError("replay_unknown", kinds=", ".join(unknown), event=first.event_id)
         files = self.query("SELECT sha256, archive_path, file_name FROM submissions")
         by_sha = {r.sha256: (r.archive_path, r.file_name) for r in files.itertuples()}
         for rel, _ in by_sha.values():
@@ -742,61 +876,43 @@ class Warehouse:
         for leftover in (building, building.with_name(building.name + ".wal")):
             leftover.unlink(missing_ok=True)
         new = Warehouse(building, self.reg, self.lock_timeout)
+        replayed = 0
         with new.writer() as con:
-            replayed = sum(new._replay(con, ev, self.archive, by_sha) for ev in events.itertuples())
+            for chunk in ev_mod.chunks(log, BATCH):
+                shas = [e.sha256 for e in chunk if ev_mod.EVENTS[e.event].needs_file]
+                missing = [e for e in chunk if ev_mod.EVENTS[e.event].needs_file and e.sha256 not in by_sha]
+                if missing:
+                    raise StoreError("replay_differs", event=missing[0].event_id, kind=missing[0].event,
+                                     what="no submission holds its file")
+                paths = [self.archive / by_sha[s][0] for s in shas]
+                reports = dict(zip(shas, validate_files(paths, self.reg), strict=True))
+                for sha, path in zip(shas, paths, strict=True):
+                    new._archive(path, sha)  # the bytes before the rows, as in a submit
+                con.execute("BEGIN")
+                try:
+                    rows = _Rows.starting(con, list(reports.values()))
+                    replay = ev_mod.Replay(con, rows, reports, by_sha)
+                    for e in chunk:
+                        ev_mod.EVENTS[e.event].replay(replay, e)
+                    rows.write(con)
+                    con.execute("COMMIT")
+                except ev_mod.ReplayError as exc:
+                    con.execute("ROLLBACK")
+                    raise StoreError(exc.key, **exc.params) from None
+                except BaseException:
+                    con.execute("ROLLBACK")
+                    raise
+                replayed += len(shas)
+                if on_chunk:
+                    on_chunk(len(chunk))
         os.replace(building, target)
         building.with_name(building.name + ".lock").unlink(missing_ok=True)
         return replayed
 
-    def _replay(self, con, ev, archive: Path, by_sha: dict) -> int:
-        from gbvstats.check.validate import validate_file
-
-        when = ev.event_at.to_pydatetime()
-        detail = json.loads(ev.detail) if ev.detail else None
-        token_id = _none(getattr(ev, "token_id", None))
-        if ev.event in ("accepted", "accepted_with_warnings"):
-            rel, name = by_sha[ev.sha256]
-            report = validate_file(archive / rel, self.reg)
-            self._archive(archive / rel, ev.sha256)
-            con.execute("BEGIN")
-            rows = _Rows.starting(con, [report])
-            rows.accept(report, ev.agency, ev.actor, name, rel, when, Receipt(file=name, outcome=""),
-                        token_id)
-            rows.write(con)
-            con.execute("COMMIT")
-            return 1
-        con.execute("BEGIN")
-        handler = _STATE_EVENTS.get(ev.event)
-        if handler:  # the event changed a table besides audit_log: change it the same way
-            handler(self, con, ev, detail, when, token_id)
-        self._audit(con, when, ev.event, ev.agency, ev.actor, ev.file_name, ev.sha256,
-                    _none(ev.submission_id), detail, token_id)
-        con.execute("COMMIT")
-        return 0
-
-    def _replay_explanation(self, con, ev, detail, when, token_id) -> None:
-        eid = con.execute("SELECT nextval('explanation_seq')").fetchall()[0][0]
-        con.execute("INSERT INTO explanations VALUES (?, ?, ?, ?, ?, ?)",
-                    [eid, _none(ev.submission_id), detail["rule_id"], detail["text"], ev.actor, when])
-
-    def _replay_token_created(self, con, ev, detail, when, token_id) -> None:
-        self._insert_token(con, detail, when, ev.actor)
-
-    def _replay_token_revoked(self, con, ev, detail, when, token_id) -> None:
-        con.execute("UPDATE api_tokens SET revoked_at = ?, revoked_by = ? WHERE token_id = ?",
-                    [when, ev.actor, detail["token_id"]])
-
-    def _replay_reviewed(self, con, ev, detail, when, token_id) -> None:
-        self._insert_review(con, _none(ev.submission_id), detail, ev.actor, ev.agency, token_id, when)
-
-    def _replay_lock(self, con, ev, detail, when, token_id) -> None:
-        self._apply_lock(con, ev.event, detail, ev.actor, token_id, when)
-
     def dictionary(self) -> str:
         """The data dictionary as Markdown, from the live catalog and the DDL comments."""
-        with self.reader() as con:
-            objects = con.execute(_sql("dictionary_objects.sql")).fetchall()
-            columns = con.execute(_sql("dictionary_columns.sql")).fetchall()
+        objects, columns = self.read(lambda con: (con.execute(_sql("dictionary_objects.sql")).fetchall(),
+                                                  con.execute(_sql("dictionary_columns.sql")).fetchall()))
         # a view column without its own comment means what the base column of that name means
         glossary: dict[str, str] = {}
         for table in GLOSSARY_TABLES:
@@ -820,24 +936,15 @@ class Warehouse:
         return "\n".join(lines)
 
 
-# audit events that also changed a table, and how rebuild changes it again
-_STATE_EVENTS = {
-    "explanation": Warehouse._replay_explanation,
-    "token_created": Warehouse._replay_token_created,
-    "token_revoked": Warehouse._replay_token_revoked,
-    "reviewed": Warehouse._replay_reviewed,
-    "locked": Warehouse._replay_lock,
-    "unlocked": Warehouse._replay_lock,
-}
-
-
 class _Held:
     """The writer connection of a long-running process, shared by its threads one at a time.
 
     Opened (advisory lock, DuckDB connection, migrations) on first use; closed by a watcher
-    thread once unused for `linger` seconds or held for `max_hold` seconds, after which it
-    pauses briefly so that a local command polling for the lock gets it. A statement that
-    fails closes the connection (an open transaction is not carried into the next use)."""
+    thread once unused for `linger` seconds, held for `max_hold` seconds, or as soon as
+    another process waits to write (its holders record), after which it pauses briefly so
+    that the waiting command gets the lock. A statement that fails closes the connection
+    (an open transaction is not carried into the next use). While it holds, its holders
+    record names it (`gbvstats serve`) to whoever waits."""
 
     COOLDOWN = 0.25
 
@@ -846,6 +953,7 @@ class _Held:
         self.mutex = threading.RLock()
         self.con = None
         self._lock_cm = None
+        self._record = None
         self.opened = self.used = self.cooldown_until = 0.0
         self._stop = threading.Event()
         self._watcher = threading.Thread(target=self._watch, name="gbvstats-writer-release",
@@ -873,27 +981,36 @@ class _Held:
         pause = self.cooldown_until - time.monotonic()
         if pause > 0:
             time.sleep(pause)
+        self.wh.check_path(create=True)
         try:
             self.wh.path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise StoreError("mkdir", 2, path=self.wh.path.parent, reason=exc.strerror or exc) from None
+        # a waiting writer's record: a local reader gives way to the server as to any writer
+        record = holders.Record(self.wh.path, "writer", "waiting", time.time() + self.wh.lock_timeout)
         lock = self.wh._lock()
-        lock.__enter__()
         try:
-            con = self.wh._connect(read_only=False)
+            lock.__enter__()
             try:
-                self.wh._migrate(con)
+                con = self.wh._connect(read_only=False)
+                try:
+                    self.wh._migrate(con)
+                except BaseException:
+                    con.close()
+                    raise
             except BaseException:
-                con.close()
+                lock.__exit__(None, None, None)
                 raise
         except BaseException:
-            lock.__exit__(None, None, None)
+            record.close()
             raise
-        self.con, self._lock_cm = con, lock
+        record.update(state="holding")
+        self.con, self._lock_cm, self._record = con, lock, record
         self.opened = self.used = time.monotonic()
 
     def _close(self) -> None:
-        con, lock, self.con, self._lock_cm = self.con, self._lock_cm, None, None
+        con, lock, record = self.con, self._lock_cm, self._record
+        self.con, self._lock_cm, self._record = None, None, None
         try:
             if con is not None:
                 with suppress(Exception):
@@ -901,20 +1018,30 @@ class _Held:
         finally:
             if lock is not None:
                 lock.__exit__(None, None, None)
+            if record is not None:
+                record.close()
 
     def _watch(self) -> None:
+        ticks = 0
         while not self._stop.wait(0.05):
+            ticks += 1
             if self.con is None or not self.mutex.acquire(blocking=False):
                 continue
             try:
                 now = time.monotonic()
                 if self.con is not None and now - self.used > self.linger:
                     self._close()
-                elif self.con is not None and now - self.opened > self.max_hold:
+                elif self.con is not None and (now - self.opened > self.max_hold or (
+                        ticks % 5 == 0 and self._writer_waits())):
                     self._close()
                     self.cooldown_until = now + self.COOLDOWN
             finally:
                 self.mutex.release()
+
+    def _writer_waits(self) -> bool:
+        """Another process waits to write (a local submit, say): its turn comes now."""
+        writer = holders.waiting_writer(self.wh.path)
+        return writer is not None and writer.pid != os.getpid()
 
     def shutdown(self) -> None:
         self._stop.set()
@@ -1027,7 +1154,9 @@ class _Rows:
         return cls(next_sid, next_eid, known, latest, locks=locks)
 
     def accept(self, report: ValidationReport, agency: str, by, file_name: str, archived: str,
-               when: datetime, receipt: Receipt, token_id: int | None = None) -> None:
+               when: datetime, receipt: Receipt, raw_detail: str | None = None,
+               token_id: int | None = None) -> None:
+        """One accepted file's rows; `raw_detail` is the audit detail as recorded (rebuild)."""
         key = _key(report)
         form, unit, period = key
         prev = self.latest.get(key)
@@ -1047,8 +1176,10 @@ class _Rows:
             "cell": f.cell, "rule_id": f.rule_id,
             "params": json.dumps(f.params, default=str, ensure_ascii=False),
             "message_en": f.message("en")} for f in report.findings)
-        receipt.event_id = self.audit(when, status, agency, by, file_name, report.sha256, sid,
-                                      {"revision": revision, "supersedes": supersedes}, token_id)
+        detail = {"revision": revision, "supersedes": supersedes}
+        receipt.event_id = self.audit_raw(when, status, agency, by, file_name, report.sha256, sid,
+                                          raw_detail or json.dumps(detail, default=str, ensure_ascii=False),
+                                          token_id)
         self.known[report.sha256] = sid
         self.latest[key] = (sid, revision)
         receipt.outcome, receipt.submission_id = status, sid
@@ -1056,13 +1187,24 @@ class _Rows:
 
     def audit(self, when, event, agency, actor, file_name, sha, sid, detail,
               token_id: int | None = None) -> int:
+        return self.audit_raw(when, event, agency, actor, file_name, sha, sid,
+                              json.dumps(detail, default=str, ensure_ascii=False), token_id)
+
+    def audit_raw(self, when, event, agency, actor, file_name, sha, sid, detail: str | None,
+                  token_id: int | None = None) -> int:
+        """An audit row whose detail is JSON text already; returns its event id."""
         eid = self.next_eid
         self.events.append({
             "event_id": eid, "event_at": when, "event": event, "agency": agency,
             "actor": actor, "file_name": file_name, "sha256": sha, "submission_id": sid,
-            "detail": json.dumps(detail, default=str, ensure_ascii=False), "token_id": token_id})
+            "detail": detail, "token_id": token_id})
         self.next_eid += 1
         return eid
+
+    def flush(self, con) -> None:
+        """Write what is gathered so far and start again (ids and known keys carry on)."""
+        self.write(con)
+        self.submissions, self.cells, self.findings, self.events = [], [], [], []
 
     def write(self, con) -> None:
         import numpy as np
@@ -1115,6 +1257,10 @@ def _digest(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
 def _none(v):
     import pandas as pd
 
@@ -1123,3 +1269,59 @@ def _none(v):
 
 def _now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None, microsecond=0)
+
+
+class _Watch(threading.Thread):
+    """Stops a reader's statement when its time is up or when a writer has waited long
+    enough (see `Warehouse.reader`); `fired` says which."""
+
+    def __init__(self, wh: Warehouse, con, deadline: float | None):
+        super().__init__(daemon=True, name="gbvstats-reader-watch")
+        self.wh, self.con, self.deadline = wh, con, deadline
+        self.fired: str | None = None  # "timeout" | "yield"
+        self.writer: holders.Holder | None = None
+        self._done = threading.Event()
+
+    def run(self) -> None:
+        while not self._done.wait(0.1):
+            if self.deadline is not None and time.monotonic() >= self.deadline:
+                self._fire("timeout")
+                return
+            writer = holders.waiting_writer(self.wh.path)
+            if writer and writer.waiting_since is not None:
+                wait = (writer.deadline or writer.waiting_since + 60) - writer.waiting_since
+                if time.time() - writer.waiting_since >= min(YIELD_AFTER, max(0.1, wait / 2)):
+                    self.writer = writer
+                    self._fire("yield")
+                    return
+
+    def _fire(self, why: str) -> None:
+        self.fired = why
+        with suppress(Exception):
+            self.con.interrupt()
+
+    def finish(self) -> None:
+        self._done.set()
+        if self.is_alive():
+            self.join(1)
+
+    def error(self, timeout: float | None) -> StoreError:
+        if self.fired == "timeout":
+            return StoreError("timeout", seconds=f"{timeout:g}")
+        return StoreError("yielded", path=self.wh.path, holder=_describe(self.writer))
+
+
+def _describe(who: holders.Holder | int | None) -> dict[str, str]:
+    """Who holds the warehouse, in every language: a gbvstats record, a bare pid (a process
+    that is not gbvstats, named by DuckDB's lock error), or nobody known."""
+    from gbvstats.i18n import LANGS, t
+
+    if isinstance(who, holders.Holder):
+        return {lang: t("store.holder.gbvstats", lang, command=who.command, pid=who.pid,
+                        since=who.since, role=t(f"store.holder.{who.role}", lang))
+                for lang in LANGS}
+    if isinstance(who, int):
+        program, started = holders.process(who)
+        return {lang: t("store.holder.other", lang, pid=who, program=program or "?",
+                        since=started or "?") for lang in LANGS}
+    return {lang: t("store.holder.unknown", lang) for lang in LANGS}
