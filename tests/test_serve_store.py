@@ -245,6 +245,9 @@ def test_rebuild_replays_tokens_decisions_and_locks(wh, seed, files, tmp_path):
     wh.unlock(2023, "MOI", "MOI-FV", NSC)
     wh.touch_token(seed.ids["moi"], "10.0.0.7")
     wh.revoke_token("JD statistics unit", by="admin")
+    from gbvstats.store.fsck import fsck
+
+    assert [f.code for f in fsck(wh, deep=True).problems] == []  # every event kind known
     rebuilt = Warehouse(tmp_path / "rebuilt.duckdb")
     wh.rebuild(rebuilt.path)
     before, after = wh.checksum(), rebuilt.checksum()
@@ -273,3 +276,20 @@ def test_a_refused_attempt_keeps_its_findings_whole_for_any_language(wh, files):
     assert (finding.sheet, finding.cell) == ("T1", "C6")
     assert receipt.event_id is not None
     assert "строк" in finding.message("ru") and finding.message("en") != finding.message("ru")
+
+
+def test_the_held_connection_gives_way_to_a_waiting_local_writer(wh, files):
+    """The server keeps its connection while busy (here: 60 s), but a local submit that waits
+    for the lock gets it at once rather than after its timeout."""
+    import time
+
+    from store_helpers import cli
+
+    with wh.held(linger=60, max_hold=120):
+        assert wh.tokens() is not None  # the held connection is open, with the lock
+        started = time.monotonic()
+        run = cli("submit", str(files["good"]), "--agency", "MOI", "--warehouse", str(wh.path),
+                  env={"GBVSTATS_LOCK_TIMEOUT": "20", "GBVSTATS_LANG": "en"})
+        assert run.returncode == 0, run.stdout + run.stderr
+        assert time.monotonic() - started < 20
+        assert wh.query("SELECT count(*) AS n FROM submissions")["n"][0] == 1  # open again, sees it

@@ -509,7 +509,7 @@ class Warehouse:
             _note(receipt, "GBV-W002", path.name, submission_id=existing)
             return receipt
         archived = self._archive(path, report.sha256)
-        rows.accept(report, agency, by, path.name, archived, when, receipt, token_id)
+        rows.accept(report, agency, by, path.name, archived, when, receipt, token_id=token_id)
         if receipt.supersedes:
             _note(receipt, "GBV-W003", path.name, revision=receipt.revision, form=report.form.form,
                   unit=receipt.unit, period=receipt.period, supersedes=receipt.supersedes)
