@@ -35,18 +35,22 @@ YEAR = 2024
 
 
 def workload() -> list[tuple[Path, str]]:
-    """(file, agency) of one year of every agency's returns."""
+    """(file, agency) of one year of every agency's returns, from demo data of the current
+    schemas (regenerated when a form version changed)."""
+    from gbvstats.demo.generate import generate, schemas_fingerprint
+    from gbvstats.schema.model import registry
+
+    current = schemas_fingerprint(registry())
     for folder in (ROOT / "bench" / "out" / "demo", OUT / "demo"):
         manifest = folder / "manifest.json"
         if manifest.exists():
-            files = json.loads(manifest.read_text(encoding="utf-8"))["files"]
-            year = [(folder / e["file"], e["agency"]) for e in files  # planted defects left out
+            data = json.loads(manifest.read_text(encoding="utf-8"))
+            year = [(folder / e["file"], e["agency"]) for e in data["files"]  # planted defects left out
                     if e["file"].startswith(f"{YEAR}/") and not e.get("defect")]
-            if year:
+            if year and data.get("schemas") == current:
                 return year
-    from gbvstats.demo.generate import generate
-
     print(f"generating the {YEAR} demo workload (once) ...", flush=True)
+    shutil.rmtree(OUT / "demo", ignore_errors=True)
     generate([YEAR], OUT / "demo", 2018)
     return workload()
 
