@@ -156,7 +156,7 @@ CASES: list[tuple[str, Damage, list[tuple[str, str | None, str | None]], int]] =
     ("_meta deleted", lambda g, d: edit(g, d / "a.xlsx", _drop_meta), [("GBV-F015", None, None)], 0),
     ("schema hash tampered", lambda g, d: edit(g, d / "a.xlsx", _tamper_hash), [("GBV-F013", "_meta", None)], 0),
     ("macro project", lambda g, d: add_zip_member(g, d / "a.xlsm", "xl/vbaProject.bin", b"\xd0\xcf\x11\xe0macro"),
-     [("GBV-F010", None, None)], 0),
+     [("GBV-F010", None, None)], 1),
     ("external link", lambda g, d: add_zip_member(
         g, d / "a.xlsx", "xl/externalLinks/externalLink1.xml", b"<externalLink/>"),
      [("GBV-F011", None, None)], 0),

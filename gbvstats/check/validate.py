@@ -4,19 +4,23 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from gbvstats.catalogue import has_errors
+from gbvstats.catalogue import Finding, has_errors
 from gbvstats.collect.reader import ReadResult, read_workbook, type_results
+from gbvstats.periods import parse_period
 from gbvstats.schema.model import Registry, registry
 
 if TYPE_CHECKING:
     import pandas as pd
 
 
-# a cell's content was refused (text, decimal, negative, Excel error, formula without value)
-REFUSED_VALUES = {"GBV-V001", "GBV-V002", "GBV-V003", "GBV-V004", "GBV-V006"}
+# a cell's content was refused (text, decimal, negative, Excel error, formula without value,
+# a number beyond any count, an ambiguous separator)
+REFUSED_VALUES = {"GBV-V001", "GBV-V002", "GBV-V003", "GBV-V004", "GBV-V006", "GBV-V020", "GBV-V021"}
+BISHKEK = timedelta(hours=6)  # Kyrgyz Republic time, UTC+6 all year: the day a return arrives
 
 
 @dataclass
@@ -63,6 +67,9 @@ def validate_files(paths: list[Path], reg: Registry | None = None,
     reg = reg or registry()
     reports = [ValidationReport(**read_workbook(Path(p), reg, typed=False).__dict__)
                for p in progress(list(paths))]
+    now = datetime.now(UTC).replace(tzinfo=None)
+    for report in reports:
+        period_open(report, now)
     type_results(reports)
     by_form: dict[str, list[int]] = {}
     for i, r in enumerate(reports):
@@ -76,6 +83,28 @@ def validate_files(paths: list[Path], reg: Registry | None = None,
         reports[int(sid)].rule_results = results
         reports[int(sid)].findings.extend(findings)
     return reports
+
+
+def period_open(report: ReadResult, received: datetime) -> bool:
+    """Add GBV-F050 when the return's period had not ended on the day it was received
+    (`received` in UTC, naive, as the warehouse records it; the day is Bishkek's).
+    Checked when validating (today) and again by the warehouse for the time of receipt."""
+    text = report.header.get("period")
+    if not text or any(f.code == "GBV-F050" for f in report.findings):
+        return False
+    end, day = parse_period(text).end, _day(received)
+    if day > end:
+        return False
+    sheet, cell = report.header_cells.get("period", ("Title", "C5"))
+    report.findings.append(Finding("GBV-F050", file=report.path.name, sheet=sheet, cell=cell, params={
+        "period": text, "end": end.isoformat(), "date": day.isoformat()}))
+    return True
+
+
+def _day(received: datetime) -> date:
+    if received.tzinfo is not None:
+        received = received.astimezone(UTC).replace(tzinfo=None)
+    return (received + BISHKEK).date()
 
 
 def exit_code(reports: list[ValidationReport]) -> int:

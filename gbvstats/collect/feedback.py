@@ -72,6 +72,10 @@ def write_feedback(original: Path, findings: list[Finding], out: Path, lang: str
 def _load_xlsx(path: Path):
     from openpyxl import load_workbook
 
+    from gbvstats.collect.reader import check_container
+
+    check_container(path)  # what the reader refused unread (entities, encryption, ...) is not opened
+
     # macros are dropped: the copy is an .xlsx, and the reader warns about them (GBV-F010)
     return load_workbook(path)
 
@@ -98,9 +102,9 @@ def _mark(wb, sheet: str, cell: str, items: list[Finding], lang: str) -> None:
     ws = wb[sheet]
     try:
         coordinate_from_string(cell)
-    except ValueError:
+        target = ws[cell]
+    except ValueError:  # not a cell of a sheet's grid (e.g. beyond row 1048576)
         return
-    target = ws[cell]
     if isinstance(target, MergedCell):  # a merged area shows its top-left cell
         area = next(r for r in ws.merged_cells.ranges if cell in r)
         target = ws.cell(row=area.min_row, column=area.min_col)
@@ -170,15 +174,18 @@ def _cell_key(cell: str | None) -> tuple[int, str]:
 
 
 def _copy(original: Path):
-    """.xls and .ods: an .xlsx copy of the values (styles are not carried over)."""
-    import python_calamine as pc
+    """.xls and .ods: an .xlsx copy of the values (styles are not carried over), as the
+    reader reads them: bounded, values far outside the form left out."""
     from openpyxl import Workbook
 
-    book = pc.load_workbook(original)
+    from gbvstats.collect.reader import sheet_rows
+
     wb = Workbook()
     wb.remove(wb.active)
-    for name in book.sheet_names:
+    for name, rows in sheet_rows(original).items():
         ws = wb.create_sheet(name)
-        for row in book.get_sheet_by_name(name).to_python(skip_empty_area=False):
-            ws.append(row)
+        for r, row in enumerate(rows, start=1):
+            for c, value in enumerate(row, start=1):
+                if value is not None and value != "":  # empty cells are not written
+                    ws.cell(row=r, column=c, value=value)
     return wb

@@ -1,23 +1,29 @@
 """Reading filled workbooks into the long cells table, refusing what is not exact.
 
-The form is identified by the hidden `_meta` sheet (or, failing that, by the title and
-line codes); cells are found by line code and column number, never by fixed position.
-Values are read with python-calamine; the zip parts are inspected directly for what
-calamine does not report (formulas without a cached value, error cells, macros, external
-links). Every problem is a catalogued finding with sheet and cell address.
+The file is first checked as a container (`container.py`: sizes, encryption, macros,
+duplicated parts, XML declarations, values far from A1), then read with python-calamine
+from a copy bounded in size. The form is identified by the hidden `_meta` sheet (or,
+failing that, by the title and line codes); the header by the workbook's named cells
+(`gbv_unit`, ...; labels in column A only where a name is missing); cells by line code
+and column number, never by fixed position. A sheet, a header field or a metadata key
+that is given twice is an error, never resolved by file order. Every problem is a
+catalogued finding with sheet and cell address.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
-import zipfile
+import unicodedata
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gbvstats.catalogue import Finding
+from gbvstats.collect.container import Container, Unreadable, inspect
+from gbvstats.collect.grid import MAX_COLS, MAX_ROWS, FarCell, column_index
+from gbvstats.collect.grid import column_letters as _col
 from gbvstats.i18n import LANGS, t
 from gbvstats.periods import parse_period
 from gbvstats.schema.model import FormVersion, Registry
@@ -26,19 +32,22 @@ if TYPE_CHECKING:
     import pandas as pd
 
 MAX_FILE_BYTES = 20 * 1024 * 1024  # a filled form is tens of kilobytes
-MAX_UNPACKED_BYTES = 100 * 1024 * 1024
-MAX_RATIO = 200  # uncompressed / compressed, per zip entry
+MAX_COUNT = 10**15 - 1  # Excel keeps 15 significant digits: a larger count was not stored exactly
 HEADER_ROWS_SCANNED = 40
+HEADER_FIELDS = ("unit", "period", "contact", "phone", "date")
 KNOWN_SHEETS = {"title", "_meta", "_lists", "_labels", "findings"}
-UNREAD_SHEETS = {"_lists", "_labels"}
 DASHES = {"-", "–", "—", "‒", "―", "x", "X", "х", "Х"}
 SPACES = re.compile(r"[\s\u00a0\u202f\u2009\u2007]+")
 THOUSANDS_COMMA = re.compile(r"^\d{1,3}(,\d{3})+$")
+THOUSANDS_DOT = re.compile(r"^\d{1,3}(\.\d{3}){2,}$")  # 1.234.567: a decimal has one point
 THOUSANDS_SPACE = re.compile(r"^[+-]?\d{1,3}( \d{3})+$")
 THOUSANDS_APOSTROPHE = re.compile(r"^\d{1,3}('\d{3})+$")
+ONE_GROUP = re.compile(r"^(\d{1,3})([.,])(\d{3})$")  # 1.000, 1,000, 1.234: which separator?
 INTEGER = re.compile(r"^[+-]?\d+$")
 DECIMAL = re.compile(r"^[+-]?\d*[.,]\d+$")
-SOATE = re.compile(r"^\s*(\d{14})")
+LEADING_DIGITS = re.compile(r"^\s*(\d+)")
+FOOTNOTE_MARKS = re.compile(r"[\s*†‡⁰¹²³⁴⁵⁶⁷⁸⁹\u2460-\u2473\u24ea\u2776-\u2793]+$")
+HOMOGLYPHS = str.maketrans("АВЕКМНОРСТХаеорсух", "ABEKMHOPCTXaeopcyx")  # Cyrillic that looks Latin
 EXCEL_ERRORS = ("#REF!", "#DIV/0!", "#VALUE!", "#N/A", "#NAME?", "#NUM!", "#NULL!", "#SPILL!",
                 "#CALC!", "#GETTING_DATA")
 
@@ -51,14 +60,7 @@ class ReadResult:
     cells: pd.DataFrame | None = None
     findings: list[Finding] = field(default_factory=list)
     sha256: str = ""
-
-
-class Unreadable(Exception):
-    """The file cannot be read at all; carries the finding that says why."""
-
-    def __init__(self, finding: Finding):
-        super().__init__(finding.code)
-        self.finding = finding
+    header_cells: dict[str, tuple[str, str]] = field(default_factory=dict)  # field -> (sheet, A1)
 
 
 def max_file_bytes() -> int:
@@ -87,27 +89,47 @@ def read_workbook(path: Path, reg: Registry, max_bytes: int | None = None,
     try:
         data = _check_file(path, max_bytes)
         result.sha256 = hashlib.sha256(data).hexdigest()
-        parts = _inspect_zip(path, data) if data[:2] == b"PK" else {}
-        for code, params in parts.get("suspicious", []):
+        box = inspect(data, path.suffix.lower())
+        for code, params in box.notes:
             add(code, params=params)
-        book = _open_book(data)
+        book = _Book(_open_book(box.data), box, add)
     except Unreadable as exc:
         exc.finding.file = name
         result.findings.append(exc.finding)
         return result
 
-    sheets = {s: s for s in book.sheet_names}
-    form = _identify(book, sheets, reg, add)
-    result.form = form
-    if form is None:
+    try:
+        form = _identify(book, reg, add)
+        result.form = form
+        _far_cells(book, form, add)
+        if form is None:
+            return result
+        result.header, result.header_cells = _read_header(book, form, reg, add)
+        cells = _read_tables(book, form, add)
+        _extra_sheets(book, form, add)
+    except Exception as exc:  # a defect of ours must not end in a traceback: say so, read nothing
+        result.form, result.cells = None, None
+        add("GBV-F054", params={"detail": f"{type(exc).__name__}: {exc}"[:300]})
         return result
-    result.header = _read_header(book, sheets, form, reg, add)
-    cells = _read_tables(book, sheets, form, parts.get("special", {}), add)
-    _extra_sheets(book, form, add)
     result.cells = cells
     if typed:
         type_results([result])
     return result
+
+
+def check_container(path: Path, max_bytes: int | None = None) -> Container:
+    """The file checked as the reader checks it before reading. Raises `Unreadable`."""
+    path = Path(path)
+    data = _check_file(path, max_file_bytes() if max_bytes is None else max_bytes)
+    return inspect(data, path.suffix.lower())
+
+
+def sheet_rows(path: Path, max_bytes: int | None = None) -> dict[str, list[list[Any]]]:
+    """Every sheet's values as the reader sees them (bounded, far values left out), for
+    writers that copy a workbook (feedback). Raises `Unreadable`."""
+    box = check_container(path, max_bytes)
+    book = _Book(_open_book(box.data), box, lambda *a, **k: None)
+    return {name: book.rows(name) for name in book.names}
 
 
 # --- the file itself -------------------------------------------------------------------
@@ -120,96 +142,14 @@ def _check_file(path: Path, max_bytes: int) -> bytes:
         raise Unreadable(Finding("GBV-F002", params={"size": _mb(size), "limit": _mb(max_bytes)}))
     if size == 0:
         raise Unreadable(Finding("GBV-F004", params={"detail": "empty file"}))
-    data = path.read_bytes()
     suffix = path.suffix.lower()
     if suffix not in (".xlsx", ".xlsm", ".xls", ".ods"):
         raise Unreadable(Finding("GBV-F003", params={"suffix": suffix or "(none)"}))
-    if data[:2] != b"PK" and data[:8] != b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
-        raise Unreadable(Finding("GBV-F004", params={"detail": f"starts with {data[:8]!r}"}))
-    return data
+    return path.read_bytes()
 
 
 def _mb(n: int) -> str:
     return f"{n / 1024 / 1024:.1f} MB"
-
-
-def _inspect_zip(path: Path, data: bytes) -> dict[str, Any]:
-    """Check sizes before anything is decompressed; find macros, external links, and the
-    cells calamine cannot tell us about (formulas, error values)."""
-    import io
-
-    try:
-        zf = zipfile.ZipFile(io.BytesIO(data))
-        infos = zf.infolist()
-    except (zipfile.BadZipFile, OSError) as exc:
-        raise Unreadable(Finding("GBV-F005", params={"detail": str(exc)})) from None
-    total = sum(i.file_size for i in infos)
-    worst = max(infos, key=lambda i: i.file_size / max(i.compress_size, 1), default=None)
-    if total > MAX_UNPACKED_BYTES or (
-            worst and worst.file_size > 1_000_000 and worst.file_size / max(worst.compress_size, 1) > MAX_RATIO):
-        raise Unreadable(Finding("GBV-F006", params={"unpacked": _mb(total), "limit": _mb(MAX_UNPACKED_BYTES)}))
-    names = {i.filename for i in infos}
-    out: dict[str, Any] = {"suspicious": [], "special": {}}
-    if path.suffix.lower() == ".xlsm" or any(n.lower().endswith("vbaproject.bin") for n in names):
-        out["suspicious"].append(("GBV-F010", {}))
-    links = sorted(n for n in names if n.startswith("xl/externalLinks/") and n.endswith(".xml"))
-    if links:
-        out["suspicious"].append(("GBV-F011", {"count": len(links)}))
-    if "xl/workbook.xml" in names:
-        try:
-            out["special"] = _special_cells(zf)
-        except (zipfile.BadZipFile, OSError, KeyError, EOFError) as exc:
-            raise Unreadable(Finding("GBV-F005", params={"detail": str(exc)})) from None
-    return out
-
-
-_SHEET_DECL = re.compile(rb'<sheet\b[^>]*?name="([^"]+)"[^>]*?r:id="([^"]+)"')
-_REL = re.compile(rb'<Relationship\b[^>]*?Id="([^"]+)"[^>]*?Target="([^"]+)"')
-_REL2 = re.compile(rb'<Relationship\b[^>]*?Target="([^"]+)"[^>]*?Id="([^"]+)"')
-_CELL = re.compile(rb'<c\b([^>]*?)(?:/>|>(.*?)</c>)', re.S)
-_REF = re.compile(rb'\br="([A-Z]+\d+)"')
-_TYPE = re.compile(rb'\bt="(\w+)"')
-_VALUE = re.compile(rb"<v>(.*?)</v>", re.S)
-
-
-def _special_cells(zf: zipfile.ZipFile) -> dict[str, dict[str, str]]:
-    """{sheet: {address: "formula" | "formula-no-value" | "#REF!"...}} for .xlsx files."""
-    import html
-
-    rels = zf.read("xl/_rels/workbook.xml.rels")
-    targets = {rid: tgt for rid, tgt in _REL.findall(rels)}
-    targets.update({rid: tgt for tgt, rid in _REL2.findall(rels)})
-    special: dict[str, dict[str, str]] = {}
-    for name, rid in _SHEET_DECL.findall(zf.read("xl/workbook.xml")):
-        if html.unescape(name.decode()).strip().lower() in UNREAD_SHEETS:
-            continue  # the template's own lists: no value is ever read from them
-        target = targets.get(rid, b"").decode()
-        part = target.lstrip("/") if target.startswith("/") else f"xl/{target}"
-        if part not in zf.namelist():
-            continue
-        found: dict[str, str] = {}
-        xml = zf.read(part)
-        if b"<f" not in xml and b't="e"' not in xml:  # most sheets: no formula, no error cell
-            special[html.unescape(name.decode())] = found
-            continue
-        for attrs, body in _CELL.findall(xml):
-            body = body or b""
-            ctype = (_TYPE.search(attrs) or [None, b""])[1]
-            has_formula = b"<f" in body
-            if not has_formula and ctype != b"e":
-                continue
-            ref = _REF.search(attrs)
-            if not ref:
-                continue
-            value = _VALUE.search(body)
-            if ctype == b"e":
-                found[ref[1].decode()] = value[1].decode() if value else "#ERROR"
-            elif value is None or value[1] == b"":
-                found[ref[1].decode()] = "formula-no-value"
-            else:
-                found[ref[1].decode()] = "formula"
-        special[html.unescape(name.decode())] = found
-    return special
 
 
 def _open_book(data: bytes):
@@ -218,31 +158,109 @@ def _open_book(data: bytes):
     import python_calamine as pc
 
     try:
-        return pc.load_workbook(io.BytesIO(data))  # the bytes already read and checked
-    except Exception as exc:  # calamine raises several types for broken files
+        return pc.load_workbook(io.BytesIO(data))  # the checked, bounded copy
+    except pc.PasswordError:
+        raise Unreadable(Finding("GBV-F041")) from None
+    except BaseException as exc:  # the library raises several types, a panic among them
+        if isinstance(exc, (KeyboardInterrupt, SystemExit, GeneratorExit)):
+            raise
         raise Unreadable(Finding("GBV-F005", params={"detail": f"{type(exc).__name__}: {exc}"})) from None
 
 
-def _rows(book, sheet: str) -> list[list[Any]]:
-    return book.get_sheet_by_name(sheet).to_python(skip_empty_area=False)
+class _Book:
+    """The opened workbook: sheet names, each sheet's rows read once, and a sheet the
+    library fails on reported (GBV-F051) instead of raised."""
+
+    def __init__(self, book, box: Container, add):
+        self.book, self.box, self.add = book, box, add
+        self.names: list[str] = list(book.sheet_names)
+        self._rows: dict[str, list[list[Any]]] = {}
+        self.failed: set[str] = set()
+
+    def rows(self, sheet: str, report: bool = True) -> list[list[Any]]:
+        box = next((s for s in self.box.sheets if s.name == sheet), None)
+        if box and box.skipped:
+            return []
+        if box and box.damaged and sheet not in self._rows:
+            self._rows[sheet] = []
+            self.failed.add(sheet)
+            if report:
+                self.add("GBV-F051", sheet=sheet, params={"sheet": sheet, "detail": box.damaged})
+        if sheet not in self._rows:
+            try:
+                self._rows[sheet] = self.book.get_sheet_by_name(sheet).to_python(skip_empty_area=False)
+            except BaseException as exc:  # XmlError, CalamineError, a panic: one damaged sheet
+                if isinstance(exc, (KeyboardInterrupt, SystemExit, GeneratorExit)):
+                    raise
+                self._rows[sheet] = []
+                self.failed.add(sheet)
+                if report:
+                    self.add("GBV-F051", sheet=sheet, params={"sheet": sheet,
+                                                              "detail": f"{type(exc).__name__}: {exc}"})
+        return self._rows[sheet]
+
+    def matching(self, wanted: str) -> list[str]:
+        """The sheets taken for `wanted`: same name up to spaces, case and look-alike letters."""
+        key = sheet_key(wanted)
+        return [s for s in self.names if sheet_key(s) == key]
+
+    def one(self, wanted: str, role: str, add) -> str | None:
+        """The one sheet for `wanted`, or None (with GBV-F043 when several would do)."""
+        found = self.matching(wanted)
+        if len(found) > 1:
+            add("GBV-F043", sheet=found[0], params={"role": role, "sheets": ", ".join(repr(s) for s in found)})
+            return None
+        return found[0] if found else None
+
+    def value(self, sheet: str, addr: str) -> Any:
+        m = re.fullmatch(r"([A-Z]+)(\d+)", addr)
+        rows = self.rows(sheet)
+        r, c = int(m[2]) - 1, column_index(m[1])
+        return rows[r][c] if r < len(rows) and c < len(rows[r]) else ""
+
+
+@lru_cache(maxsize=4096)
+def sheet_key(name: str) -> str:
+    """A sheet name as people mean it: "T1 ", "t1", "Т1" (Cyrillic) are all T1."""
+    text = unicodedata.normalize("NFKC", str(name)).translate(HOMOGLYPHS)
+    text = "".join(ch for ch in text if not ch.isspace() and unicodedata.category(ch) != "Cf")
+    return text.casefold()
+
+
+def _far_cells(book: _Book, form: FormVersion | None, add) -> None:
+    """Values the bounded copy left out: a figure on a table sheet would be lost (error);
+    anything else far from the form is reported and ignored."""
+    tables = {sheet_key(tb.id) for tb in form.tables} if form else set()
+    for sheet in book.box.sheets:
+        if not sheet.far:
+            continue
+        figures = [c for c in sheet.far if c.figure] if sheet_key(sheet.name) in tables else []
+        rows, cols = MAX_ROWS, _col(MAX_COLS - 1)
+        for cell in figures:
+            add("GBV-F045", sheet=sheet.name, cell=_on_grid(cell),
+                params={"value": cell.value, "cell": cell.address, "rows": rows, "columns": cols})
+        rest = [c for c in sheet.far if c not in figures]
+        if rest:
+            add("GBV-F044", sheet=sheet.name, cell=_on_grid(rest[0]),
+                params={"count": len(rest), "cell": rest[0].address, "rows": rows, "columns": cols})
+
+
+def _on_grid(cell: FarCell) -> str | None:
+    """The address, when it is one a spreadsheet can show (an OpenDocument repeat count
+    can place a value past row 1048576; the message still names it)."""
+    return cell.address if cell.row < 1_048_576 and cell.col < 16_384 else None
 
 
 # --- which form ------------------------------------------------------------------------
 
-def _identify(book, sheets: dict[str, str], reg: Registry, add) -> FormVersion | None:
-    meta_sheet = next((s for s in sheets if s.strip().lower() == "_meta"), None)
-    if meta_sheet:
-        meta = {str(r[0]).strip(): r[1] for r in _rows(book, meta_sheet) if len(r) >= 2 and r[0]}
-        form_code, version = str(meta.get("form", "")).strip(), meta.get("version")
-        try:
-            form = reg.get(form_code, int(float(version)))
-        except (KeyError, TypeError, ValueError):
-            add("GBV-F012", sheet=meta_sheet, params={"form": form_code, "version": version})
-            return None
-        if str(meta.get("schema_hash", "")).strip() != form.schema_hash:
-            add("GBV-F013", sheet=meta_sheet, params={"form": form.key})
-        return form
-    form = _identify_by_content(book, sheets, reg)
+def _identify(book: _Book, reg: Registry, add) -> FormVersion | None:
+    found = book.matching("_meta")
+    if len(found) > 1:
+        add("GBV-F043", sheet=found[0], params={"role": "_meta", "sheets": ", ".join(repr(s) for s in found)})
+        return None
+    if found:
+        return _identify_by_meta(book, found[0], reg, add)
+    form = _identify_by_content(book, reg)
     if form is None:
         add("GBV-F014", params={"looked_for": "hidden sheet _meta; a form title on sheet Title; "
                                               "table sheets T1.. with known line codes"})
@@ -251,23 +269,62 @@ def _identify(book, sheets: dict[str, str], reg: Registry, add) -> FormVersion |
     return form
 
 
-def _identify_by_content(book, sheets: dict[str, str], reg: Registry) -> FormVersion | None:
-    title_sheet = next((s for s in sheets if s.strip().lower() == "title"), None)
+def _identify_by_meta(book: _Book, sheet: str, reg: Registry, add) -> FormVersion | None:
+    entries: dict[str, list[tuple[Any, str]]] = {}
+    for i, row in enumerate(book.rows(sheet)):
+        if len(row) >= 2 and str(row[0]).strip():
+            entries.setdefault(str(row[0]).strip(), []).append((row[1], f"B{i + 1}"))
+    for key in ("form", "version", "schema_hash"):
+        values = entries.get(key, [])
+        different = [(v, a) for v, a in values if _text(v) != _text(values[0][0])]
+        if different:
+            add("GBV-F046", sheet=sheet, cell=different[0][1],
+                params={"field": key, "first": _text(values[0][0]), "first_cell": values[0][1],
+                        "second": _text(different[0][0]), "second_cell": different[0][1]})
+            return None
+    form_code, form_cell = (_text(entries["form"][0][0]), entries["form"][0][1]) if "form" in entries else ("", None)
+    version, version_cell = entries["version"][0] if "version" in entries else (None, form_cell)
+    number = _whole(version)
+    try:
+        form = reg.get(form_code, number) if number is not None else None
+    except (KeyError, TypeError, ValueError):
+        form = None
+    if form is None:
+        add("GBV-F012", sheet=sheet, cell=version_cell, params={"form": form_code, "version": _text(version)})
+        return None
+    if _text(entries.get("schema_hash", [("", "")])[0][0]) != form.schema_hash:
+        add("GBV-F013", sheet=sheet, params={"form": form.key})
+    return form
+
+
+def _whole(v: Any) -> int | None:
+    """A small whole number (a version) from what a cell holds, else None."""
+    if isinstance(v, bool):
+        return None
+    if isinstance(v, float) and v.is_integer() and abs(v) < 10**6:
+        return int(v)
+    if isinstance(v, int) and abs(v) < 10**6:
+        return v
+    text = str(v).strip() if isinstance(v, str) else ""
+    return int(text) if text.isascii() and text.isdigit() and len(text) < 7 else None
+
+
+def _identify_by_content(book: _Book, reg: Registry) -> FormVersion | None:
+    titles = book.matching("Title")
     title_text = ""
-    if title_sheet:
-        rows = _rows(book, title_sheet)
-        title_text = " ".join(str(v) for r in rows[:3] for v in r if v).strip()
+    if len(titles) == 1:
+        title_text = " ".join(str(v) for r in book.rows(titles[0])[:3] for v in r if v).strip()
     best, best_score = None, 0
     for form in reg.versions():
-        titles = {v.strip() for v in form.title.values()}
-        if title_text and not any(tt in title_text for tt in titles):
+        names = {v.strip() for v in form.title.values()}
+        if title_text and not any(tt in title_text for tt in names):
             continue
         score = 0
         for table in form.tables:
-            sheet = _table_sheet(sheets, table.id)
-            if sheet is None:
+            sheets = book.matching(table.id)
+            if len(sheets) != 1:
                 continue
-            codes = {_code(v) for r in _rows(book, sheet) for v in r[:4]}
+            codes = {_code(v) for r in book.rows(sheets[0]) for v in r[:4]}
             score += sum(1 for ln in table.lines if ln.code in codes)
         if score > best_score:
             best, best_score = form, score
@@ -278,37 +335,110 @@ def _identify_by_content(book, sheets: dict[str, str], reg: Registry) -> FormVer
 
 @cache
 def _header_labels() -> dict[str, set[str]]:
-    fields = ("unit", "period", "contact", "phone", "date")
-    return {f: {t(f"tpl.header.{f}", lang).strip().lower() for lang in LANGS} for f in fields}
+    return {f: {t(f"tpl.header.{f}", lang).strip().lower() for lang in LANGS} for f in HEADER_FIELDS}
 
 
-def _read_header(book, sheets, form: FormVersion, reg: Registry, add) -> dict[str, str]:
-    title_sheet = next((s for s in sheets if s.strip().lower() == "title"), None)
+def _read_header(book: _Book, form: FormVersion, reg: Registry, add
+                 ) -> tuple[dict[str, str], dict[str, tuple[str, str]]]:
+    """The named cells (`gbv_unit`, ...) are the header; a label in column A of Title
+    stands in only where the name is missing or broken. A second value for a field,
+    in the named cell and a labelled row or in two labelled rows, is an error (GBV-F046):
+    which one is meant is never decided by position in the file."""
+    title = book.one("Title", "Title", add)
+    named: dict[str, tuple[str, str, str]] = {}
+    for fld in HEADER_FIELDS:
+        key = f"gbv_{fld}"
+        if key not in book.box.names:
+            continue
+        target = book.box.names[key]
+        if target is None or target[0] not in book.names or target[0] in book.failed:
+            add("GBV-F047", sheet=title, params={"name": key, "target": book.box.name_targets.get(key, "")})
+            continue
+        named[fld] = (target[0], target[1], _text(book.value(*target)))
+    labelled = _labelled(book, title) if title else {}
     header: dict[str, str] = {}
-    cells: dict[str, str] = {}
-    if title_sheet:
-        labels = _header_labels()
-        for i, row in enumerate(_rows(book, title_sheet)[:HEADER_ROWS_SCANNED]):
-            key = str(row[0]).strip().lower() if row else ""
-            for fld, names in labels.items():
-                if key in names:
-                    col, value = next(((j, v) for j, v in enumerate(row[1:], start=1)
-                                       if str(v).strip()), (2, ""))
-                    header[fld] = _text(value)
-                    cells[fld] = f"{_col(col)}{i + 1}"
-    sheet = title_sheet or "Title"
-    _check_unit(header, cells, form, reg, sheet, add)
-    _check_period(header, cells, form, sheet, add)
-    return header
+    cells: dict[str, tuple[str, str]] = {}
+    conflict: set[str] = set()
+    for fld in HEADER_FIELDS:
+        hits = labelled.get(fld, [])
+        if fld in named:
+            sheet, addr, value = named[fld]
+            cells[fld] = (sheet, addr)
+            other = next(((a, v) for a, v in hits if v and (sheet, a) != (title, addr)
+                          and not _same(fld, v, value)), None)
+            if other and value:
+                add("GBV-F046", sheet=title, cell=other[0],
+                    params={"field": fld, "first": value, "first_cell": f"{sheet}!{addr}",
+                            "second": other[1], "second_cell": f"{title}!{other[0]}"})
+                conflict.add(fld)
+            header[fld] = value
+            continue
+        filled = [(a, v) for a, v in hits if v]
+        other = next(((a, v) for a, v in filled if not _same(fld, v, filled[0][1])), None)
+        if other:
+            add("GBV-F046", sheet=title, cell=other[0],
+                params={"field": fld, "first": filled[0][1], "first_cell": f"{title}!{filled[0][0]}",
+                        "second": other[1], "second_cell": f"{title}!{other[0]}"})
+            conflict.add(fld)
+        if filled:
+            header[fld], cells[fld] = filled[0][1], (title, filled[0][0])
+        elif hits:
+            header[fld], cells[fld] = "", (title, hits[0][0])
+    default = title or "Title"
+    cells.setdefault("unit", (default, "C4"))
+    cells.setdefault("period", (default, "C5"))
+    if "unit" in conflict:
+        header.pop("unit", None)
+    else:
+        _check_unit(header, cells["unit"], form, reg, add)
+    if "period" in conflict:
+        header.pop("period", None)
+    else:
+        _check_period(header, cells["period"], form, add)
+    return {k: v for k, v in header.items() if v or k not in ("unit", "period")}, cells
 
 
-def _check_unit(header, cells, form: FormVersion, reg: Registry, sheet: str, add) -> None:
+def _labelled(book: _Book, title: str) -> dict[str, list[tuple[str, str]]]:
+    """Rows of the Title sheet whose column A is a header label (in any language):
+    field -> [(address of the value, value)], the value being the first filled cell
+    right of the label (C when none is)."""
+    labels = _header_labels()
+    out: dict[str, list[tuple[str, str]]] = {}
+    for i, row in enumerate(book.rows(title)[:HEADER_ROWS_SCANNED]):
+        key = str(row[0]).strip().lower() if row else ""
+        for fld, names in labels.items():
+            if key in names:
+                col, value = next(((j, v) for j, v in enumerate(row[1:], start=1) if str(v).strip()), (2, ""))
+                out.setdefault(fld, []).append((f"{_col(col)}{i + 1}", _text(value)))
+    return out
+
+
+def _same(fld: str, a: str, b: str) -> bool:
+    """Two values of a header field that mean the same: the same unit code, the same
+    period, or the same text up to spaces and case."""
+    if fld == "unit":
+        ma, mb = LEADING_DIGITS.match(a), LEADING_DIGITS.match(b)
+        if ma and mb:
+            return ma[1] == mb[1]
+    if fld == "period":
+        try:
+            return parse_period(_period_text(a)) == parse_period(_period_text(b))
+        except ValueError:
+            pass
+    return SPACES.sub(" ", a).strip().casefold() == SPACES.sub(" ", b).strip().casefold()
+
+
+def _check_unit(header, where: tuple[str, str], form: FormVersion, reg: Registry, add) -> None:
+    sheet, cell = where
     raw = header.get("unit", "")
-    cell = cells.get("unit", "C4")
     if not raw:
         add("GBV-F020", sheet=sheet, cell=cell, params={"field": "unit"})
         return
-    m = SOATE.match(raw)
+    m = LEADING_DIGITS.match(raw)
+    if m and len(m[1]) != 14:  # never cut a 15-digit typo to 14 digits
+        add("GBV-F049", sheet=sheet, cell=cell, params={"value": raw, "digits": len(m[1])})
+        header.pop("unit")
+        return
     code = m[1] if m else ""
     if not reg.territories().get(code):
         add("GBV-F021", sheet=sheet, cell=cell, params={"value": raw})
@@ -320,9 +450,9 @@ def _check_unit(header, cells, form: FormVersion, reg: Registry, sheet: str, add
         header.pop("unit")
 
 
-def _check_period(header, cells, form: FormVersion, sheet: str, add) -> None:
+def _check_period(header, where: tuple[str, str], form: FormVersion, add) -> None:
+    sheet, cell = where
     raw = header.get("period", "")
-    cell = cells.get("period", "C5")
     if not raw:
         add("GBV-F020", sheet=sheet, cell=cell, params={"field": "period"})
         return
@@ -360,18 +490,18 @@ def _period_text(raw: str) -> str:
 
 # --- the tables ------------------------------------------------------------------------
 
-def _table_sheet(sheets: dict[str, str], table_id: str) -> str | None:
-    return next((s for s in sheets if s.strip().lower() == table_id.lower()), None)
-
-
-def _read_tables(book, sheets, form: FormVersion, special, add) -> pd.DataFrame | None:
+def _read_tables(book: _Book, form: FormVersion, add) -> pd.DataFrame | None:
     records = []
     for table in form.tables:
-        sheet = _table_sheet(sheets, table.id)
+        sheet = book.one(table.id, f"table {table.id}", add)
         if sheet is None:
-            add("GBV-F030", params={"table": table.id})
+            if not book.matching(table.id):
+                add("GBV-F030", params={"table": table.id})
             continue
-        records.extend(_read_table(_rows(book, sheet), sheet, table, special.get(sheet, {}), add))
+        rows = book.rows(sheet)
+        if sheet in book.failed:
+            continue
+        records.extend(_read_table(rows, sheet, table, book.box.special.get(sheet, {}), add))
     return cells_frame(records) if records else None
 
 
@@ -395,7 +525,7 @@ def _read_table(rows, sheet: str, table, special: dict[str, str], add) -> list[t
     header_row, col_index = found
     code_col, line_rows = _line_rows(rows, header_row, table, min(col_index.values()))
     _stray_rows(rows, header_row, code_col, line_rows, col_index, sheet, table, add)
-    _stray_columns(rows, header_row, line_rows, col_index, sheet, table, add)
+    _stray_columns(rows, header_row, code_col, line_rows, col_index, sheet, table, add)
     out = []
     for line in table.lines:
         r = line_rows.get(line.code)
@@ -443,7 +573,13 @@ def _line_rows(rows, header_row: int, table, first_data_col: int) -> tuple[int, 
 
 
 def _has_figure(row: list, columns) -> bool:
-    return any(c < len(row) and normalise(row[c])[0] is not None for c in columns)
+    """A number in one of these cells (a refused one too: 4.5, -3, 1.000), not text."""
+    for c in columns:
+        if c < len(row) and row[c] != "":
+            value, problem = normalise(row[c])
+            if value is not None or problem not in (None, "GBV-V001", "GBV-V004"):
+                return True
+    return False
 
 
 def _stray_rows(rows, header_row, code_col, line_rows, col_index, sheet, table, add) -> None:
@@ -462,18 +598,28 @@ def _stray_rows(rows, header_row, code_col, line_rows, col_index, sheet, table, 
                 params={"row": r + 1, "value": _text(raw), "table": table.id})
 
 
-def _stray_columns(rows, header_row, line_rows, col_index, sheet, table, add) -> None:
-    """Figures right of the form's last column, under a number that is not one of its columns."""
-    numbers = sorted(col_index)
-    last = max(col_index.values())
+def _stray_columns(rows, header_row, code_col, line_rows, col_index, sheet, table, add) -> None:
+    """Figures on the form's lines in a column that is not one of its columns: under a
+    number or text that is not a column number of the table (GBV-F035), or under no
+    column number at all (GBV-F048). Either would be lost."""
+    numbers = ", ".join(map(str, sorted(col_index)))
+    mapped = set(col_index.values())
     header = rows[header_row]
-    for c in range(last + 1, len(header)):
-        if not str(header[c]).strip():
+    width = max((len(rows[r]) for r in line_rows.values()), default=0)
+    for c in range(code_col + 1, width):
+        if c in mapped:
             continue
-        if any(_has_figure(rows[r], [c]) for r in line_rows.values()):
+        hit = next((r for r in sorted(line_rows.values()) if _has_figure(rows[r], [c])), None)
+        if hit is None:
+            continue
+        head = header[c] if c < len(header) else ""
+        if str(head).strip():
             add("GBV-F035", sheet=sheet, cell=f"{_col(c)}{header_row + 1}",
-                params={"column": _col(c), "value": _text(header[c]), "table": table.id,
-                        "numbers": ", ".join(map(str, numbers))})
+                params={"column": _col(c), "value": _text(head), "table": table.id, "numbers": numbers})
+        else:
+            add("GBV-F048", sheet=sheet, cell=f"{_col(c)}{hit + 1}",
+                params={"column": _col(c), "cell": f"{_col(c)}{hit + 1}", "row": header_row + 1,
+                        "table": table.id, "numbers": numbers})
 
 
 def _cell_value(raw, kind, greyed, sheet, addr, line, col, add) -> int | None:
@@ -488,7 +634,8 @@ def _cell_value(raw, kind, greyed, sheet, addr, line, col, add) -> int | None:
         add("GBV-V007", **where, params={"value": raw})
     value, problem = normalise(raw)
     if problem:
-        add(problem, **where, params={"value": _text(raw)})
+        extra = _separator_readings(raw) if problem == "GBV-V021" else {}
+        add(problem, **where, params={"value": _text(raw), **extra})
         return None
     if greyed and value is not None:
         add("GBV-V005", **where, params={"value": _text(raw)})
@@ -508,6 +655,8 @@ def normalise(raw: Any) -> tuple[int | None, str | None]:
     if isinstance(raw, (int, float)):
         if raw != raw or raw in (float("inf"), float("-inf")):
             return None, "GBV-V001"
+        if abs(raw) > MAX_COUNT:
+            return None, "GBV-V020"
         if float(raw) != int(raw):
             return None, "GBV-V002"
         return (int(raw), None) if raw >= 0 else (None, "GBV-V003")
@@ -520,26 +669,43 @@ def normalise(raw: Any) -> tuple[int | None, str | None]:
     if " " in text and not THOUSANDS_SPACE.match(text):
         return None, "GBV-V001"  # "12 34" is two numbers or a typo, not 1234
     compact = text.replace(" ", "")
-    if THOUSANDS_COMMA.match(compact) or THOUSANDS_APOSTROPHE.match(compact):
-        compact = compact.replace(",", "").replace("'", "")
+    if (m := ONE_GROUP.match(compact)) and (m[2] == "." or m[3] == "000"):
+        return None, "GBV-V021"  # 1.000 or 1,000: a thousand, or one with a decimal point?
+    if THOUSANDS_COMMA.match(compact) or THOUSANDS_APOSTROPHE.match(compact) or THOUSANDS_DOT.match(compact):
+        compact = compact.replace(",", "").replace("'", "").replace(".", "")
     if INTEGER.match(compact):
+        if len(compact.lstrip("+-").lstrip("0")) > 15:  # before int(): 5,000 digits must not cost
+            return None, "GBV-V020" if not compact.startswith("-") else "GBV-V003"
         n = int(compact)
         return (n, None) if n >= 0 else (None, "GBV-V003")
     if DECIMAL.match(compact):
         whole = compact.replace(",", ".")
-        if float(whole).is_integer() and re.match(r"^\d+[.,]0+$", compact):
-            return int(float(whole)), None
+        if len(whole) > 40:
+            return None, "GBV-V002"
+        if re.match(r"^\d+[.,]0+$", compact) and float(whole).is_integer():
+            return (int(float(whole)), None) if float(whole) <= MAX_COUNT else (None, "GBV-V020")
         return None, "GBV-V002"
     return None, "GBV-V001"
 
 
-def _extra_sheets(book, form: FormVersion, add) -> None:
-    tables = {tb.id.lower() for tb in form.tables}
-    for sheet in book.sheet_names:
-        key = sheet.strip().lower()
+def _separator_readings(text: str) -> dict[str, str]:
+    """The two readings of 1.000 / 1,000, for the message of GBV-V021."""
+    m = ONE_GROUP.match(SPACES.sub("", str(text)))
+    if not m:
+        return {"thousands": "", "decimal": ""}
+    decimal = f"{int(m[1])}.{m[3]}".rstrip("0").rstrip(".")
+    return {"thousands": f"{int(m[1] + m[3])}", "decimal": decimal}
+
+
+def _extra_sheets(book: _Book, form: FormVersion, add) -> None:
+    tables = {sheet_key(tb.id) for tb in form.tables}
+    far = {sh.name for sh in book.box.sheets if sh.far}
+    for sheet in book.names:
+        key = sheet_key(sheet)
         if key in KNOWN_SHEETS or key in tables:
             continue
-        if any(str(v).strip() for row in _rows(book, sheet) for v in row):
+        rows = book.rows(sheet, report=False)
+        if sheet in far or sheet in book.failed or any(str(v).strip() for row in rows for v in row):
             add("GBV-F016", sheet=sheet, params={"sheet": sheet})
 
 
@@ -618,37 +784,32 @@ def _missing_cells(result: ReadResult, expected: set[tuple[str, str, int]]) -> N
 
 # --- small helpers ---------------------------------------------------------------------
 
-def _col(index: int) -> str:
-    name = ""
-    index += 1
-    while index:
-        index, rem = divmod(index - 1, 26)
-        name = chr(65 + rem) + name
-    return name
-
-
 def _small_int(v: Any) -> int | None:
+    """A column number as printed: 3, 3.0, "3", "3*", "3¹" (a footnote mark beside it)."""
     if isinstance(v, bool):
         return None
-    if isinstance(v, (int, float)) and float(v).is_integer():
-        return int(v)
-    # "01" is a line code, not a column number: the code column must not pass for the number row
-    if isinstance(v, str) and v.strip().isdigit() and not v.strip().startswith("0"):
-        return int(v.strip())
+    if isinstance(v, (int, float)):
+        return int(v) if float(v).is_integer() and abs(v) < 10**6 else None
+    if isinstance(v, str):
+        text = FOOTNOTE_MARKS.sub("", v.strip())
+        # "01" is a line code, not a column number: the code column must not pass for the number row
+        if text.isascii() and text.isdigit() and not text.startswith("0") and len(text) < 7:
+            return int(text)
     return None
 
 
 def _code(v: Any) -> str:
-    """A line code as printed: 1 and 1.0 read back as "01" when the form uses two digits."""
-    if isinstance(v, float) and v.is_integer():
+    """A line code as printed: 1 and 1.0 read back as "01" when the form uses two digits;
+    a footnote mark beside it ("02*", "02¹") is not part of it."""
+    if isinstance(v, float) and v.is_integer() and abs(v) < 10**6:
         v = int(v)
     if isinstance(v, int) and not isinstance(v, bool):
         return f"{v:02d}"
-    text = str(v).strip()
-    return f"{int(text):02d}" if text.isdigit() and len(text) == 1 else text
+    text = FOOTNOTE_MARKS.sub("", str(v).strip()) if isinstance(v, str) else str(v).strip()
+    return f"{int(text):02d}" if text.isascii() and text.isdigit() and len(text) == 1 else text
 
 
 def _text(v: Any) -> str:
-    if isinstance(v, float) and v.is_integer():
+    if isinstance(v, float) and v.is_integer() and abs(v) < 1e21:
         v = int(v)
     return str(v).strip() if v is not None else ""

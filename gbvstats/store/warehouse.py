@@ -474,12 +474,15 @@ class Warehouse:
 
     def _plan(self, rows: _Rows, path: Path, agency: str, by, received_at, token_id,
               report) -> Receipt:
+        from gbvstats.check.validate import period_open
+
+        when = received_at or _now()
+        period_open(report, when)  # GBV-F050: a period not yet ended on arrival is refused
         receipt = Receipt(file=path.name, outcome="", sha256=report.sha256,
                           form=report.form.key if report.form else None,
                           unit=report.header.get("unit"), period=report.header.get("period"),
                           counts=report.counts(),
                           findings=[f.to_dict() for f in report.findings])
-        when = received_at or _now()
         refused = self._refusal(report, agency)
         key = _key(report) if refused != "refused_agency" else None
         lock = rows.locks.get((int(key[2][:4]), report.form.agency, key[0])) if key else None
