@@ -13,4 +13,29 @@ from gbvstats.cli import forms, collect, serve, store, consolidate, publish, rep
 
 
 def main() -> None:
-    app()
+    """The `gbvstats` entry point: a defect never reaches the user as a traceback."""
+    import os
+    import sys
+
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.stderr.write(f"error: {_text('cli.interrupted')}\n")
+        sys.exit(130)
+    except Exception as exc:  # a defect of ours: one line, exit 2
+        if os.environ.get("GBVSTATS_DEBUG"):
+            raise
+        detail = " ".join(str(exc).split())[:300]
+        sys.stderr.write("error: " + _text("cli.internal_error", kind=type(exc).__name__,
+                                            detail=detail) + "\n")
+        sys.exit(2)
+
+
+def _text(key: str, **params) -> str:
+    from gbvstats.i18n import choose_lang, t
+
+    try:
+        lang = choose_lang(None)
+    except ValueError:
+        lang = "en"
+    return t(key, lang, **params)
