@@ -82,15 +82,78 @@ def print_receipt(console, receipt, agency: str, lang: str) -> None:
     console.print(f"[{style.get(receipt.outcome, 'bold red')}]{_plain(text)}[/]", highlight=False)
 
 
-def frame_table(frame, max_rows: int = 200):
+def frame_table(frame, max_rows: int = 200, fold: bool = True):
+    """A rich table of a DataFrame, numbers right-aligned; long cells fold onto several
+    lines rather than being cut with an ellipsis."""
+    import pandas as pd
+    from rich import box
     from rich.table import Table
 
-    table = Table(*[_plain(str(c)) for c in frame.columns])
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
+    for c in frame.columns:
+        numeric = pd.api.types.is_numeric_dtype(frame[c]) and not pd.api.types.is_bool_dtype(frame[c])
+        table.add_column(_plain(str(c)), overflow="fold" if fold else "ellipsis",
+                         justify="right" if numeric else "left")
     for row in frame.head(max_rows).itertuples(index=False):
         table.add_row(*[_cell(v) for v in row])
     if len(frame) > max_rows:
         table.caption = f"{len(frame)} rows; first {max_rows} shown (use --json or --csv for all)"
     return table
+
+
+def natural_width(frame, max_rows: int = 200) -> int:
+    """Characters a table of `frame` needs with no cell wrapped (3 of padding a column)."""
+    total = 0
+    for c in frame.columns:
+        cells = [len(_raw(v)) for v in frame[c].head(max_rows)]
+        total += max([len(str(c)), *cells]) + 3
+    return total
+
+
+def fit_columns(frame, priority: list[str], width: int):
+    """The columns of `frame` that fit `width` characters, the most important first."""
+    chosen, used = [], 0
+    for col in [c for c in priority if c in frame.columns]:
+        need = natural_width(frame[[col]])
+        if chosen and used + need > width:
+            break
+        chosen.append(col)
+        used += need
+    return frame[chosen]
+
+
+def records(frame, max_rows: int = 200):
+    """Rows one under the other, `column: value` (like psql's expanded display): for
+    results too wide for the terminal."""
+    from rich.text import Text
+
+    names = [str(c) for c in frame.columns]
+    pad = max((len(n) for n in names), default=0)
+    text = Text()
+    for n, row in enumerate(frame.head(max_rows).itertuples(index=False), start=1):
+        text.append(f"-[ row {n} ]" + "-" * 20 + "\n", style="dim")
+        for name, value in zip(names, row, strict=True):
+            text.append(f"{name.ljust(pad)} ", style="bold")
+            text.append(f"{_raw(value)}\n")
+    if len(frame) > max_rows:
+        text.append(f"{len(frame)} rows; first {max_rows} shown (use --json or --csv for all)\n", style="dim")
+    return text
+
+
+def fitted(frame, width: int, priority: list[str] | None = None):
+    """What to print for `frame` on a terminal of `width` columns: the table when it fits;
+    else the most important columns (`priority`) with a note, else one record per row."""
+    if natural_width(frame) <= width or not len(frame.columns):
+        return frame_table(frame)
+    if priority:
+        narrow = fit_columns(frame, priority, width)
+        table = frame_table(narrow)
+        left = [str(c) for c in frame.columns if c not in narrow.columns]
+        if left:
+            note = f"not shown at this width: {', '.join(left)} (use --json or --csv)"
+            table.caption = f"{table.caption}; {note}" if table.caption else note
+        return table
+    return records(frame)
 
 
 def discrepancy_tables(found, limit: int | None = None):
@@ -118,14 +181,20 @@ def _num(v) -> str:
 
 
 def _cell(v) -> str:
-    """A value for a table cell: blank for NULL, counts without a spurious `.0`."""
+    """A value for a table cell: blank for NULL, counts without a spurious `.0`; text
+    never taken for markup."""
+    return _plain(_raw(v))
+
+
+def _raw(v) -> str:
+    """A value as text, unescaped (for widths, and for `Text` that is not markup)."""
     import pandas as pd
 
     if v is None or v is pd.NA or v is pd.NaT or (isinstance(v, float) and v != v):
         return ""
     if isinstance(v, float) and v.is_integer():
         return str(int(v))
-    return _plain(str(v))
+    return str(v)
 
 
 def _plain(text: str) -> str:

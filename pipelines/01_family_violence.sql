@@ -11,7 +11,11 @@
 -- notes.ky: Ар бир бөлүштүрүүгө бир сап: жынысы (F аялдар жана кыздар, M эркектер жана балдар, _T эки жыныс) курагы боюнча (_T бардык курактар, Y0T17 балдар, Y18T999 чоңдор, УСКнын Y0T20 .. Y_GE51 топтору, _U аныкталган эмес), билими боюнча (МСКО 2011 деңгээлдери; _O башка же билими жок) жана экономикалык активдүүлүгү боюнча. Билдирүүлөр бардык жабырлануучулардын сабында. 100 000 калкка көрсөткүч жабырлануучуларды ошол эле жыныстагы жана жаштагы калкка (УСК-КАЛК) бөлөт: 100 000 аялга жабыр тарткан аялдар — F, _T сабы, 100 000 чоң аялга чоң аялдар — F, Y18T999 сабы. v1 формасы (2015-2018) жабырлануучуларды бардыгы жана аялдар менен кыздар боюнча эсептеген: эркектер жана балдар — айырмасы; калган бөлүштүрүүлөр 2019-жылдан.
 -- counts: reports, victims
 -- rates: reports_per_100k = reports / population * 100000; victims_per_100k = victims / population * 100000
--- elements: MOI-FV:fv_reports, MOI-FV:fv_victims, MOI-FV:fv_victims_y0t20, MOI-FV:fv_victims_y21t30, MOI-FV:fv_victims_y31t40, MOI-FV:fv_victims_y41t50, MOI-FV:fv_victims_yge51, MOI-FV:fv_victims_age_unk, MOI-FV:fv_victims_isced3, MOI-FV:fv_victims_isced5, MOI-FV:fv_victims_isced6, MOI-FV:fv_victims_isced7, MOI-FV:fv_victims_edu_oth, MOI-FV:fv_victims_edu_unk, MOI-FV:fv_victims_working, MOI-FV:fv_victims_not_working, MOI-FV:fv_victims_students, MOI-FV:fv_victims_retired, MOI-FV:fv_victims_act_oth, MOI-FV:fv_victims_act_unk, NSC-POP:pop, NSC-POP:pop_y0t14, NSC-POP:pop_y15t17, NSC-POP:pop_y18t29, NSC-POP:pop_y30t39, NSC-POP:pop_y40t59, NSC-POP:pop_y60t999
+-- col.reports: {en: "Reports registered", ru: "Зарегистрировано сообщений", ky: "Катталган билдирүүлөр"}
+-- col.victims: {en: "Victims", ru: "Пострадавшие", ky: "Жабырлануучулар"}
+-- col.population: {en: "Population of the same sex and age", ru: "Население того же пола и возраста", ky: "Ошол эле жыныстагы жана жаштагы калк"}
+-- col.reports_per_100k: {en: "Reports per 100,000 population", ru: "Сообщений на 100 000 населения", ky: "100 000 калкка билдирүүлөр"}
+-- col.victims_per_100k: {en: "Victims per 100,000 population of the same sex and age", ru: "Пострадавших на 100 000 населения того же пола и возраста", ky: "Ошол эле жыныстагы жана жаштагы 100 000 калкка жабырлануучулар"}
 WITH f AS (SELECT * FROM series_facts WHERE year = getvariable('year') AND form IN ('MOI-FV', 'NSC-POP')),
 cells AS (  -- victims: table 2 line 01 (sex by children/adults) and table 6 (age bands, education, activity)
     SELECT oblast, area, COALESCE(sex, '_T') AS sex, COALESCE(age, '_T') AS age,

@@ -11,7 +11,13 @@
 -- notes.ky: 2015-2018: 2003-жылкы мыйзам боюнча коргоо буйруктары (v1); 2019-жылдан убактылуу коргоо ордерлери (2017-жылдагы № 63 Мыйзам).
 -- counts: orders_issued, orders_extended, orders_violated, reports
 -- rates: orders_per_report = orders_issued / reports; extension_rate_pct = orders_extended / orders_issued * 100; violation_rate_pct = orders_violated / orders_issued * 100
--- elements: MOI-FV:tpo_issued, MOI-FV:tpo_extended, MOI-FV:tpo_violated, MOI-FV:fv_reports
+-- col.orders_issued: {en: "Orders issued", ru: "Выдано ордеров", ky: "Берилген ордерлер"}
+-- col.orders_extended: {en: "Orders extended", ru: "Продлено ордеров", ky: "Узартылган ордерлер"}
+-- col.orders_violated: {en: "Orders violated", ru: "Нарушено ордеров", ky: "Бузулган ордерлер"}
+-- col.reports: {en: "Reports registered", ru: "Зарегистрировано сообщений", ky: "Катталган билдирүүлөр"}
+-- col.orders_per_report: {en: "Orders per report", ru: "Ордеров на одно сообщение", ky: "Бир билдирүүгө ордерлер"}
+-- col.extension_rate_pct: {en: "Extended, % of issued", ru: "Продлено, % от выданных", ky: "Узартылган, берилгендердин %"}
+-- col.violation_rate_pct: {en: "Violated, % of issued", ru: "Нарушено, % от выданных", ky: "Бузулган, берилгендердин %"}
 SELECT getvariable('year') AS year,
        COALESCE(oblast, '41700000000000') AS territory, COALESCE(area, 'KG') AS area,
        sum(value) FILTER (WHERE element = 'tpo_issued') AS orders_issued,

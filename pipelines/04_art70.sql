@@ -10,7 +10,13 @@
 -- notes.ru: Учитывается с 2019 г.
 -- notes.ky: 2019-жылдан бери эсепке алынат.
 -- counts: protocols, sent_to_court, heard, sanctioned, community_service, arrest, fine
--- elements: MOI-FV:art70_protocols, MOI-FV:art70_to_court, JD-CASES:art70_heard, JD-CASES:art70_sanctioned
+-- col.protocols: {en: "Protocols drawn up", ru: "Составлено протоколов", ky: "Түзүлгөн протоколдор"}
+-- col.sent_to_court: {en: "Protocols sent to court", ru: "Направлено протоколов в суд", ky: "Сотко жөнөтүлгөн протоколдор"}
+-- col.heard: {en: "Cases heard by courts", ru: "Рассмотрено дел судами", ky: "Соттор караган иштер"}
+-- col.sanctioned: {en: "Sanctions imposed", ru: "Назначено взысканий", ky: "Дайындалган жазалар"}
+-- col.community_service: {en: "Community service", ru: "Общественные работы", ky: "Коомдук жумуштар"}
+-- col.arrest: {en: "Arrest", ru: "Арест", ky: "Камак"}
+-- col.fine: {en: "Fine", ru: "Штраф", ky: "Айып пул"}
 SELECT getvariable('year') AS year,
        COALESCE(oblast, '41700000000000') AS territory, COALESCE(area, 'KG') AS area,
        sum(value) FILTER (WHERE element = 'art70_protocols') AS protocols,

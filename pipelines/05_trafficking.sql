@@ -11,7 +11,12 @@
 -- notes.ky: Курмандыктар эксплуатациянын түрү (_U аныкталган эмес, _T бардыгы), жынысы (F, M, _U аныкталган эмес, _T) жана курагы (Y0T17 балдар, Y18T999 чоңдор, _U аныкталган эмес, _T бардык курактар) боюнча; эксплуатациянын бардык түрлөрү үчүн Y18T29 .. Y_GE50 курак топтору боюнча да. Көрсөткүч курмандыктарды ошол эле жыныстагы жана жаштагы калкка (УСК-КАЛК) бөлөт; жынысы же жашы аныкталбагандар үчүн ал жок. Иштер, куугунтуктоо (сотко жөнөтүлгөн иштер) жана соттоо (адамдар) аймактын жыйынтык сабында.
 -- counts: victims, cases, prosecutions, convictions
 -- rates: victims_per_100k = victims / population * 100000
--- elements: MOI-TIP:tip_victims, MOI-TIP:tip_victims_sx, MOI-TIP:tip_victims_fl, MOI-TIP:tip_victims_og, MOI-TIP:tip_victims_op, MOI-TIP:tip_victims_unk, MOI-TIP:tip_victims_y0t17, MOI-TIP:tip_victims_y18t29, MOI-TIP:tip_victims_y30t39, MOI-TIP:tip_victims_y40t49, MOI-TIP:tip_victims_yge50, MOI-TIP:tip_victims_age_unk, MOI-TIP:tip_cases, GPO-CASES:gpo_cases_tip, JD-CASES:jd_persons_tip, NSC-POP:pop, NSC-POP:pop_y0t14, NSC-POP:pop_y15t17, NSC-POP:pop_y18t29, NSC-POP:pop_y30t39, NSC-POP:pop_y40t59, NSC-POP:pop_y60t999
+-- col.victims: {en: "Victims detected", ru: "Выявлено жертв", ky: "Аныкталган курмандыктар"}
+-- col.population: {en: "Population of the same sex and age", ru: "Население того же пола и возраста", ky: "Ошол эле жыныстагы жана жаштагы калк"}
+-- col.victims_per_100k: {en: "Victims per 100,000 population of the same sex and age", ru: "Жертв на 100 000 населения того же пола и возраста", ky: "Ошол эле жыныстагы жана жаштагы 100 000 калкка курмандыктар"}
+-- col.cases: {en: "Cases registered (MoI)", ru: "Зарегистрировано дел (МВД)", ky: "Катталган иштер (ИИМ)"}
+-- col.prosecutions: {en: "Cases sent to court (prosecutors)", ru: "Направлено дел в суд (прокуратура)", ky: "Сотко жөнөтүлгөн иштер (прокуратура)"}
+-- col.convictions: {en: "Persons convicted", ru: "Осуждено лиц", ky: "Соттолгон адамдар"}
 WITH f AS (SELECT * FROM series_facts WHERE year = getvariable('year')
            AND form IN ('MOI-TIP', 'GPO-CASES', 'JD-CASES', 'NSC-POP')),
 by_form AS (  -- table 2, lines 01-06: by form of exploitation, and sex by children/adults

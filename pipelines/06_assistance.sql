@@ -11,7 +11,19 @@
 -- notes.ky: 2019-жылдан бери эсепке алынат.
 -- counts: tip_identified, tip_assisted, fv_victims_moi, fv_clients, service_psychological, service_legal, service_shelter, service_medical, programme_referred, programme_completed
 -- rates: tip_assisted_per_identified = tip_assisted / tip_identified; fv_clients_per_victim = fv_clients / fv_victims_moi; programme_completion_pct = programme_completed / programme_referred * 100
--- elements: MLSP-SP:mlsp_tip_assisted, MOI-TIP:tip_victims, MLSP-SP:mlsp_fv_clients, MOI-FV:fv_victims, MLSP-SP:cp_referred, MLSP-SP:cp_completed
+-- col.tip_identified: {en: "Trafficking victims identified (MoI)", ru: "Выявлено жертв торговли людьми (МВД)", ky: "Аныкталган адам сатуунун курмандыктары (ИИМ)"}
+-- col.tip_assisted: {en: "Trafficking victims assisted (MLSP)", ru: "Получили помощь жертвы торговли людьми (МТСР)", ky: "Жардам алган адам сатуунун курмандыктары (ЭСӨМ)"}
+-- col.fv_victims_moi: {en: "Family-violence victims (MoI)", ru: "Пострадавшие от семейного насилия (МВД)", ky: "Үй-бүлөлүк зомбулуктан жабыр тарткандар (ИИМ)"}
+-- col.fv_clients: {en: "Family-violence victims who applied (MLSP)", ru: "Обратившиеся пострадавшие от семейного насилия (МТСР)", ky: "Кайрылган үй-бүлөлүк зомбулуктан жабыр тарткандар (ЭСӨМ)"}
+-- col.service_psychological: {en: "Psychological help", ru: "Психологическая помощь", ky: "Психологиялык жардам"}
+-- col.service_legal: {en: "Legal help", ru: "Юридическая помощь", ky: "Юридикалык жардам"}
+-- col.service_shelter: {en: "Shelter", ru: "Приют", ky: "Баш калкалоочу жай"}
+-- col.service_medical: {en: "Medical referral", ru: "Направление к врачу", ky: "Дарыгерге жөнөтүү"}
+-- col.programme_referred: {en: "Referred to the correctional programme", ru: "Направлено в коррекционную программу", ky: "Түзөтүү программасына жөнөтүлгөндөр"}
+-- col.programme_completed: {en: "Completed the correctional programme", ru: "Завершили коррекционную программу", ky: "Түзөтүү программасын аяктагандар"}
+-- col.tip_assisted_per_identified: {en: "Assisted per victim identified", ru: "Получивших помощь на одну выявленную жертву", ky: "Бир аныкталган курмандыкка жардам алгандар"}
+-- col.fv_clients_per_victim: {en: "Applied to MLSP per victim registered by MoI", ru: "Обратившихся в МТСР на одного пострадавшего, учтённого МВД", ky: "ИИМ каттаган бир жабырлануучуга ЭСӨМгө кайрылгандар"}
+-- col.programme_completion_pct: {en: "Completed, % of referred", ru: "Завершили, % от направленных", ky: "Аяктагандар, жөнөтүлгөндөрдүн %"}
 SELECT getvariable('year') AS year,
        COALESCE(oblast, '41700000000000') AS territory, COALESCE(area, 'KG') AS area,
        sum(value) FILTER (WHERE element = 'tip_victims' AND sex = '_T') AS tip_identified,

@@ -10,7 +10,9 @@
 -- notes.ru: Преступления указаны в строках с отношением _T; потерпевшие — во всех строках.
 -- notes.ky: Кылмыштар _T мамилеси бар саптарда; жабырлануучулар бардык саптарда.
 -- counts: crimes, victims
--- elements: MOI-GBV:gbv_crimes, MOI-GBV:gbv_victims_rel
+-- col.crimes: {en: "Crimes registered", ru: "Зарегистрировано преступлений", ky: "Катталган кылмыштар"}
+-- col.victims: {en: "Victims", ru: "Потерпевшие", ky: "Жабырлануучулар"}
+-- col.iccs: {en: "ICCS code", ru: "Код МКПС", ky: "КСЭК коду"}
 WITH f AS (SELECT * FROM series_facts WHERE year = getvariable('year') AND form = 'MOI-GBV'),
 victims AS (
     SELECT oblast, area, offence, any_value(iccs) AS iccs, relationship, sum(value) AS victims

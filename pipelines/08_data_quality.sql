@@ -10,7 +10,14 @@
 -- notes.ru: Расхождение считается открытым, если оно не устранено и ведомство его не пояснило.
 -- notes.ky: Дал келбестик оңдолбосо жана мекеме түшүндүрбөсө ачык деп эсептелет.
 -- rates: completeness_pct = accepted / expected * 100; timeliness_pct = on_time / expected * 100
--- elements: (none: computed from completeness_results and rule_results)
+-- col.expected: {en: "Returns expected", ru: "Ожидалось отчётов", ky: "Күтүлгөн отчеттор"}
+-- col.received: {en: "Received", ru: "Получено", ky: "Алынган"}
+-- col.accepted: {en: "Accepted", ru: "Принято", ky: "Кабыл алынган"}
+-- col.on_time: {en: "Accepted on time", ru: "Принято в срок", ky: "Өз убагында кабыл алынган"}
+-- col.missing: {en: "Missing", ru: "Отсутствует", ky: "Жок"}
+-- col.completeness_pct: {en: "Completeness, %", ru: "Полнота, %", ky: "Толуктук, %"}
+-- col.timeliness_pct: {en: "Timeliness, %", ru: "Своевременность, %", ky: "Өз убагында тапшыруу, %"}
+-- col.open_discrepancies: {en: "Open discrepancies", ru: "Неурегулированные расхождения", ky: "Чечилбеген дал келбестиктер"}
 WITH c AS (
     SELECT agency, count(*) AS expected,
            count(*) FILTER (WHERE state <> 'missing') AS received,

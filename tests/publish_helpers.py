@@ -44,7 +44,7 @@ def trafficking_table(year: int = 2024) -> pd.DataFrame:
 
     rnd = random.Random(year)
     rows = []
-    expl, sexes, ages = ["SX", "FL", "OTH"], ["F", "M"], ["Y0T17", "Y18T999"]
+    expl, sexes, ages = ["SX", "FL", "OP"], ["F", "M"], ["Y0T17", "Y18T999"]
     base = {k: rnd.choice([0, 1, 2, 3, 5, 8, 13, 21]) for k in itertools.product(OBLASTS[:4], expl, sexes, ages)}
     for area in [*OBLASTS[:4], "KG"]:
         for e in [*expl, "_T"]:
@@ -84,8 +84,36 @@ def write_pipeline(root: Path, name: str, table_id: str, title: str, counts: str
     return path
 
 
+SDMX = """
+codes:
+  AGE: {Y18T999: Y_GE18}
+files:
+  - id: SDG_16_2_2
+    file: sdmx_sdg_16_2_2
+    observations:
+      - table: ind05_trafficking
+        column: victims
+        unit: NUMBER
+        series: {column: exploitation, codes: {_T: VC_HTF_DETV, SX: VC_HTF_DETVSX, FL: VC_HTF_DETVFL, OP: VC_HTF_DETVOP}}
+        dimensions: {SEX: sex, AGE: age}
+      - table: ind05_trafficking
+        column: victims_per_100k
+        unit: PER_100000_POP
+        series: {column: exploitation, codes: {_T: VC_HTF_DETVR, SX: VC_HTF_DETVSXR, FL: VC_HTF_DETVFLR, OP: VC_HTF_DETVOPR}}
+        dimensions: {SEX: sex, AGE: age}
+  - id: NAT_5_2_FV
+    file: sdmx_nat_5_2_family_violence
+    observations:
+      - {table: ind01_family_violence, column: victims, unit: NUMBER, series: KG_VC_FVV, dimensions: {SEX: sex}}
+      - {table: ind01_family_violence, column: victims_per_100k, unit: PER_100000_POP, series: KG_VC_FVVR, dimensions: {SEX: sex}}
+"""
+
+
 def make_warehouse(tmp: Path, year: int = 2024) -> tuple[Path, Path]:
-    """A DuckDB file with two indicator tables and the pipelines directory describing them."""
+    """A warehouse with two indicator tables (and an accepted return of the year), and the
+    pipelines directory describing them, with its sdmx.yaml and the project's DSD."""
+    import shutil
+
     import duckdb
 
     pipes = tmp / "pipelines"
@@ -93,10 +121,20 @@ def make_warehouse(tmp: Path, year: int = 2024) -> tuple[Path, Path]:
                    "victims", "victims_per_100k = victims / population * 100000")
     write_pipeline(pipes, "05_tip", "ind05_trafficking", "Trafficking victims",
                    "victims", "victims_per_100k = victims / population * 100000")
+    (pipes / "sdmx.yaml").write_text(SDMX, encoding="utf-8")
+    shutil.copytree(Path(__file__).resolve().parent.parent / "pipelines" / "sdmx", pipes / "sdmx")
+    from gbvstats.store.warehouse import Warehouse
+
     fv = oblast_sex_table(SMALL, year)
     fv["victims_per_100k"] = (fv["victims"] * 1e5 / 250000).round(1)
     tip = trafficking_table(year)
     db = tmp / "warehouse.duckdb"
+    with Warehouse(db).writer() as con:  # a real warehouse, with an accepted return of each year
+        for n, y in enumerate((year - 1, year), start=1):
+            con.execute("INSERT INTO submissions (submission_id, form, version, agency, unit, period, year, "
+                        "sha256, file_name, archive_path, received_at, status, revision) VALUES "
+                        "(?, 'NSC-POP', 1, 'NSC', '41700000000000', ?, ?, ?, 'x.xlsx', 'x', now(), "
+                        "'accepted', 1)", [n, str(y), y, f"x{y}"])
     con = duckdb.connect(str(db))
     try:
         con.register("fv", fv)
@@ -132,13 +170,13 @@ def to_pdf(path: Path, out_dir: Path) -> Path:
 
 
 def home_with(pipes: Path, tmp: Path) -> Path:
-    """A GBVSTATS_HOME whose pipelines/ are the test's, with the project's sdmx.yaml."""
+    """A GBVSTATS_HOME whose pipelines/ are the test's (with their sdmx.yaml and DSD) and
+    whose schemas/ are the project's."""
     import shutil
 
     home = tmp / "home"
     shutil.copytree(pipes, home / "pipelines")
-    shutil.copy(Path(__file__).resolve().parent.parent / "pipelines" / "sdmx.yaml",
-                home / "pipelines" / "sdmx.yaml")
+    shutil.copytree(Path(__file__).resolve().parent.parent / "schemas", home / "schemas")
     return home
 
 

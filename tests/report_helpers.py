@@ -77,7 +77,9 @@ def parse(html: str) -> Cells:
 
 
 def number(text: str, lang: str) -> float:
-    """A figure as printed: 1,234.5 (en) or 1 234,5 (ru, ky)."""
+    """A figure as printed: 1,234.5 (en) or 1 234,5 (ru, ky), with any flag marks after
+    it (396p: provisional; 12b: break in series) left out."""
+    text = re.sub(r"[a-z]+$", "", text.strip())
     if lang == "en":
         return float(text.replace(",", ""))
     return float(re.sub(r"[\s\u00a0]", "", text).replace(",", "."))

@@ -27,7 +27,7 @@ def published(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("publish")
     db, pipes = make_warehouse(tmp)
     out = tmp / "out"
-    paths = publish(db, 2024, out, pipelines_root=pipes, sdmx_path=ROOT / "pipelines" / "sdmx.yaml")
+    paths = publish(db, 2024, out, pipelines_root=pipes)
     return db, pipes, out, paths
 
 
@@ -72,7 +72,8 @@ def test_every_output_is_written_and_listed(published):
     assert names == sorted([
         "ind01_family_violence_2024.csv", "ind01_family_violence_2024.parquet",
         "ind05_trafficking_2024.csv", "ind05_trafficking_2024.parquet", "indicators_2024.xlsx",
-        "sdmx_sdg_16_2_2_2024.csv", "sdmx_nat_5_2_family_violence_2024.csv", "manifest.json"])
+        "sdmx_sdg_16_2_2_2024.csv", "sdmx_nat_5_2_family_violence_2024.csv", "labels_ru.csv",
+        "labels_ky.csv", "labels_en.csv", "manifest.json"])
     manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["threshold"] == 4 and manifest["year"] == 2024
     for table in TABLES:
@@ -111,37 +112,52 @@ def test_suppressed_cells_appear_in_no_output(published):
     rows = list(csv.DictReader((out / "sdmx_sdg_16_2_2_2024.csv").open(encoding="utf-8")))
     real = truth(db, "ind05_trafficking")
     hidden_keys = {(r.area, r.sex, r.age, r.exploitation) for r in real[expected_flags(db, "ind05_trafficking")["victims"]].itertuples()}
+    series = {"VC_HTF_DETV": "_T", "VC_HTF_DETVSX": "SX", "VC_HTF_DETVFL": "FL", "VC_HTF_DETVOP": "OP"}
+    ages = {"Y_GE18": "Y18T999"}
     for row in rows:
-        key = (row["REF_AREA"], row["SEX"], row["AGE"], row["TYPE_EXPLOITATION"])
-        assert (row["OBS_STATUS"] == "C") == (key in hidden_keys)
+        if row["UNIT_MEASURE"] != "NUMBER":
+            continue
+        key = (row["REF_AREA"], row["SEX"], ages.get(row["AGE"], row["AGE"]), series[row["SERIES"]])
+        # the SDG DSD has no confidentiality attribute: a missing value, said why
+        assert (row["OBS_STATUS"] == "O") == (key in hidden_keys)
         assert (row["OBS_VALUE"] == "") == (key in hidden_keys)
+        assert ("Confidential" in row["COMMENT_OBS"]) == (key in hidden_keys)
 
 
 def test_sdmx_csv_structure(published):
-    _, _, out, _ = published
+    from gbvstats.publish.sdmx import check_file, load_dsd
+
+    _, pipes, out, _ = published
+    dsd = load_dsd(pipes)
     with (out / "sdmx_sdg_16_2_2_2024.csv").open(encoding="utf-8") as fh:
         rows = list(csv.reader(fh))
-    assert rows[0] == ["STRUCTURE", "STRUCTURE_ID", "ACTION", "FREQ", "REF_AREA", "TIME_PERIOD",
-                       "SEX", "AGE", "TYPE_EXPLOITATION", "OBS_VALUE", "UNIT_MEASURE", "OBS_STATUS"]
+    assert rows[0] == ["STRUCTURE", "STRUCTURE_ID", "ACTION", "FREQ", "REPORTING_TYPE", "SERIES", "REF_AREA",
+                       "SEX", "AGE", "URBANISATION", "INCOME_WEALTH_QUANTILE", "EDUCATION_LEV", "OCCUPATION",
+                       "CUST_BREAKDOWN", "COMPOSITE_BREAKDOWN", "DISABILITY_STATUS", "ACTIVITY", "PRODUCT",
+                       "TIME_PERIOD", "OBS_VALUE", "OBS_STATUS", "UNIT_MULT", "UNIT_MEASURE", "NATURE",
+                       "COMMENT_OBS"]
     body = [dict(zip(rows[0], r, strict=True)) for r in rows[1:]]
     assert {r["STRUCTURE"] for r in body} == {"dataflow"}
-    assert {r["STRUCTURE_ID"] for r in body} == {"KG_NSC:DF_SDG_16_2_2(1.0)"}
+    assert {r["STRUCTURE_ID"] for r in body} == {"KG_NSC:DF_SDG_KG(1.0)"}
     assert {r["FREQ"] for r in body} == {"A"} and {r["TIME_PERIOD"] for r in body} == {"2024"}
+    assert {r["REPORTING_TYPE"] for r in body} == {"N"} and {r["UNIT_MULT"] for r in body} == {"0"}
     assert {r["REF_AREA"] for r in body} == {"KG", "KG02", "KG03", "KG04", "KG05"}
     assert {r["SEX"] for r in body} == {"F", "M", "_T"}
-    assert {r["AGE"] for r in body} == {"Y0T17", "Y18T999", "_T"}
+    assert {r["AGE"] for r in body} == {"Y0T17", "Y_GE18", "_T"}  # the DSD's code for 18 and over
+    assert {r["SERIES"] for r in body} == {"VC_HTF_DETV", "VC_HTF_DETVSX", "VC_HTF_DETVFL", "VC_HTF_DETVOP",
+                                           "VC_HTF_DETVR", "VC_HTF_DETVSXR", "VC_HTF_DETVFLR", "VC_HTF_DETVOPR"}
     assert {r["UNIT_MEASURE"] for r in body} == {"PER_100000_POP", "NUMBER"}
-    assert {r["OBS_STATUS"] for r in body} == {"A", "C"}
-    keys = [(r["REF_AREA"], r["SEX"], r["AGE"], r["TYPE_EXPLOITATION"], r["UNIT_MEASURE"]) for r in body]
-    assert len(keys) == len(set(keys))
+    assert {r["OBS_STATUS"] for r in body} == {"A", "O"}
+    assert {r["URBANISATION"] for r in body} == {"_T"}  # dimensions not broken down
     kg = next(r for r in body if r["REF_AREA"] == "KG" and r["SEX"] == "_T" and r["AGE"] == "_T"
-              and r["TYPE_EXPLOITATION"] == "_T" and r["UNIT_MEASURE"] == "NUMBER")
-    assert kg["OBS_STATUS"] == "A" and float(kg["OBS_VALUE"]) > 0
+              and r["SERIES"] == "VC_HTF_DETV")
+    assert kg["OBS_STATUS"] == "A" and int(kg["OBS_VALUE"]) > 0
     fv = list(csv.DictReader((out / "sdmx_nat_5_2_family_violence_2024.csv").open(encoding="utf-8")))
-    # the dimensions come from the table's columns; this synthetic one has sex but no age
-    assert {(r["SEX"], r["AGE"], r["MEASURE"], r["UNIT_MEASURE"]) for r in fv} == {
-        (sex, "_Z", "VICTIMS", unit) for sex in ("F", "M", "_T") for unit in ("NUMBER", "PER_100000_POP")}
+    assert {(r["SERIES"], r["SEX"], r["UNIT_MEASURE"]) for r in fv} == {
+        (s, x, u) for s, u in (("KG_VC_FVV", "NUMBER"), ("KG_VC_FVVR", "PER_100000_POP")) for x in ("F", "M", "_T")}
     assert len(fv) == 2 * 30
+    for path in out.glob("sdmx_*.csv"):  # every written row passes the structural check
+        assert check_file(path, dsd) == [], path
 
 
 def test_workbook_is_multilingual_and_printable(published):
@@ -154,8 +170,9 @@ def test_workbook_is_multilingual_and_printable(published):
     assert "Единица измерения: человек; на 100 000 населения" in top
     assert "Өлчөө бирдиги: адам; 100 000 калкка" in top
     head = next(r for r in range(1, 30) if ws.cell(r, 1).value == "year")
-    assert ws.print_title_rows == f"${head}:${head}"
-    assert ws.freeze_panes == f"G{head + 1}"  # below the header, right of the dimensions
+    assert [ws.cell(head - 3 + i, 1).value for i in range(3)] == ["Год", "Жыл", "Year"]  # a header row per language
+    assert ws.print_title_rows == f"${head - 3}:${head}"
+    assert ws.freeze_panes == f"H{head + 1}"  # below the header, right of the dimensions and area name
     assert ws.page_setup.orientation == "landscape"
     assert ws.page_setup.fitToWidth == 1 and ws.sheet_properties.pageSetUpPr.fitToPage
     header = [c.value for c in ws[head]]
@@ -190,7 +207,8 @@ def test_threshold_and_unknown_table(tmp_path):
     assert any("ind09_unknown" in s for s in manifest["skipped"])
     with pytest.raises(PublishError) as err:
         publish(db, 1999, tmp_path / "none", pipelines_root=pipes, lang="ru")
-    assert "1999" in str(err.value) and "gbvstats consolidate" in str(err.value)
+    assert "1999" in str(err.value) and "gbvstats consolidate" in str(err.value) and err.value.code == 2
+    assert not (tmp_path / "none").exists()
     with pytest.raises(PublishError) as err:
         publish(db, 2024, tmp_path / "neg", threshold=-1, pipelines_root=pipes)
     assert err.value.code == 2 and "--threshold" in str(err.value)
@@ -214,7 +232,8 @@ def test_cli(tmp_path):
     as_json = run_cli("publish", "--year", "2024", "--out", str(out), "--warehouse", str(db), "--json", home=home)
     assert json.loads(as_json.stdout)["threshold"] == 4
     none = run_cli("publish", "--year", "2001", "--out", str(out), "--warehouse", str(db), "--lang", "ky", home=home)
-    assert none.returncode == 1 and none.stderr.startswith("error: ") and "2001-жыл" in none.stderr
+    assert none.returncode == 2 and none.stderr.startswith("error: ") and "2001-жыл" in none.stderr
+    assert "кабыл алынган отчеттору жок" in none.stderr  # no accepted return: refused, not blank rows
     missing = run_cli("publish", "--year", "2024", "--out", str(out), "--warehouse", str(tmp_path / "no.duckdb"), home=home)
     assert missing.returncode == 2 and "Traceback" not in missing.stderr
     bad = run_cli("publish", "--year", "2024", "--out", str(out), "--warehouse", str(db), "--lang", "fr", home=home)

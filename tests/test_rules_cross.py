@@ -116,10 +116,13 @@ def test_hierarchy_lower_units_against_the_upper_unit(con, registry):
     rows = _fv(D1, "2024-Q1", 10, 0) + _fv(D2, "2024-Q1", 5, 0)
     rows += _fv(TALAS, "2024-Q1", 15, 0)  # the oblast's own total return
     rows += _fv(D1, "2024-Q2", 10, 0) + _fv(D2, "2024-Q2", 5, 0) + _fv(TALAS, "2024-Q2", 17, 0)
-    rows += _fv(D1, "2024-Q3", 1, 0)  # no upper return in Q3: nothing to compare
+    rows += _fv(D1, "2024-Q3", 1, 0)  # no upper return in Q3: not evaluable, and said why
     hier = rule("X-H", "hierarchy", cells="MOI-FV:T1/01/1", level="oblast", period="quarter")
     results = evaluate_cross(con, [hier], registry, warehouse_cells(rows))
-    assert len(results) == 2
+    assert len(results) == 3
+    q3 = _only(results, scope_id=f"{TALAS}|2024-Q3")
+    assert q3.status == "not_evaluable" and pd.isna(q3.left_value)
+    assert q3.reason == f"no return of MOI-FV (the upper unit's own) for {TALAS} in 2024-Q3"
     q1 = _only(results, scope_id=f"{TALAS}|2024-Q1")
     assert (q1.status, q1.left_value, q1.right_value) == ("pass", 15, 15)
     q2 = _only(results, scope_id=f"{TALAS}|2024-Q2")
@@ -189,3 +192,48 @@ def test_hierarchy_across_two_forms_reported_at_different_levels(con, registry):
                 period="year")
     row = _only(evaluate_cross(con, [hier], registry, warehouse_cells(rows)))
     assert (row.status, row.left_value, row.right_value, row.imbalance) == ("fail", 7, 6, 1)
+
+
+def test_cross_form_rule_where_one_form_is_absent_is_not_evaluable(con, registry):
+    """A territory where one agency's return is missing is reported as not evaluable,
+    naming the form and the territory, never skipped in silence; a territory where no
+    form of the rule reported is not one the rule concerns."""
+    from gbvstats.check.rules import findings_from_results
+
+    naryn = "41704000000000"
+    cells = _reconciliation_cells(40, 40)
+    gpo_only = warehouse_cells([("GPO-CASES", naryn, q, "T1", "02", 1, 9) for q in QUARTERS])
+    both = pd.concat([cells, gpo_only], ignore_index=True)
+    rec = rule("X-R", "reconciliation", expr="GPO-CASES:T1/02/1 = MOI-FV:T5/02/2",
+               level="oblast", period="year")
+    results = evaluate_cross(con, [rec], registry, both)
+    assert set(results["scope_id"]) == {f"{TALAS}|2024", f"{naryn}|2024"}
+    talas = _only(results, scope_id=f"{TALAS}|2024")
+    assert talas.status == "pass"
+    absent = _only(results, scope_id=f"{naryn}|2024")
+    assert absent.status == "not_evaluable"
+    assert absent.reason == f"no return of MOI-FV for {naryn} in 2024"
+    finding = findings_from_results(results, {"X-R": rec}, None)
+    assert [f.code for f in finding] == ["GBV-R090"]
+    assert finding[0].params["reason"] == absent.reason and finding[0].params["left"] is None
+
+
+def test_hier01_compares_like_with_like(con, registry):
+    """HIER-01 compared family-violence homicides of victims of any sex with GBV
+    homicides of women and girls only: men killed in the family made it fail. It now
+    compares the groups both forms count for every victim."""
+    from gbvstats.consolidate.reconcile import load_rules
+
+    hier01 = next(r for r in load_rules() if r.id == "HIER-01")
+    # family violence, per district: homicides 5 each (most of the victims men)
+    rows = [("MOI-FV", d, "2024-Q1", "T5", line, 1, n) for d in (D1, D2)
+            for line, n in (("02", 5), ("03", 3), ("04", 4), ("05", 1), ("06", 0))]
+    # GBV crimes of the oblast: homicides of women 2; the other groups as many as above
+    rows += [("MOI-GBV", TALAS, "2024-Q1", "T1", line, 1, n)
+             for line, n in (("02", 2), ("03", 6), ("04", 8), ("05", 1), ("06", 1))]
+    row = _only(evaluate_cross(con, [hier01], registry, warehouse_cells(rows)))
+    assert (row.status, row.left_value, row.right_value) == ("pass", 16, 16)
+    # a real excess of the family-violence cases in the groups compared still fails
+    rows += [("MOI-FV", D1, "2024-Q2", "T5", "03", 1, 20)]
+    row = _only(evaluate_cross(con, [hier01], registry, warehouse_cells(rows)))
+    assert (row.status, row.left_value) == ("fail", 36)

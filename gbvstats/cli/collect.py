@@ -71,6 +71,10 @@ def submit(
     agency: Annotated[str | None, typer.Option(
         "--agency", help="Your agency: MOI, GPO, JD, NSC, MLSP (with --to: the token's).")] = None,
     by: Annotated[str | None, typer.Option("--by", help="Who submits (name or unit).")] = None,
+    received_on: Annotated[str | None, typer.Option(
+        "--received-on", help="Date the returns were originally received (YYYY-MM-DD), when "
+                              "loading returns of earlier years: recorded as declared, and "
+                              "completeness judges lateness by it.")] = None,
     lang: LangOpt = None, as_json: JsonOpt = False, warehouse: WarehouseOpt = None,
     to: Annotated[str | None, typer.Option(
         "--to", help="Send to the NSC's server at this URL (https://...) instead of a local warehouse.")] = None,
@@ -81,6 +85,8 @@ def submit(
 
     With --to URL the NSC's server does it (token from --token-file or GBVSTATS_TOKEN), and
     the marked workbook of a file with findings is saved beside it (<name>.feedback.xlsx)."""
+    from datetime import date
+
     from gbvstats.views import print_receipt, progress_ticks
 
     lang = lang_of(lang)
@@ -89,9 +95,15 @@ def submit(
 
         if warehouse is not None:
             fail(t_("client.local_or_remote", lang), code=2)
+        if received_on is not None:
+            fail(t_("client.received_on_remote", lang), code=2)
         raise typer.Exit(submit_remote(files, to, token_file, agency, by, lang, as_json))
     if not agency:
         fail(t_("client.agency_needed", lang), code=2)
+    try:
+        declared = date.fromisoformat(received_on) if received_on else None
+    except ValueError:
+        fail(t_("collect.bad_date", lang, date=received_on), code=2)
     wh = open_warehouse(warehouse, lang)
     receipts = []
     with store_errors(lang), progress_ticks(len(files), as_json, "submit") as tick:
@@ -101,7 +113,8 @@ def submit(
             if not as_json:
                 print_receipt(console(), receipt, agency.upper(), lang)
 
-        wh.submit_many([(f, agency.upper(), by, None) for f in files], on_receipt=received)
+        wh.submit_many([(f, agency.upper(), by, None) for f in files], on_receipt=received,
+                       received_on=declared)
     if as_json:
         print_json([r.to_dict() for r in receipts])
     raise typer.Exit(max((r.exit_code for r in receipts), default=0))

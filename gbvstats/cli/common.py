@@ -21,12 +21,12 @@ app = typer.Typer(
 # Shared option types: every command that touches the warehouse or prints data uses these.
 WarehouseOpt = Annotated[
     Path | None,
-    typer.Option("--warehouse", help="Warehouse file [env GBVSTATS_WAREHOUSE, else data/warehouse/gbvstats.duckdb]."),
+    typer.Option("--warehouse", help="Warehouse file (default: $GBVSTATS_WAREHOUSE, else data/warehouse/gbvstats.duckdb)."),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
 LangOpt = Annotated[
     str | None,
-    typer.Option("--lang", help="Language of messages: en, ru or ky [env GBVSTATS_LANG, else locale]."),
+    typer.Option("--lang", help="Language of messages: en, ru or ky (default: $GBVSTATS_LANG, else the locale)."),
 ]
 CsvOpt = Annotated[bool, typer.Option("--csv", help="Print CSV.")]
 
@@ -44,6 +44,14 @@ def lang_of(explicit: str | None) -> str:
         return choose_lang(explicit)
     except ValueError as exc:
         fail(str(exc), code=2)
+
+
+def label_lang(explicit: str | None, default: str = "ru") -> str:
+    """The language of labels written into files (templates): --lang, else
+    $GBVSTATS_LANG, else Russian (what agency staff read first), never the locale."""
+    import os
+
+    return lang_of(explicit or os.environ.get("GBVSTATS_LANG", "").strip() or default)
 
 
 def print_json(data: Any) -> None:
@@ -104,12 +112,15 @@ def store_errors(lang: str | None = None):
         fail(t_("paths.cannot_write", lang_of(lang), path=where, reason=exc.strerror or exc), code=2)
 
 
-def show_frame(frame, as_json: bool) -> None:
+def show_frame(frame, as_json: bool, priority: list[str] | None = None) -> None:
+    """JSON, or a table that fits the terminal (80 columns when it is not one): the
+    `priority` columns when all do not fit, else one record per row."""
     if as_json:
         return print_json(json.loads(frame.to_json(orient="records", date_format="iso")))
-    from gbvstats.views import frame_table
+    from gbvstats.views import fitted
 
-    console().print(frame_table(frame))
+    out = console()
+    out.print(fitted(frame, out.width, priority))
 
 
 def form_or_fail(ref: str):

@@ -14,6 +14,7 @@ from gbvstats.cli.common import (
     console,
     fail,
     form_or_fail,
+    label_lang,
     lang_of,
     print_json,
     registry_or_fail,
@@ -76,18 +77,31 @@ def forms_list(as_json: JsonOpt = False, lang: LangOpt = None) -> None:
     ]
     if as_json:
         return print_json(rows)
-    from rich.table import Table
+    import pandas as pd
+    from rich.padding import Padding
+    from rich.text import Text
 
-    table = Table("form", "v", "agency", "periodicity", "level", "valid", "cells", "rules", "title")
-    for r in rows:
-        valid = f"{r['valid_from']} .. {r['valid_to'] or ''}"
-        table.add_row(r["form"], str(r["version"]), r["agency"], r["periodicity"], r["level"],
-                      valid, str(r["cells"]), str(r["rules"]), r["title"])
-    console().print(table)
+    from gbvstats.views import frame_table, natural_width
+
+    frame = pd.DataFrame([{"form": f"{r['form']}@{r['version']}", "agency": r["agency"],
+                           "periodicity": r["periodicity"], "level": r["level"],
+                           "valid": f"{r['valid_from']}..{r['valid_to'] or ''}", "cells": r["cells"],
+                           "rules": r["rules"], "title": r["title"]} for r in rows])
+    out = console()
+    if natural_width(frame) <= out.width:
+        return out.print(frame_table(frame))
+    # narrow terminal: the facts on one line, the title on the next
+    facts = frame.drop(columns=["title"]).astype(str)
+    widths = {c: max(len(c), *facts[c].str.len()) for c in facts.columns}
+    out.print(Text("  ".join(c.ljust(widths[c]) for c in facts.columns), style="bold"))
+    for (_, fact), title in zip(facts.iterrows(), frame["title"], strict=True):
+        out.print("  ".join(fact[c].rjust(widths[c]) if c in ("cells", "rules") else fact[c].ljust(widths[c])
+                            for c in facts.columns), highlight=False)
+        out.print(Padding(Text(title, style="dim"), (0, 0, 0, 4)))
 
 
 @forms_app.command("build")
-def forms_build(out: Annotated[Path | None, typer.Option("--out", help="Directory [forms/].")] = None,
+def forms_build(out: Annotated[Path | None, typer.Option("--out", help="Directory (default: forms/).")] = None,
                 lang: Annotated[str, typer.Option("--lang", help="Label language.")] = "ru") -> None:
     """Write one blank template per form version (forms/<FORM>_v<N>.xlsx)."""
     from gbvstats.collect.templates import build_all
@@ -121,16 +135,18 @@ def template(
     unit: Annotated[str, typer.Option("--unit", help="SOATE code of the reporting unit.")],
     out: Annotated[Path, typer.Option("-o", "--out", help="Output .xlsx file.")],
     force: Annotated[bool, typer.Option("--force", help="Overwrite the output file if it exists.")] = False,
-    lang: LangOpt = None,
+    lang: Annotated[str | None, typer.Option(
+        "--lang", help="Language of the labels: ru, ky or en (default: $GBVSTATS_LANG, else ru).")] = None,
 ) -> None:
     """A template with the header filled in for one reporting unit and period."""
     from gbvstats.paths import output_file
     from gbvstats.schema.info import template_for
 
-    with store_errors(lang):
+    label = label_lang(lang)
+    with store_errors(label):
         output_file(out, force=force)  # never over a filled return by mistake
         try:
-            path = template_for(registry_or_fail(), form, period, unit, out, lang_of(lang or "ru"))
+            path = template_for(registry_or_fail(), form, period, unit, out, label)
         except ValueError as exc:
             fail(str(exc), code=2)
     typer.echo(str(path))

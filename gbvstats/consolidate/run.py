@@ -10,14 +10,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from gbvstats.paths import pipelines_dir
+from gbvstats.paths import pipelines_dir, sql_dir
+from gbvstats.store.warehouse import INDICATOR_TABLE
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from gbvstats.store.warehouse import Warehouse
 
-_IDENT = re.compile(r"^ind\d\d_[a-z0-9_]+$")
+_IDENT = INDICATOR_TABLE  # one rule for what an indicator table is
 
 
 @dataclass
@@ -41,7 +42,7 @@ def pipeline_meta(text: str) -> dict[str, str]:
     """The `-- key: value` header lines at the top of a pipeline file."""
     meta = {}
     for line in text.splitlines():
-        m = re.match(r"^--\s*([a-z_.]+):\s*(.*)$", line)
+        m = re.match(r"^--\s*([a-z0-9_.]+):\s*(.*)$", line)
         if not m:
             break
         meta[m[1]] = m[2].strip()
@@ -60,13 +61,34 @@ def pipelines(root: Path | None = None) -> list[Pipeline]:
     return out
 
 
+_WIDE_INTEGERS = re.compile(r"^(HUGEINT|UHUGEINT|UBIGINT|DECIMAL\(\d+,\s*0\))$")
+
+
 def run_pipeline(con, p: Pipeline, year: int) -> int:
-    """Replace the year's rows of the pipeline's table (the id is a checked identifier)."""
+    """Replace the year's rows of the pipeline's table (the id is a checked identifier).
+    Counts are stored as BIGINT: DuckDB's sum() of a BIGINT is a HUGEINT, which readers
+    through pandas would see as floats. A table whose columns differ from what the
+    pipeline now makes (the SQL changed) is made anew: its other years need consolidating
+    again."""
     con.execute("SET VARIABLE year = ?", [year])
-    con.execute(f"CREATE TABLE IF NOT EXISTS {p.id} AS SELECT * FROM ({p.sql}) LIMIT 0")
+    described = con.execute(f"DESCRIBE SELECT * FROM ({p.sql})").fetchall()
+    select = ", ".join(  # column names as the catalog gives them, quoted
+        f'CAST("{name}" AS BIGINT) AS "{name}"' if _WIDE_INTEGERS.match(str(dtype)) else f'"{name}"'
+        for name, dtype, *_ in ((r[0].replace('"', '""'), r[1]) for r in described))
+    shaped = f"SELECT {select} FROM ({p.sql})"
+    wanted = [(r[0], "BIGINT" if _WIDE_INTEGERS.match(str(r[1])) else str(r[1])) for r in described]
+    stored = con.execute("SELECT column_name, data_type FROM information_schema.columns "
+                         "WHERE table_name = ? ORDER BY ordinal_position", [p.id]).fetchall()
+    if stored and [tuple(r) for r in stored] != wanted:
+        con.execute(f"DROP TABLE {p.id}")
+    con.execute(f"CREATE TABLE IF NOT EXISTS {p.id} AS {shaped} LIMIT 0")
     con.execute(f"DELETE FROM {p.id} WHERE year = ?", [year])
-    con.execute(f"INSERT INTO {p.id} BY NAME {p.sql}")
+    con.execute(f"INSERT INTO {p.id} BY NAME {shaped}")
     return con.execute(f"SELECT count(*) FROM {p.id} WHERE year = ?", [year]).fetchall()[0][0]
+
+
+def _sql(name: str) -> str:
+    return (sql_dir() / "consolidate" / name).read_text(encoding="utf-8")
 
 
 @dataclass
@@ -78,14 +100,33 @@ class RunReport:
     tables: dict[str, int] = field(default_factory=dict)
 
 
+class ConsolidateError(Exception):
+    """A user-facing consolidation problem: a message key of messages/consolidate.yaml."""
+
+    def __init__(self, key: str, code: int = 2, **params: object):
+        self.key, self.code, self.params = key, code, params
+        super().__init__(self.message("en"))
+
+    def message(self, lang: str = "en") -> str:
+        from gbvstats.i18n import t
+
+        return t(f"consolidate.error.{self.key}", lang, **self.params)
+
+
 def consolidate(wh: Warehouse, year: int, accepted_only: bool = False) -> RunReport:
-    """Completeness, reconciliation and every indicator table for one year, recorded as a run.
+    """Completeness, reconciliation and every indicator table for one year, recorded as a
+    run. A year without any accepted return is refused: its tables would be blank rows.
     `accepted_only`: every view over current submissions (hence the controls and the
-    indicator tables) sees, per form, unit and period, the latest revision the NSC accepted."""
+    indicator tables) sees, per form, unit and period, the latest revision the NSC accepted;
+    a year where the NSC accepted none is refused likewise."""
     from gbvstats.consolidate import completeness, reconcile
 
     started = datetime.now(UTC).replace(tzinfo=None)
     with wh.writer(create=False) as con:
+        if not con.execute("SELECT count(*) FROM submissions WHERE year = ?", [year]).fetchall()[0][0]:
+            raise ConsolidateError("no_data", year=year, warehouse=wh.path)
+        if accepted_only and not con.execute(_sql("reviewed_accepted.sql"), [year]).fetchall()[0][0]:
+            raise ConsolidateError("none_reviewed", year=year, warehouse=wh.path)
         run_id = con.execute("SELECT COALESCE(max(run_id), 0) + 1 FROM consolidation_runs").fetchall()[0][0]
         con.execute("SET VARIABLE accepted_only = ?", [accepted_only])
         con.execute("BEGIN")

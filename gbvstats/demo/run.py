@@ -158,11 +158,12 @@ def _show(console, warehouse: Path, published: Path | None, lang: str) -> None:
         "GROUP BY year ORDER BY year")))
     for table, columns in (
         ("ind02_protection_orders", "year, orders_issued, orders_extended, orders_violated, extension_rate_pct, violation_rate_pct"),
-        ("ind03_justice_attrition", "year, moi_cases_opened, gpo_to_court, jd_persons_convicted, to_court_per_opened, reconciliation_share_pct"),
+        ("ind03_justice_attrition", "year, opened, gpo_to_court, jd_persons_convicted, to_court_per_opened, reconciliation_share_pct"),
         ("ind05_trafficking", "year, victims, victims_per_100k, cases, prosecutions, convictions"),
     ):
         console.rule(table)
-        extra = " AND exploitation = '_T' AND sex = '_T' AND age = '_T'" if table == "ind05_trafficking" else ""
+        extra = {"ind05_trafficking": " AND exploitation = '_T' AND sex = '_T' AND age = '_T'",
+                 "ind03_justice_attrition": " AND chain = 'GBV' AND offence = '_T'"}.get(table, "")
         console.print(frame_table(wh.query(
             f"SELECT {columns} FROM {table} WHERE area = 'KG'{extra} ORDER BY year")))
     console.rule()

@@ -1,41 +1,45 @@
-"""Publication of one year's indicator tables after disclosure control (`gbvstats publish`).
+"""Publication of the indicator tables of one or several years (`gbvstats publish`).
 
-Writes into the output directory:
-- `indicators_<year>.xlsx`: one workbook, one sheet per indicator table, with the title,
-  unit, sources and notes in every chosen language (in the order given), printable
-  (landscape, fit to width, header repeated, frozen panes, thousands separators);
-  suppressed cells show "x", explained by a footnote in every chosen language;
-- `<table>_<year>.csv` and `.parquet`: the protected table, suppressed values empty, and a
-  `<measure>_OBS_STATUS` column per protected measure ("C" confidential, "A" normal);
-- one SDMX-CSV file per series declared in `pipelines/sdmx.yaml` (OBS_STATUS=C where
-  suppressed, OBS_VALUE empty);
-- `manifest.json`: every file written with its row count, suppressed cells, threshold.
+For each year, every indicator table is protected by disclosure control (sdc.py), each of
+its figures gets its status (flags.py: C confidential, P provisional, B break, A normal)
+and the table its footnotes, then it is written:
 
-Which columns are counts and which rates derive from which counts comes from each
-pipeline's header (`-- counts: a, b`, `-- rates: rate = numerator / denominator * 100000`);
-columns that add up on
-every row are declared too, so that none can be recovered from the others
-(`-- sums: victims = victims_women + victims_men; expected = received + missing`).
+- `<table>_<year>.csv` and `.parquet`: machine names, suppressed values empty, a
+  `<measure>_OBS_STATUS` column per measure; `labels_<lang>.csv` (ru, ky, en) give the
+  label of every column and code (labels.py);
+- `indicators_<year>.xlsx`: one sheet per table, titled, headed and footnoted in every
+  chosen language (in the order given), area names beside the codes, dimension codes as
+  their labels, units and sources, figures marked x / p / b, printable;
+- with several years, also `indicators_<first>-<last>.xlsx`: each table's figures by year
+  in columns, the layout of the NSC's five-year tables (workbook.py);
+- one SDMX-CSV file per entry of `pipelines/sdmx.yaml`, in the SDG data structure, every
+  row checked against the DSD's code lists before the file is written (sdmx.py);
+- `manifest.json`: every file with its rows, the flags and footnotes of every table.
+
+A year with no accepted return is refused (exit 2): a table of blank rows would read as
+real zeros. What is a count, a rate (and of which numerator and denominator) and which
+columns add up comes from each pipeline's header (`-- counts:`, `-- rates:`, `-- sums:`),
+their labels from `-- col.<name>:` and `-- codes.<column>:`.
 """
 
 from __future__ import annotations
 
-import csv
 import json
 import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from gbvstats.i18n import t
+from gbvstats.i18n import LANGS, t
 from gbvstats.publish.sdc import DEFAULT_THRESHOLD
-from gbvstats.safe import csv_rows, frame_csv, save_workbook
+from gbvstats.safe import frame_csv
+from gbvstats.store.warehouse import INDICATOR_TABLE
 
 if TYPE_CHECKING:
     import pandas as pd
 
-_TABLE = re.compile(r"^ind\d\d_[a-z0-9_]+$")
-SDMX_HEAD = ["STRUCTURE", "STRUCTURE_ID", "ACTION", "FREQ", "REF_AREA", "TIME_PERIOD"]
-SDMX_TAIL = ["OBS_VALUE", "UNIT_MEASURE", "OBS_STATUS"]
+    from gbvstats.publish.flags import Published
+
+_TABLE = INDICATOR_TABLE  # one rule for what an indicator table is
 CONFIDENTIAL, NORMAL = "C", "A"
 
 
@@ -47,8 +51,10 @@ class PublishError(Exception):
 
 def pipeline_meta(path: Path) -> dict[str, Any]:
     """A pipeline file's `-- key: value` header, with `counts` as a list, `rates` as
-    {rate: {"numerator", "denominator", "multiplier"}} and `sums` as {total: [parts]}."""
+    {rate: {"numerator", "denominator", "multiplier"}}, `sums` as {total: [parts]},
+    `labels` as {column: {en, ru, ky}} and `codes` as {column: {code: {en, ru, ky}}}."""
     from gbvstats.consolidate.run import pipeline_meta as header
+    from gbvstats.paths import load_yaml
 
     meta: dict[str, Any] = header(Path(path).read_text(encoding="utf-8"))
     meta["counts"] = [c.strip() for c in meta.get("counts", "").split(",") if c.strip()]
@@ -59,6 +65,14 @@ def pipeline_meta(path: Path) -> dict[str, Any]:
             total, parts = item.split("=", 1)
             sums[total.strip()] = [p.strip() for p in parts.split("+") if p.strip()]
     meta["sums"] = sums
+    meta["labels"], meta["codes"] = {}, {}
+    for key in list(meta):
+        for prefix, target in (("col.", meta["labels"]), ("codes.", meta["codes"])):
+            if key.startswith(prefix) and isinstance(meta[key], str):
+                value = load_yaml(meta[key])
+                if not isinstance(value, dict):
+                    raise ValueError(f"{path}: -- {key}: expected {{en: ..., ru: ..., ky: ...}}")
+                target[key[len(prefix):]] = {str(k): v for k, v in value.items()}
     return meta
 
 
@@ -105,205 +119,248 @@ def metas(root: Path | None = None) -> dict[str, dict[str, Any]]:
 def read_tables(warehouse_path: Path, year: int) -> dict[str, pd.DataFrame]:
     from gbvstats.store.warehouse import Warehouse
 
-    def read(con) -> dict[str, pd.DataFrame]:
-        names = [r[0] for r in con.execute(
-            "SELECT DISTINCT table_name FROM information_schema.columns WHERE column_name = 'year' "
-            "ORDER BY table_name").fetchall()]
-        # the name is checked against a fixed pattern before it reaches SQL
-        return {n: con.execute(f"SELECT * FROM {n} WHERE year = ?", [year]).df()
-                for n in names if _TABLE.match(n)}
-
-    return Warehouse(warehouse_path).read(read)  # run again if it gave way to a submission
+    return Warehouse(warehouse_path).read(lambda con: _read(con, year))  # again if it gave way
 
 
-def publish(warehouse_path: Path | str, year: int, out_dir: Path | str,
+def _read(con, year: int) -> dict[str, pd.DataFrame]:
+    from gbvstats.store.warehouse import integer_frame
+
+    names = [r[0] for r in con.execute(
+        "SELECT DISTINCT table_name FROM information_schema.columns WHERE column_name = 'year' "
+        "ORDER BY table_name").fetchall()]
+    # the name is checked against a fixed pattern before it reaches SQL
+    return {n: integer_frame(con.execute(f"SELECT * FROM {n} WHERE year = ?", [year]))
+            for n in names if _TABLE.match(n)}
+
+
+def parse_years(text: str) -> list[int]:
+    """`2024`, `2020-2024` or `2019,2021`."""
+    years: list[int] = []
+    for part in str(text).split(","):
+        part = part.strip()
+        if re.fullmatch(r"\d{4}-\d{4}", part):
+            first, last = (int(x) for x in part.split("-"))
+            if last < first:
+                raise ValueError(part)
+            years += range(first, last + 1)
+        elif re.fullmatch(r"\d{4}", part):
+            years.append(int(part))
+        else:
+            raise ValueError(part)
+    return sorted(set(years))
+
+
+def publish(warehouse_path: Path | str, year: int | list[int], out_dir: Path | str,
             langs: tuple[str, ...] = ("ru", "ky", "en"), threshold: int = DEFAULT_THRESHOLD,
             pipelines_root: Path | None = None, sdmx_path: Path | None = None,
-            lang: str = "en") -> list[Path]:
-    """Protect and write every indicator table of `year`; returns the files written.
-    They are written into a staging folder moved into place once complete
+            lang: str = "en", provisional: list | None = None) -> list[Path]:
+    """Protect, flag and write every indicator table of `year` (or of each year of a
+    list); returns the files written, the manifest last. `provisional`: reasons why the
+    whole publication is provisional (every figure P, the reasons as footnote).
+    The files are written into a staging folder moved into place once complete
     (`publish/folder.py`): a publish failing or killed midway leaves `out_dir` as it was
     (plus a hidden staging folder that the next publish removes)."""
-    from gbvstats.publish import folder, sdc
+    from gbvstats.publish import folder
+    from gbvstats.schema.model import registry
+    from gbvstats.store.warehouse import Warehouse
 
     if threshold < 0:
         raise PublishError(t("publish.bad_threshold", lang, threshold=threshold), 2)
+    years = [year] if isinstance(year, int) else sorted(set(year))
     final = Path(out_dir)
     folder.check_target(final)  # a file, or a folder of other files: refused before any work
     described = metas(pipelines_root)
-    tables, skipped = {}, []
-    for name, frame in read_tables(Path(warehouse_path), year).items():
-        if name not in described:
-            skipped.append(t("publish.no_meta", lang, table=name))
-        elif len(frame):
-            tables[name] = frame
-    if not tables:
-        raise PublishError(t("publish.no_tables", lang, year=year, warehouse=warehouse_path), 1)
+    reg = registry()
+
+    def fetch(con) -> dict[int, tuple]:  # what the warehouse holds; the rest is done after
+        return {y: (_accepted(con, y), _read(con, y), _missing_returns(con, y)) for y in years}
+
+    held = Warehouse(warehouse_path).read(fetch)  # run again if it gave way to a writer
+    published: dict[int, dict[str, Published]] = {}
+    skipped: list[str] = []
+    for y in years:
+        accepted, frames, missing = held[y]
+        if not accepted:  # blank rows would read as real zeros
+            raise PublishError(t("publish.no_data", lang, year=y, warehouse=warehouse_path), 2)
+        tables = {n: f for n, f in frames.items() if n in described and len(f)}
+        skipped += [t("publish.no_meta", lang, table=n) for n in frames if n not in described]
+        if not tables:
+            raise PublishError(t("publish.no_tables", lang, year=y, warehouse=warehouse_path), 1)
+        published[y] = _flagged(reg, y, tables, described, threshold, pipelines_root, provisional, missing)
     out = folder.staging(final)  # written here, moved into place at the end
-    protected = {}
+    files = write_all(out, published, langs, threshold, sdmx_path, pipelines_root, reg, lang)
+    manifest = out / "manifest.json"
+    manifest.write_text(json.dumps(_manifest(published, years, langs, threshold, files, skipped,
+                                             provisional), ensure_ascii=False, indent=2, default=str),
+                        encoding="utf-8")
+    folder.into_place(out, final)
+    return [final / f["file"] for f in files] + [final / manifest.name]
+
+
+def _accepted(con, year: int) -> int:
+    """Accepted submissions of the year (none in a database that is no warehouse)."""
+    found = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'submissions'").fetchall()
+    return con.execute("SELECT count(*) FROM submissions WHERE year = ?", [year]).fetchall()[0][0] \
+        if found[0][0] else 0
+
+
+def _flagged(reg, year: int, tables: dict, described: dict, threshold: int,
+             pipelines_root: Path | None, provisional: list | None,
+             missing: pd.DataFrame) -> dict[str, Published]:
+    from gbvstats.consolidate.lineage import lineage
+    from gbvstats.consolidate.run import pipelines
+    from gbvstats.publish import flags, sdc
+
+    by_id = {p.id: p for p in pipelines(pipelines_root)}
+    changes = flags.version_changes(reg, year)
+    names = {c.code: c.label for c in reg.territories().codes}
+    out = {}
     for name, frame in tables.items():
         meta = described[name]
         counts = [c for c in meta["counts"] if c in frame.columns]
         rates = {r: [c for c in cols if c in counts]
                  for r, cols in rate_sources(meta["rates"]).items() if r in frame.columns}
-        protected[name] = (*sdc.protect(frame, counts, rates, threshold, sums=meta["sums"]), meta)
-    files: list[dict[str, Any]] = []
-    for name, (frame, flags, _) in protected.items():
-        files += write_flat(out, name, year, frame, flags)
-    files.append(write_workbook(out / f"indicators_{year}.xlsx", year, protected, langs, threshold))
-    files += write_sdmx(out, year, protected, sdmx_path)
-    manifest = out / "manifest.json"
-    manifest.write_text(json.dumps({
-        "year": year, "threshold": threshold, "languages": list(langs),
-        "tables": {n: {"rows": len(f), "suppressed_cells": int(m.to_numpy().sum()),
-                       "counts": meta["counts"], "rates": meta["rates"], "sums": meta["sums"]}
-                   for n, (f, m, meta) in protected.items()},
-        "files": files, "skipped": skipped,
-    }, ensure_ascii=False, indent=2), encoding="utf-8")
-    folder.into_place(out, final)
-    return [final / f["file"] for f in files] + [final / manifest.name]
-
-
-def flat_frame(frame: pd.DataFrame, flags: pd.DataFrame) -> pd.DataFrame:
-    out = frame.copy()
-    for col in flags.columns:
-        out[f"{col}_OBS_STATUS"] = flags[col].map({True: CONFIDENTIAL, False: NORMAL})
+        protected, hidden = sdc.protect(frame, counts, rates, threshold, sums=meta["sums"])
+        pub = flags.Published.protected(name, year, meta, protected, hidden)
+        if any(hidden.to_numpy().ravel()):
+            pub.notes["C"] = flags.confidential_note(threshold)
+            pub.notes["C"].cells = int(hidden.to_numpy().sum())
+        p = by_id.get(name)
+        reads_forms = p is not None and (len(missing) or changes)
+        lin = lineage(p, reg, exact=bool(changes)) if reads_forms else None
+        flags.mark_missing(pub, lin, missing, names)
+        flags.mark_breaks(pub, lin, reg, changes)
+        out[name] = pub
+    if provisional:
+        flags.mark_provisional(out, provisional)
     return out
 
 
-def write_flat(out: Path, name: str, year: int, frame, flags) -> list[dict[str, Any]]:
-    flat = flat_frame(frame, flags)
+def _missing_returns(con, year: int) -> pd.DataFrame:
+    """Expected returns of the year with no accepted revision (missing, or refused only),
+    as the consolidation of the year found them."""
+    import pandas as pd
+
+    columns = ["form", "unit", "area", "period", "state"]
+    exists = con.execute("SELECT count(*) FROM information_schema.tables "
+                         "WHERE table_name = 'completeness_results'").fetchall()[0][0]
+    if not exists:
+        return pd.DataFrame(columns=columns)
+    return con.execute("SELECT form, unit, area, period, state FROM completeness_results "
+                       "WHERE year = ? AND state IN ('missing', 'rejected') ORDER BY form, unit, period",
+                       [year]).df()
+
+
+def write_all(out: Path, published: dict[int, dict[str, Published]], langs: tuple[str, ...],
+              threshold: int, sdmx_path: Path | None, pipelines_root: Path | None, reg,
+              lang: str) -> list[dict[str, Any]]:
+    from gbvstats.publish import sdmx, workbook
+    from gbvstats.publish.labels import Labels, write_labels
+
+    labels = Labels(reg)
+    cfg_path = sdmx_config_path(sdmx_path, pipelines_root)
+    dsd = sdmx.load_dsd(cfg_path.parent, reg.territories().codes)
+    cfg = sdmx.config(cfg_path)
+    files: list[dict[str, Any]] = []
+    for y, tables in published.items():
+        for name, pub in tables.items():
+            files += write_flat(out, name, y, pub)
+        files.append(workbook.write_year(out / f"indicators_{y}.xlsx", y, tables, langs, labels))
+        files += write_sdmx(out, y, tables, dsd, cfg, lang)
+    if len(published) > 1:
+        first, last = min(published), max(published)
+        files.append(workbook.write_years(out / f"indicators_{first}-{last}.xlsx", published, langs, labels))
+    every = {name: pub for tables in published.values() for name, pub in tables.items()}
+    files += write_labels(out, every, langs, labels)
+    return files
+
+
+def sdmx_config_path(sdmx_path: Path | None, pipelines_root: Path | None) -> Path:
+    """pipelines/sdmx.yaml: the one given, else the pipelines directory's, else the
+    project's (its DSD in the `sdmx/` folder beside it)."""
+    from gbvstats.paths import pipelines_dir
+
+    if sdmx_path:
+        return Path(sdmx_path)
+    if pipelines_root and (Path(pipelines_root) / "sdmx.yaml").exists():
+        return Path(pipelines_root) / "sdmx.yaml"
+    return pipelines_dir() / "sdmx.yaml"
+
+
+def flat_frame(pub: Published) -> pd.DataFrame:
+    out = pub.frame.copy()
+    status = pub.status_frame()
+    for col in pub.measures:
+        out[f"{col}_OBS_STATUS"] = status[col]
+    return out
+
+
+def write_flat(out: Path, name: str, year: int, pub: Published) -> list[dict[str, Any]]:
+    flat = flat_frame(pub)
     csv_path, parquet_path = out / f"{name}_{year}.csv", out / f"{name}_{year}.parquet"
-    frame_csv(flat, csv_path)  # text that looks like a formula stays text
-    flat.to_parquet(parquet_path, index=False)
-    info = {"table": name, "rows": len(flat), "suppressed_cells": int(flags.to_numpy().sum())}
+    write_csv_frame(csv_path, flat)
+    write_parquet_frame(parquet_path, flat)
+    info = {"table": name, "year": year, "rows": len(flat), "suppressed_cells": pub.count(CONFIDENTIAL)}
     return [{"file": csv_path.name, "kind": "csv", **info},
             {"file": parquet_path.name, "kind": "parquet", **info}]
 
 
-# --- the workbook ---------------------------------------------------------------------
+def write_csv_frame(path: Path, frame: pd.DataFrame) -> None:
+    """The one CSV writer of published tables: text that looks like a formula stays text."""
+    frame_csv(frame, path)
 
 
-def write_workbook(path: Path, year: int, protected: dict, langs: tuple[str, ...],
-                   threshold: int) -> dict[str, Any]:
-    from openpyxl import Workbook
-
-    wb = Workbook()
-    wb.remove(wb.active)
-    rows = 0
-    for name, (frame, flags, meta) in protected.items():
-        rows += write_sheet(wb.create_sheet(name[:31]), year, frame, flags, meta, langs, threshold)
-    save_workbook(wb, path)
-    return {"file": path.name, "kind": "xlsx", "sheets": list(protected), "rows": rows}
+def write_parquet_frame(path: Path, frame: pd.DataFrame) -> None:
+    """The one Parquet writer of published tables."""
+    frame.to_parquet(path, index=False)
 
 
-def write_sheet(ws, year: int, frame, flags, meta: dict, langs, threshold: int) -> int:
-    from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
-    from openpyxl.utils import get_column_letter
+def write_sdmx(out: Path, year: int, tables: dict[str, Published], dsd, cfg: dict,
+               lang: str = "en") -> list[dict[str, Any]]:
+    """One SDMX-CSV file per entry of pipelines/sdmx.yaml, refused (nothing written) when
+    a row fails the structural check against the DSD."""
+    from gbvstats.publish import sdmx
 
-    width = len(frame.columns)
-    lines = [(label(meta, "title", lg), Font(bold=True, size=12)) for lg in langs]
-    lines.append(("; ".join(t("publish.year", lg, year=year) for lg in langs), Font(bold=True)))
-    lines += [(f"{t('publish.unit', lg)}: {label(meta, 'unit', lg)}", Font(italic=True)) for lg in langs]
-    lines.append((f"{t('publish.sources', langs[0])}: {meta.get('sources', '')}", Font(italic=True)))
-    lines += [(f"{t('publish.notes', lg)}: {label(meta, 'notes', lg)}", Font(size=9))
-              for lg in langs if label(meta, "notes", lg)]
-    for r, (text, font) in enumerate(lines, start=1):
-        ws.cell(r, 1, text).font = font
-    head = len(lines) + 2
-    thin = Side(style="thin", color="808080")
-    for c, col in enumerate(frame.columns, start=1):
-        cell = ws.cell(head, c, col)
-        cell.font = Font(bold=True)
-        cell.fill = PatternFill("solid", fgColor="DDE4EE")
-        cell.alignment = Alignment(wrap_text=True, horizontal="center", vertical="center")
-        cell.border = Border(bottom=thin, top=thin)
-        ws.column_dimensions[get_column_letter(c)].width = max(9, min(24, len(col) + 2))
-    formats = {c: "#,##0" for c in meta["counts"]} | {c: "#,##0.00" for c in meta["rates"]}
-    for i, (_, row) in enumerate(frame.iterrows()):
-        for c, col in enumerate(frame.columns, start=1):
-            cell = ws.cell(head + 1 + i, c)
-            if col in flags.columns and flags.iloc[i][col]:
-                cell.value = "x"
-                cell.alignment = Alignment(horizontal="right")
-            elif not _missing(row[col]):
-                cell.value = _plain(row[col])
-                if col in formats:
-                    cell.number_format = formats[col]
-    foot = head + len(frame) + 2
-    if flags.to_numpy().any():
-        for k, lg in enumerate(langs):
-            ws.cell(foot + k, 1, t("publish.footnote", lg, threshold=threshold)).font = Font(size=9)
-    first_measure = next((i for i, c in enumerate(frame.columns, 1) if c in formats), 1)
-    ws.freeze_panes = ws.cell(head + 1, first_measure)
-    ws.print_title_rows = f"{head}:{head}"
-    ws.print_area = f"A1:{get_column_letter(width)}{foot + len(langs)}"
-    ws.page_setup.orientation = "landscape"
-    ws.page_setup.paperSize = ws.PAPERSIZE_A4
-    ws.page_setup.fitToWidth = 1
-    ws.page_setup.fitToHeight = 0
-    ws.sheet_properties.pageSetUpPr.fitToPage = True
-    ws.oddFooter.center.text = "&P / &N"
-    return len(frame)
-
-
-def _missing(value) -> bool:
-    import pandas as pd
-
-    return value is None or (not isinstance(value, str) and bool(pd.isna(value)))
-
-
-def _plain(value):
-    """A numpy scalar as a plain Python value openpyxl can write."""
-    return value.item() if hasattr(value, "item") else value
-
-
-# --- SDMX-CSV -------------------------------------------------------------------------
-
-
-def sdmx_series(path: Path | None = None) -> list[dict[str, Any]]:
-
-    from gbvstats.paths import load_yaml, pipelines_dir
-
-    path = path or pipelines_dir() / "sdmx.yaml"
-    return (load_yaml(path.read_text(encoding="utf-8")) or {}).get("series", [])
-
-
-def write_sdmx(out: Path, year: int, protected: dict, sdmx_path: Path | None) -> list[dict[str, Any]]:
     written = []
-    for series in sdmx_series(sdmx_path):
-        if series["table"] not in protected:
+    for f in cfg["files"]:
+        if not any(o["table"] in tables for o in f["observations"]):
             continue
-        frame, flags, _ = protected[series["table"]]
-        header = SDMX_HEAD + series["dimensions"] + SDMX_TAIL
-        rows = list(sdmx_rows(series, year, frame, flags))
-        path = out / f"{series['file']}_{year}.csv"
-        with path.open("w", newline="", encoding="utf-8") as fh:
-            writer = csv.writer(fh)
-            writer.writerows(csv_rows([header]))
-            writer.writerows(csv_rows([r[h] for h in header] for r in rows))
-        written.append({"file": path.name, "kind": "sdmx-csv", "series": series["id"],
-                        "table": series["table"], "rows": len(rows),
-                        "suppressed_cells": sum(r["OBS_STATUS"] == CONFIDENTIAL for r in rows)})
+        rows = sdmx.rows(f, year, tables, dsd, cfg["codes"])
+        path = out / f"{f['file']}_{year}.csv"
+        problems = sdmx.check_rows(rows, dsd, path.name)
+        if problems:
+            shown = "\n".join(p.message(lang) for p in problems[:10])
+            more = len(problems) - 10
+            raise PublishError(t("publish.sdmx_invalid", lang, file=path.name, count=len(problems),
+                                 problems=shown + (f"\n... (+{more})" if more > 0 else "")), 1)
+        sdmx.write_csv(path, dsd.header, rows)
+        written.append({"file": path.name, "kind": "sdmx-csv", "year": year, "series": f["id"],
+                        "tables": sorted({o["table"] for o in f["observations"] if o["table"] in tables}),
+                        "rows": len(rows),
+                        "suppressed_cells": sum(r["OBS_STATUS"] == "O" for r in rows)})
     return written
 
 
-def sdmx_rows(series: dict, year: int, frame, flags):
-    columns = series.get("columns", {})
-    for obs in series["observations"]:
-        col = obs["column"]
-        if col not in frame.columns:
-            continue
-        for i, row in frame.iterrows():
-            hidden = col in flags.columns and bool(flags.at[i, col])
-            if _missing(row[col]) and not hidden:
-                continue  # not available: SDMX leaves the observation out
-            item = {"STRUCTURE": "dataflow", "STRUCTURE_ID": series["structure_id"], "ACTION": "I",
-                    "FREQ": "A", "REF_AREA": row["area"], "TIME_PERIOD": str(year),
-                    "OBS_VALUE": "" if hidden else _plain(row[col]), "UNIT_MEASURE": obs["unit"],
-                    "OBS_STATUS": CONFIDENTIAL if hidden else NORMAL}
-            for dim in series["dimensions"]:
-                fixed = obs.get("fixed", {})
-                value = fixed[dim] if dim in fixed else row.get(columns.get(dim, ""), None)
-                item[dim] = "_Z" if _missing(value) else value
-            yield item
+def _manifest(published: dict[int, dict[str, Published]], years: list[int], langs, threshold: int,
+              files: list[dict], skipped: list[str], provisional: list | None) -> dict[str, Any]:
+    from gbvstats.publish.flags import BREAK, PROVISIONAL
+
+    def table_entry(pub: Published) -> dict[str, Any]:
+        return {"rows": len(pub.frame), "suppressed_cells": pub.count(CONFIDENTIAL),
+                "provisional_cells": pub.count(PROVISIONAL), "break_cells": pub.count(BREAK),
+                "counts": pub.meta["counts"], "rates": pub.meta["rates"], "sums": pub.meta["sums"],
+                "notes": [{"flag": n.flag, "cells": n.cells, **{lg: n.text.get(lg, "") for lg in LANGS}}
+                          for n in pub.notes.values()]}
+
+    manifest: dict[str, Any] = {"years": years, "threshold": threshold, "languages": list(langs)}
+    if len(years) == 1:
+        manifest["year"] = years[0]
+        manifest["tables"] = {n: table_entry(p) for n, p in published[years[0]].items()}
+    else:
+        manifest["tables"] = {str(y): {n: table_entry(p) for n, p in tables.items()}
+                              for y, tables in published.items()}
+    manifest["provisional"] = {"reasons": [r if isinstance(r, dict) else str(r) for r in provisional]} \
+        if provisional else None
+    manifest["files"] = files
+    manifest["skipped"] = sorted(set(skipped))
+    return manifest

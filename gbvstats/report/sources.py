@@ -64,10 +64,12 @@ class Publication:
         value = self.manifest.get("revision", 1)
         return value if isinstance(value, int) else 1
 
-    def files_of(self, table: str) -> list[dict[str, Any]]:
-        """The manifest's entries for a table's flat files, Parquet first."""
+    def files_of(self, table: str, year: int | None = None) -> list[dict[str, Any]]:
+        """The manifest's entries for a table's flat files, Parquet first; of one year
+        when the entries say theirs (a publication of several years has one per year)."""
         entries = [f for f in self.manifest.get("files", []) if isinstance(f, dict)
-                   and f.get("table") == table and f.get("kind") in ("parquet", "csv")]
+                   and f.get("table") == table and f.get("kind") in ("parquet", "csv")
+                   and f.get("year") in (None, year)]
         return sorted(entries, key=lambda f: f.get("kind") != "parquet")
 
     def tables(self) -> set[str]:
@@ -131,7 +133,7 @@ class Library:
     def _read(self, pub: Publication, table: str, year: int) -> TableYear | None:
         import pandas as pd
 
-        for entry in pub.files_of(table):
+        for entry in pub.files_of(table, year):
             name = str(entry.get("file", ""))
             path = pub.folder / name
             shown = f"{pub.name}/{name}"

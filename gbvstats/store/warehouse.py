@@ -20,7 +20,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -39,6 +39,7 @@ DIM_COLUMNS = ("sex", "age", "violence_form", "exploitation", "relationship", "c
                "place", "offence", "stage", "service", "sanction", "education", "activity")
 DIMENSION_TABLES = ("dim_territory", "dim_element", "concordance", "dim_period")
 DERIVED_TABLES = ("rule_results", "consolidation_runs", "completeness_results", "rule_agencies")
+INDICATOR_TABLE = re.compile(r"^ind\d\d_[a-z0-9_]+$")  # what pipelines/NN_name.sql make: derived
 GLOSSARY_TABLES = ("submissions", "cells", "dim_element", "dim_territory", "dim_period")
 OPERATIONAL_TABLES = ("token_use",)  # when a token was last used: neither replayed nor checksummed
 ROLES = ("submitter", "reviewer", "admin")
@@ -405,11 +406,7 @@ class Warehouse:
 
     def _dimension_rows(self) -> tuple[dict[str, list[dict]], str]:
         if self._dims is None:
-            rows = {"dim_territory": _territory_rows(self.reg), "dim_element": [],
-                    "concordance": [], "dim_period": _period_rows(self.reg)}
-            for form in self.reg.versions():
-                rows["dim_element"].extend(_element_rows(form))
-                rows["concordance"].extend(_concordance_rows(self.reg, form))
+            rows = dimension_rows(self.reg)
             text = json.dumps(rows, sort_keys=True, default=str)
             self._dims = rows, hashlib.sha256(text.encode()).hexdigest()
         return self._dims
@@ -417,17 +414,21 @@ class Warehouse:
     # --- submitting ------------------------------------------------------------------
 
     def submit(self, path: Path | str, agency: str, by: str | None = None,
-               received_at: datetime | None = None, report: ValidationReport | None = None
-               ) -> Receipt:
-        """Validate and store one file. Validation runs before the lock is taken."""
+               received_at: datetime | None = None, report: ValidationReport | None = None,
+               received_on: date | None = None) -> Receipt:
+        """Validate and store one file. Validation runs before the lock is taken.
+        `received_on`: the date the return was originally received, when loading returns
+        received earlier (recorded as declared; completeness judges lateness by it)."""
         from gbvstats.check.validate import validate_file
 
         self.check_path(create=True)
         report = report or validate_file(Path(path), self.reg)
+        _check_received_on([(Path(path), report)], received_on)
         with self.writer() as con:
-            return self._submit_chunk(con, [(Path(path), agency, by, received_at, None, report)])[0]
+            return self._submit_chunk(con, [(Path(path), agency, by, received_at, None, report)],
+                                      received_on)[0]
 
-    def submit_many(self, items, on_receipt=None) -> list[Receipt]:
+    def submit_many(self, items, on_receipt=None, received_on: date | None = None) -> list[Receipt]:
         """Submit (path, agency, by, received_at) items: for an agency's quarter of files
         or batch loads such as the demo. Each chunk of BATCH files is validated together
         before the writer lock is taken, then written in one transaction under the lock
@@ -442,29 +443,32 @@ class Warehouse:
         for start in range(0, len(items), BATCH):
             chunk = items[start:start + BATCH]
             reports = validate_files([Path(item[0]) for item in chunk], self.reg)
+            _check_received_on([(Path(item[0]), r) for item, r in zip(chunk, reports, strict=True)],
+                               received_on)
             done = self.store_reports([(*item, None)[:5] + (report,)
-                                       for item, report in zip(chunk, reports, strict=True)])
+                                       for item, report in zip(chunk, reports, strict=True)],
+                                      received_on)
             for receipt in done:
                 receipts.append(receipt)
                 if on_receipt:
                     on_receipt(receipt)
         return receipts
 
-    def store_reports(self, entries) -> list[Receipt]:
+    def store_reports(self, entries, received_on: date | None = None) -> list[Receipt]:
         """Store files validated already: (path, agency, by, received_at, token_id, report)
         entries, in one transaction under the writer lock (the server validates before)."""
         entries = [(Path(p), agency, by, when, token_id, report)
                    for p, agency, by, when, token_id, report in entries]
         with self.writer() as con:
-            return self._submit_chunk(con, entries)
+            return self._submit_chunk(con, entries, received_on)
 
-    def _submit_chunk(self, con, entries: list[tuple]) -> list[Receipt]:
+    def _submit_chunk(self, con, entries: list[tuple], received_on: date | None = None) -> list[Receipt]:
         """Decide every file of a chunk (refused, duplicate, locked, new revision), then
         write the chunk's rows with one statement per table, all in one transaction."""
         con.execute("BEGIN")
         try:
             rows = _Rows.starting(con, [report for *_, report in entries])
-            receipts = [self._plan(rows, *entry) for entry in entries]
+            receipts = [self._plan(rows, *entry, received_on=received_on) for entry in entries]
             rows.write(con)
             con.execute("COMMIT")
         except BaseException:
@@ -473,7 +477,7 @@ class Warehouse:
         return receipts
 
     def _plan(self, rows: _Rows, path: Path, agency: str, by, received_at, token_id,
-              report) -> Receipt:
+              report, received_on: date | None = None) -> Receipt:
         from gbvstats.check.validate import period_open
 
         when = received_at or _now()
@@ -512,7 +516,8 @@ class Warehouse:
             _note(receipt, "GBV-W002", path.name, submission_id=existing)
             return receipt
         archived = self._archive(path, report.sha256)
-        rows.accept(report, agency, by, path.name, archived, when, receipt, token_id=token_id)
+        rows.accept(report, agency, by, path.name, archived, when, receipt, received_on,
+                    token_id=token_id)
         if receipt.supersedes:
             _note(receipt, "GBV-W003", path.name, revision=receipt.revision, form=report.form.form,
                   unit=receipt.unit, period=receipt.period, supersedes=receipt.supersedes)
@@ -815,7 +820,7 @@ class Warehouse:
                 con.execute("SET enable_external_access = false")
                 con.execute("SET lock_configuration = true")
             try:
-                return con.execute(sql, params or []).df()
+                return integer_frame(con.execute(sql, params or []))
             except duckdb.InterruptException:
                 raise
             except duckdb.Error as exc:
@@ -833,16 +838,17 @@ class Warehouse:
         """An order-independent content checksum (rows:md5) of every recorded table.
 
         Left out: `schema_migrations` (its applied_at is when this file was migrated) and
-        the consolidation outputs (DERIVED_TABLES, `ind_*`), which are recomputed by
-        `gbvstats consolidate` rather than recorded, so a rebuild does not replay them; and
-        `token_use` (OPERATIONAL_TABLES: when each token was last seen, not an event)."""
+        the consolidation outputs (DERIVED_TABLES, the indicator tables `indNN_name`), which
+        are recomputed by `gbvstats consolidate` rather than recorded, so a rebuild does not
+        replay them; and `token_use` (OPERATIONAL_TABLES: when each token was last seen, not
+        an event)."""
         def sums(con) -> dict[str, str]:
             tables = [t for (t,) in con.execute(
                 "SELECT table_name FROM duckdb_tables() WHERE NOT internal ORDER BY 1").fetchall()]
             out = {}
             for table in tables:
                 if (table == "schema_migrations" or table in DERIVED_TABLES
-                        or table in OPERATIONAL_TABLES or table.startswith("ind_")):
+                        or table in OPERATIONAL_TABLES or INDICATOR_TABLE.match(table)):
                     continue
                 sql = _sql("checksum.sql").replace("{table}", table)  # from the catalog
                 count, digest = con.execute(sql).fetchall()[0]
@@ -1051,6 +1057,31 @@ class _Held:
         self._watcher.join(timeout=2)
         with self.mutex:
             self._close()
+_INTEGER_TYPES = re.compile(r"^(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER"
+                            r"|UBIGINT|UHUGEINT|DECIMAL\(\d+,\s*0\))$")
+
+
+def integer_frame(cursor):
+    """The result of a query as a DataFrame whose integer columns stay integers: DuckDB's
+    sum() of a BIGINT is a HUGEINT, which pandas would otherwise turn into floats (7178.0)."""
+    description = cursor.description or []
+    frame = cursor.df()
+    for i, (_, dtype, *_) in enumerate(description):
+        if i < frame.shape[1] and _INTEGER_TYPES.match(str(dtype)):
+            column = frame.iloc[:, i]
+            if column.dtype != "Int64" and column.dtype.kind in "fiuO":
+                frame.isetitem(i, column.astype("Int64"))
+    return frame
+
+
+def dimension_rows(reg: Registry) -> dict[str, list[dict]]:
+    """The rows of the dimension tables (DIMENSION_TABLES) as the schemas define them."""
+    rows = {"dim_territory": _territory_rows(reg), "dim_element": [], "concordance": [],
+            "dim_period": _period_rows(reg)}
+    for form in reg.versions():
+        rows["dim_element"].extend(_element_rows(form))
+        rows["concordance"].extend(_concordance_rows(reg, form))
+    return rows
 
 
 def _territory_rows(reg: Registry) -> list[dict]:
@@ -1157,9 +1188,13 @@ class _Rows:
         return cls(next_sid, next_eid, known, latest, locks=locks)
 
     def accept(self, report: ValidationReport, agency: str, by, file_name: str, archived: str,
-               when: datetime, receipt: Receipt, raw_detail: str | None = None,
-               token_id: int | None = None) -> None:
-        """One accepted file's rows; `raw_detail` is the audit detail as recorded (rebuild)."""
+               when: datetime, receipt: Receipt, received_on: date | None = None,
+               raw_detail: str | None = None, token_id: int | None = None) -> None:
+        """One accepted file's rows; `raw_detail` is the audit detail as recorded (rebuild),
+        which also holds a date of receipt the submitter declared (`received_on`)."""
+        if received_on is None and raw_detail:
+            declared = json.loads(raw_detail).get("received_on")
+            received_on = date.fromisoformat(declared) if declared else None
         key = _key(report)
         form, unit, period = key
         prev = self.latest.get(key)
@@ -1172,7 +1207,7 @@ class _Rows:
             "agency": report.form.agency, "unit": unit, "period": period, "year": int(period[:4]),
             "sha256": report.sha256, "file_name": file_name, "archive_path": archived,
             "received_at": when, "submitted_by": by, "status": status, "revision": revision,
-            "supersedes": supersedes})
+            "supersedes": supersedes, "received_on": received_on})
         self.cells.append((sid, report.cells))
         self.findings.extend({
             "submission_id": sid, "code": f.code, "severity": f.severity, "sheet": f.sheet,
@@ -1180,6 +1215,8 @@ class _Rows:
             "params": json.dumps(f.params, default=str, ensure_ascii=False),
             "message_en": f.message("en")} for f in report.findings)
         detail = {"revision": revision, "supersedes": supersedes}
+        if received_on is not None:  # declared by the submitter: recorded as such
+            detail["received_on"] = received_on.isoformat()
         receipt.event_id = self.audit_raw(when, status, agency, by, file_name, report.sha256, sid,
                                           raw_detail or json.dumps(detail, default=str, ensure_ascii=False),
                                           token_id)
@@ -1229,6 +1266,26 @@ class _Rows:
                 con.execute(_sql(sql))
             finally:
                 con.unregister("new_rows")
+
+
+def _check_received_on(files: list[tuple[Path, ValidationReport]], received_on: date | None) -> None:
+    """A declared date of receipt must lie after the last day of the file's period and not
+    after today: a return of a period is made once the period is over (as GBV-F050 refuses
+    a return that arrives before)."""
+    from gbvstats.periods import parse_period
+
+    if received_on is None:
+        return
+    if received_on > _now().date():
+        raise StoreError("received_on_future", 2, date=received_on)
+    for path, report in files:
+        period = report.header.get("period") if report.form else None
+        try:
+            end = parse_period(period).end if period else None
+        except ValueError:
+            end = None
+        if end and received_on <= end:
+            raise StoreError("received_on_early", 2, file=path.name, date=received_on, period=period)
 
 
 def _key(report: ValidationReport) -> tuple[str, str, str] | None:
