@@ -12,6 +12,7 @@ import shutil
 import subprocess
 import threading
 import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from openpyxl import load_workbook
@@ -137,11 +138,61 @@ def test_clear_messages_for_401_403_and_a_wrong_agency(server, seed, files, tmp_
     assert code == 2
 
 
+def test_a_declared_date_of_receipt_is_for_local_loads_only(files):
+    code, _, err = run_cli("submit", str(files["good"]), "--to", "http://127.0.0.1:9", "--received-on",
+                           "2025-01-20", token="gbv_0123abcd_" + "D" * 43)
+    assert code == 2 and "--received-on is for loading earlier years' returns" in err
+    assert "cannot reach" not in err  # refused before any connection
+
+
 def test_a_file_over_the_servers_limit_is_refused_with_413s_message(seed, files, tmp_path):
     with ThreadServer(seed.copy_to(tmp_path / "wh"), max_file_bytes=5 * 1024) as server:
         code, out, _ = run_cli("submit", str(files["good"]), "--to", server.url, token=seed.tokens["moi"])
         assert code == 2 and "larger than the server accepts (5 KB)" in out
         assert "POST /api/v1/submissions" not in server.log.getvalue()  # refused before sending
+
+
+class _SmallProxy(BaseHTTPRequestHandler):
+    """A reverse proxy with a small body limit (nginx's client_max_body_size): it answers
+    whoami like the server behind it, and every upload with its own 413 page."""
+
+    def do_GET(self):  # noqa: N802 (http.server's name)
+        body = json.dumps({"identity": {"label": "MoI statistics unit", "agency": "MOI", "role": "submitter"},
+                           "server": {"version": "x", "max_file_bytes": 20 * 1024 * 1024, "actions": ["submit"]}})
+        self._answer(200, "application/json", body)
+
+    def do_POST(self):  # noqa: N802
+        self._answer(413, "text/html", "<html><body><h1>413 Request Entity Too Large</h1>nginx</body></html>")
+
+    def _answer(self, status: int, media: str, text: str) -> None:
+        data = text.encode()
+        self.send_response(status)
+        self.send_header("Content-Type", media)
+        self.send_header("Content-Length", str(len(data)))
+        self.send_header("Connection", "close")
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args):
+        pass
+
+
+def test_a_proxys_own_413_page_is_said_so_and_the_next_file_is_still_sent(files):
+    proxy = ThreadingHTTPServer(("127.0.0.1", 0), _SmallProxy)
+    threading.Thread(target=proxy.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{proxy.server_address[1]}"
+        code, _, err = run_cli("submit", str(files["good"]), str(files["q2"]), "--to", url,
+                               token="gbv_0123abcd_" + "E" * 43)
+        assert code == 2
+        assert err.count("GBV-A037") == 2  # each file tried: a smaller one might pass
+        assert f"{files['good'].name} (" in err and "before it reached gbvstats serve" in err
+        code, _, err = run_cli("submit", str(files["good"]), "--to", url, token="gbv_0123abcd_" + "E" * 43,
+                               lang="ky")
+        assert code == 2 and "проксинин чегин" in err
+    finally:
+        proxy.shutdown()
+        proxy.server_close()
 
 
 def test_an_unreachable_server_is_said_so(files):

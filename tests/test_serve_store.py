@@ -215,6 +215,10 @@ def test_accepted_only_sees_the_latest_revision_the_nsc_accepted(wh, files):
 def test_consolidate_accepted_only(wh, files):
     sid = wh.submit(files["good"], "MOI").submission_id
     wh.submit(files["q2"], "MOI")
+    code, _, err = run_cli("consolidate", "--year", "2024", "--accepted-only", "--warehouse", str(wh.path),
+                           lang="ru")  # returns stored, none accepted by the NSC: no blank tables
+    assert code == 2 and "НСК ещё не принял ни одного отчёта за 2024 год" in err
+    assert rows(wh, "SELECT count(*) FROM consolidation_runs") == [(0,)]
     wh.review(sid, "accepted", None, NSC)
     code, out, err = run_cli("consolidate", "--year", "2024", "--accepted-only", "--json",
                              "--warehouse", str(wh.path))

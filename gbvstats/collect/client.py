@@ -28,7 +28,7 @@ MEDIA = {".xlsx": XLSX, ".xlsm": "application/vnd.ms-excel.sheet.macroEnabled.12
 
 class ClientError(Exception):
     """What the user is told instead of a receipt: a finding (the server's own, or one of
-    GBV-A030..A035) and the exit code."""
+    GBV-A030..A037) and the exit code."""
 
     def __init__(self, finding: Finding, exit_code: int = 2, status: int | None = None):
         super().__init__(finding.code)
@@ -157,8 +157,12 @@ class Remote:
         unless it is a refusal without a receipt (401, 403 of a role, 413, 429...)."""
         media = MEDIA.get(file.suffix.lower(), "application/octet-stream")
         response = self._send("POST", path, file=file, media=media)
-        body = self._parse(response, path, receipts=True)
-        return body
+        if response.status_code == 413 and not _json_error(response):  # a proxy's own page
+            from gbvstats.serve import size_text
+
+            raise ClientError(Finding("GBV-A037", params={
+                "file": file.name, "size": size_text(file.stat().st_size), "url": self.url}), status=413)
+        return self._parse(response, path, receipts=True)
 
     def _send(self, method: str, path: str, file: Path | None = None, media: str = "", **kw):
         import httpx
@@ -204,8 +208,6 @@ class Remote:
             body = response.json()
         except ValueError:
             body = None
-        if not isinstance(body, dict) and response.status_code == 413:  # a proxy's own limit
-            raise ClientError(Finding("GBV-A005", params={"limit": "?"}), status=413)
         if not isinstance(body, dict):
             raise ClientError(Finding("GBV-A031", params={
                 "url": self.url + path, "status": response.status_code,
@@ -252,6 +254,15 @@ def safe_url(url: str) -> bool:
         return True
     host = (parts.hostname or "").lower()
     return parts.scheme == "http" and (host == "localhost" or is_loopback(host))
+
+
+def _json_error(response) -> bool:
+    """Whether the answer is a gbvstats refusal (`{"error": {...}}`), not another server's page."""
+    try:
+        body = response.json()
+    except ValueError:
+        return False
+    return isinstance(body, dict) and isinstance(body.get("error"), dict)
 
 
 def _retry_after(response) -> float:
