@@ -297,3 +297,11 @@ def test_the_held_connection_gives_way_to_a_waiting_local_writer(wh, files):
         assert run.returncode == 0, run.stdout + run.stderr
         assert time.monotonic() - started < 20
         assert wh.query("SELECT count(*) AS n FROM submissions")["n"][0] == 1  # open again, sees it
+
+
+def test_review_and_serve_usage_errors_in_the_users_language(wh, tmp_path):
+    code, _, err = run_cli("review", "1", "--warehouse", str(wh.path), lang="ky")
+    assert code == 2 and "--accept же --return бирин көрсөтүңүз" in err
+    code, _, err = run_cli("serve", "--ssl-certfile", str(tmp_path / "c.pem"), "--warehouse", str(wh.path),
+                           lang="ru")
+    assert code == 2 and "указываются вместе" in err

@@ -59,10 +59,10 @@ def serve(
 
     lang = lang_of(lang)
     if bool(ssl_certfile) != bool(ssl_keyfile):
-        fail("--ssl-certfile and --ssl-keyfile go together", code=2)
+        fail(t_("serve.tls_pair", lang), code=2)
     for path in (ssl_certfile, ssl_keyfile):
         if path is not None and not path.is_file():
-            fail(f"{path}: no such file", code=2)
+            fail(t_("serve.no_file", lang, path=path), code=2)
     path = warehouse_path(warehouse)
     config = ServeConfig(
         warehouse=path, insecure_http=insecure_http, trusted_proxies=frozenset(trusted_proxy or ()),
@@ -174,7 +174,7 @@ def review(
     """Accept or return the current revision of a submission (NSC reviewers)."""
     lang = lang_of(lang)
     if accept == send_back:
-        fail("give one of --accept or --return", code=2)
+        fail(t_("serve.decision_needed", lang), code=2)
     decision = "accepted" if accept else "returned"
     if to:
         with _remote(to, token_file, lang) as remote:
