@@ -576,3 +576,20 @@ def test_a_defect_of_the_reader_is_a_finding_not_a_traceback(good: Path, registr
     assert [f.code for f in result.findings] == ["GBV-F054"]
     assert (result.form, result.cells) == (None, None)
     assert "ZeroDivisionError" in result.findings[0].message("ky")
+
+
+def test_a_folder_or_an_unreadable_file_is_named_as_such(good: Path, registry: Registry, tmp_path: Path,
+                                                         monkeypatch) -> None:
+    folder = tmp_path / "return.xlsx"
+    folder.mkdir()
+    result = read_workbook(folder, registry)
+    assert [f.code for f in result.findings] == ["GBV-F055"]
+    assert "folder" in result.findings[0].message("en")
+
+    def refused(self):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(Path, "read_bytes", refused)
+    result = read_workbook(good, registry)
+    assert [f.code for f in result.findings] == ["GBV-F056"]
+    assert "Permission denied" in result.findings[0].message("en") and result.cells is None

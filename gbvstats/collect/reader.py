@@ -135,9 +135,14 @@ def sheet_rows(path: Path, max_bytes: int | None = None) -> dict[str, list[list[
 # --- the file itself -------------------------------------------------------------------
 
 def _check_file(path: Path, max_bytes: int) -> bytes:
+    if path.is_dir():
+        raise Unreadable(Finding("GBV-F055", params={"path": str(path)}))
     if not path.is_file():
         raise Unreadable(Finding("GBV-F001", params={"path": str(path)}))
-    size = path.stat().st_size
+    try:
+        size = path.stat().st_size
+    except OSError as e:
+        raise _os_refused(path, e) from None
     if size > max_bytes:
         raise Unreadable(Finding("GBV-F002", params={"size": _mb(size), "limit": _mb(max_bytes)}))
     if size == 0:
@@ -145,7 +150,14 @@ def _check_file(path: Path, max_bytes: int) -> bytes:
     suffix = path.suffix.lower()
     if suffix not in (".xlsx", ".xlsm", ".xls", ".ods"):
         raise Unreadable(Finding("GBV-F003", params={"suffix": suffix or "(none)"}))
-    return path.read_bytes()
+    try:
+        return path.read_bytes()
+    except OSError as e:
+        raise _os_refused(path, e) from None
+
+
+def _os_refused(path: Path, e: OSError) -> Unreadable:
+    return Unreadable(Finding("GBV-F056", params={"path": str(path), "reason": e.strerror or type(e).__name__}))
 
 
 def _mb(n: int) -> str:
