@@ -210,6 +210,9 @@ def test_a_locked_period_is_409_until_unlocked(make, seed, files):
     assert {(k["form"], k["locked"]) for k in locks} >= {("MOI-FV", True)} and {k["agency"] for k in locks} == {"MOI"}
     calendar = client.get("/api/v1/calendar?year=2024", headers=bearer(moi)).json()["returns"]
     assert all(r["locked"] for r in calendar if r["form"] == "MOI-FV")
+    [row] = [r for r in calendar if (r["form"], r["unit"], r["period"]) == ("MOI-FV", FV_UNIT, "2024-Q1")]
+    # refused for the lock, not for errors: still missing (and locked), not "refused (errors)"
+    assert (row["state"], row["refused_attempts"]) == ("missing", 1)
     assert client.delete("/api/v1/locks/2024/MOI/MOI-FV", headers=nsc).status_code == 200
     assert client.delete("/api/v1/locks/2024/MOI/MOI-FV", headers=nsc).status_code == 409
     assert upload(client, moi, files["good"]).status_code == 201

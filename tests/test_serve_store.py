@@ -305,3 +305,15 @@ def test_review_and_serve_usage_errors_in_the_users_language(wh, tmp_path):
     code, _, err = run_cli("serve", "--ssl-certfile", str(tmp_path / "c.pem"), "--warehouse", str(wh.path),
                            lang="ru")
     assert code == 2 and "указываются вместе" in err
+
+
+def test_the_calendar_judges_lateness_by_a_declared_date_of_receipt(wh, files):
+    from datetime import date
+
+    from gbvstats.serve.data import calendar
+
+    wh.submit(files["good"], "MOI", received_on=date(2024, 4, 10))  # due 2024-04-15
+    wh.submit(files["q2"], "MOI")  # received today: long after 2024-07-15
+    late = {r["period"]: r["late"] for r in calendar(wh, 2024, "MOI")
+            if (r["form"], r["unit"]) == ("MOI-FV", FV_UNIT)}
+    assert (late["2024-Q1"], late["2024-Q2"]) == (False, True)

@@ -1,21 +1,26 @@
 -- The reporting calendar of a year: every expected return (registered relation `expected`:
 -- agency, form, unit, period, due) with what arrived, the NSC's decision and the locks.
--- state: missing | rejected (refused attempts only) | received (stored, awaiting the NSC)
---        | accepted (by the NSC) | returned (the agency must send a corrected revision).
+-- state: missing | rejected (attempts refused for errors only; an attempt refused because the
+--        period is locked leaves it missing, with `locked`) | received (stored, awaiting the
+--        NSC) | accepted (by the NSC) | returned (the agency must send a corrected revision).
+-- Lateness by the date of receipt declared for a back-filled return (received_on) when
+-- there is one, as completeness judges it.
 WITH latest AS (
     SELECT form, unit, period, arg_max(submission_id, revision) AS submission_id,
-           max(revision) AS revisions, min(received_at) AS first_received
+           max(revision) AS revisions,
+           min(COALESCE(CAST(received_on AS TIMESTAMP), received_at)) AS first_received
     FROM submissions WHERE year = $year GROUP BY ALL
 ),
 refused AS (
     SELECT detail->>'form' AS form, detail->>'unit' AS unit, detail->>'period' AS period,
-           count(*) AS attempts, max(event_id) AS last_attempt
+           count(*) AS attempts, count(*) FILTER (WHERE event = 'rejected') AS with_errors,
+           max(event_id) AS last_attempt
     FROM audit_log
     WHERE event IN ('rejected', 'refused_locked') AND detail->>'form' IS NOT NULL
     GROUP BY ALL
 )
 SELECT e.agency, e.form, e.unit, t.name_en AS unit_name, t.name_ru AS unit_name_ru, e.period, e.due,
-       CASE WHEN l.submission_id IS NULL AND f.attempts IS NOT NULL THEN 'rejected'
+       CASE WHEN l.submission_id IS NULL AND f.with_errors > 0 THEN 'rejected'
             WHEN l.submission_id IS NULL THEN 'missing'
             WHEN r.decision = 'returned' THEN 'returned'
             WHEN r.decision = 'accepted' THEN 'accepted'
