@@ -34,7 +34,7 @@ def validate(
     to: Annotated[str | None, typer.Option(
         "--to", help="Have the NSC's server at this URL check them (nothing is stored).")] = None,
     token_file: Annotated[Path | None, typer.Option(
-        "--token-file", help="With --to: file holding your token [else env GBVSTATS_TOKEN].")] = None,
+        "--token-file", help="With --to: file holding your token (else env GBVSTATS_TOKEN).")] = None,
 ) -> None:
     """Check filled forms before submitting them. Exit 0: no errors; 1: errors; 2: unreadable."""
     from gbvstats.check.validate import exit_code, validate_files
@@ -79,7 +79,7 @@ def submit(
     to: Annotated[str | None, typer.Option(
         "--to", help="Send to the NSC's server at this URL (https://...) instead of a local warehouse.")] = None,
     token_file: Annotated[Path | None, typer.Option(
-        "--token-file", help="With --to: file holding your token [else env GBVSTATS_TOKEN].")] = None,
+        "--token-file", help="With --to: file holding your token (else env GBVSTATS_TOKEN).")] = None,
 ) -> None:
     """Validate and store forms; print a receipt per file. Exit 1 if any was refused.
 

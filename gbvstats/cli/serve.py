@@ -28,7 +28,7 @@ from gbvstats.cli.common import (
 ToOpt = Annotated[str | None, typer.Option(
     "--to", help="Send to the NSC's server at this URL (https://...) instead of a local warehouse.")]
 TokenFileOpt = Annotated[Path | None, typer.Option(
-    "--token-file", help="File holding your token [else env GBVSTATS_TOKEN].")]
+    "--token-file", help="File holding your token (else env GBVSTATS_TOKEN).")]
 
 
 @app.command("serve")
@@ -43,7 +43,7 @@ def serve(
     ssl_certfile: Annotated[Path | None, typer.Option("--ssl-certfile", help="TLS certificate (PEM) to serve HTTPS directly.")] = None,
     ssl_keyfile: Annotated[Path | None, typer.Option("--ssl-keyfile", help="Its private key (PEM).")] = None,
     max_upload_mb: Annotated[float | None, typer.Option(
-        "--max-upload-mb", help="Largest workbook accepted [env GBVSTATS_MAX_FILE_MB, else 20].")] = None,
+        "--max-upload-mb", help="Largest workbook accepted (env GBVSTATS_MAX_FILE_MB, else 20).")] = None,
     lock_timeout: Annotated[float, typer.Option(
         "--lock-timeout", help="Seconds a request waits for another writer before answering 503.")] = 10.0,
     url_file: Annotated[Path | None, typer.Option("--url-file", help="Write the listening URL here once up.")] = None,
@@ -123,7 +123,7 @@ def token_create(
     agency: Annotated[str, typer.Option("--agency", help="Agency of the holder: MOI, GPO, JD, NSC, MLSP.")],
     label: Annotated[str, typer.Option("--label", help="Who holds it, e.g. \"MoI statistics unit\" (named in the audit log).")],
     role: Annotated[str, typer.Option("--role", help="submitter (own agency's forms), reviewer (NSC: reads all, decides, locks) or admin.")] = "submitter",
-    by: Annotated[str | None, typer.Option("--by", help="Who makes it [your login name].")] = None,
+    by: Annotated[str | None, typer.Option("--by", help="Who makes it (your login name).")] = None,
     as_json: JsonOpt = False, warehouse: WarehouseOpt = None, lang: LangOpt = None,
 ) -> None:
     """Make a token and print it once on standard output (only its hash is stored)."""
@@ -151,7 +151,7 @@ def token_list(as_json: JsonOpt = False, warehouse: WarehouseOpt = None, lang: L
 @token_app.command("revoke")
 def token_revoke(
     token: Annotated[str, typer.Argument(help="Token id, label or key id (`gbvstats token list`).")],
-    by: Annotated[str | None, typer.Option("--by", help="Who revokes it [your login name].")] = None,
+    by: Annotated[str | None, typer.Option("--by", help="Who revokes it (your login name).")] = None,
     warehouse: WarehouseOpt = None, lang: LangOpt = None,
 ) -> None:
     """Revoke a token: every request with it is refused from then on (a running server too)."""
@@ -167,7 +167,7 @@ def review(
     accept: Annotated[bool, typer.Option("--accept", help="The NSC takes the figures.")] = False,
     send_back: Annotated[bool, typer.Option("--return", help="The agency must send a corrected revision (--comment required).")] = False,
     comment: Annotated[str | None, typer.Option("--comment", help="What to correct, or a note.")] = None,
-    by: Annotated[str | None, typer.Option("--by", help="Reviewer, for a local decision [your login name].")] = None,
+    by: Annotated[str | None, typer.Option("--by", help="Reviewer, for a local decision (your login name).")] = None,
     to: ToOpt = None, token_file: TokenFileOpt = None,
     warehouse: WarehouseOpt = None, lang: LangOpt = None,
 ) -> None:
@@ -207,7 +207,7 @@ def lock(
     year: Annotated[int, typer.Option("--year")], agency: Annotated[str, typer.Option("--agency")],
     form: Annotated[str, typer.Option("--form", help="Form code, e.g. MOI-FV.")],
     comment: Annotated[str | None, typer.Option("--comment")] = None,
-    by: Annotated[str | None, typer.Option("--by", help="Who locks, for a local lock [your login name].")] = None,
+    by: Annotated[str | None, typer.Option("--by", help="Who locks, for a local lock (your login name).")] = None,
     to: ToOpt = None, token_file: TokenFileOpt = None, warehouse: WarehouseOpt = None, lang: LangOpt = None,
 ) -> None:
     """Lock a year of an agency's form: new submissions and revisions are refused until unlocked."""
@@ -219,7 +219,7 @@ def unlock(
     year: Annotated[int, typer.Option("--year")], agency: Annotated[str, typer.Option("--agency")],
     form: Annotated[str, typer.Option("--form", help="Form code, e.g. MOI-FV.")],
     comment: Annotated[str | None, typer.Option("--comment")] = None,
-    by: Annotated[str | None, typer.Option("--by", help="Who unlocks, for a local unlock [your login name].")] = None,
+    by: Annotated[str | None, typer.Option("--by", help="Who unlocks, for a local unlock (your login name).")] = None,
     to: ToOpt = None, token_file: TokenFileOpt = None, warehouse: WarehouseOpt = None, lang: LangOpt = None,
 ) -> None:
     """Unlock a year of an agency's form."""
