@@ -10,6 +10,7 @@
 -- notes.ru: Учитывается с 2019 г.
 -- notes.ky: 2019-жылдан бери эсепке алынат.
 -- counts: protocols, sent_to_court, heard, sanctioned, community_service, arrest, fine
+-- sums: sanctioned = community_service + arrest + fine
 -- col.protocols: {en: "Protocols drawn up", ru: "Составлено протоколов", ky: "Түзүлгөн протоколдор"}
 -- col.sent_to_court: {en: "Protocols sent to court", ru: "Направлено протоколов в суд", ky: "Сотко жөнөтүлгөн протоколдор"}
 -- col.heard: {en: "Cases heard by courts", ru: "Рассмотрено дел судами", ky: "Соттор караган иштер"}

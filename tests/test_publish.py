@@ -14,7 +14,7 @@ import pytest
 from openpyxl import load_workbook
 from publish_helpers import attack, home_with, make_warehouse, soffice, to_pdf
 
-from gbvstats.publish import sdc
+from gbvstats.publish import disclosure, sdc
 from gbvstats.publish.tables import PublishError, pipeline_meta, publish
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -42,7 +42,11 @@ def truth(db: Path, table: str) -> pd.DataFrame:
 
 
 def expected_flags(db: Path, table: str) -> pd.DataFrame:
-    return sdc.protect(truth(db, table), ["victims"], {"victims_per_100k": "victims"})[1]
+    """What publication suppresses: the same protection, with the code lists' breakdowns."""
+    frame = truth(db, table)
+    dims = sdc.dimensions(frame, ["victims", "victims_per_100k"])
+    return sdc.protect(frame, ["victims"], {"victims_per_100k": "victims"},
+                       hierarchies=disclosure.hierarchies(dims))[1]
 
 
 def test_pipeline_meta_parses_counts_and_rates(tmp_path):

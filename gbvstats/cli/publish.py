@@ -1,4 +1,4 @@
-"""Publication: `publish`."""
+"""Publication: `publish`, and its disclosure audit (`publish --audit`)."""
 
 from __future__ import annotations
 
@@ -36,7 +36,7 @@ def publication_langs(text: str | None) -> tuple[str, ...]:
 
 @app.command("publish")
 def publish_cmd(
-    out: Annotated[Path, typer.Option("--out", help="Output directory.")],
+    out: Annotated[Path | None, typer.Option("--out", help="Output directory.")] = None,
     year: Annotated[int | None, typer.Option("--year", help="Reporting year.")] = None,
     years: Annotated[str | None, typer.Option(
         "--years", help="Several years, e.g. 2020-2024: each year's files and one workbook "
@@ -44,7 +44,12 @@ def publish_cmd(
     langs: Annotated[str | None, typer.Option(
         "--lang", help="Publication languages, e.g. ru,ky,en (messages in the first); "
                        "default all three, the one of GBVSTATS_LANG first.")] = None,
-    threshold: Annotated[int, typer.Option("--threshold", help="Suppress counts from 1 to this (default 4).")] = 4,
+    threshold: Annotated[int | None, typer.Option(
+        "--threshold", help="Suppress counts from 1 to this (default: schemas/disclosure.yaml, 4).")] = None,
+    audit: Annotated[bool, typer.Option(
+        "--audit", help="Only audit the disclosure control: for every suppressed confidential count, "
+                        "the interval a solver narrows it to from the published figures; write nothing. "
+                        "Exit 1 if any is exact or narrower than required.")] = False,
     as_json: JsonOpt = False, warehouse: WarehouseOpt = None,
 ) -> None:
     """Protect (disclosure control), flag and publish indicator tables: xlsx, csv, parquet,
@@ -58,6 +63,10 @@ def publish_cmd(
         wanted = [year] if year is not None else parse_years(years or "")
     except ValueError:
         fail(t_("publish.bad_years", chosen[0], years=years), code=2)
+    if audit:
+        return audit_cmd(wanted, threshold, chosen[0], as_json, warehouse)
+    if out is None:
+        fail(t_("publish.need_out", chosen[0]), code=2)
     with store_errors(chosen[0]):
         try:
             paths = publish(warehouse_path(warehouse), wanted if years else wanted[0], out, chosen,
@@ -78,6 +87,49 @@ def publish_cmd(
     breaks = sum(x["break_cells"] for x in tables.values())
     span = str(wanted[0]) if len(wanted) == 1 else f"{wanted[0]}-{wanted[-1]}"
     typer.echo(t_("publish.summary", chosen[0], tables=len(tables), year=span, suppressed=suppressed,
-                  threshold=threshold, manifest=paths[-1]))
+                  threshold=manifest["threshold"], manifest=paths[-1]))
     if provisional or breaks:
         typer.echo(t_("publish.flagged", chosen[0], provisional=provisional, breaks=breaks))
+    audits = [manifest["disclosure"]] if "year" in manifest else list(manifest["disclosure"].values())
+    typer.echo(t_("publish.audited", chosen[0], width=audits[0]["least_width"],
+                  confidential=sum(s["confidential"] for a in audits for s in a["tables"].values())))
+
+
+def audit_cmd(years: list[int], threshold: int | None, lang: str, as_json: bool,
+              warehouse: Path | None) -> None:
+    """`publish --audit`: each year's suppression, audited; nothing written. Exit 1 when a
+    confidential count is exact or under-protected in any year."""
+    from gbvstats.publish import disclosure
+    from gbvstats.publish.tables import PublishError
+
+    reports = []
+    with store_errors(lang):
+        try:
+            protection = disclosure.settings(threshold, lang)
+            for y in years:
+                reports.append(disclosure.audit_year(warehouse_path(warehouse), y, protection))
+        except disclosure.CodeListError as exc:
+            fail(t_("publish.codelists", lang, problem=str(exc)), code=2)
+        except PublishError as exc:
+            fail(str(exc), code=exc.code)
+    for report in reports:
+        if not report.tables:
+            fail(t_("publish.no_tables", lang, year=report.year, warehouse=warehouse_path(warehouse)), code=1)
+    safe = all(r.safe for r in reports)
+    if as_json:
+        print_json(reports[0].to_dict(lang) if len(reports) == 1 else [r.to_dict(lang) for r in reports])
+        raise typer.Exit(0 if safe else 1)
+    for report in reports:
+        for name, table in report.tables.items():
+            s = table.summary()
+            typer.echo(t_("publish.audit_table", lang, table=name, confidential=s["confidential"],
+                          secondary=s["secondary"], exact=s["exact"], under=s["under_protected"],
+                          solves=s["lp_solves"], seconds=s["seconds"]))
+        for f in report.findings():
+            typer.echo(f"{f.severity} {f.code} {f.message(lang)}", err=f.severity == "error")
+        if report.safe:
+            typer.echo(t_("publish.audit_safe", lang, year=report.year,
+                          width=f"{report.protection.required(0):g}"))
+    for report in reports:
+        if not report.safe:
+            fail(disclosure.report_text(report, lang).splitlines()[0], code=1)

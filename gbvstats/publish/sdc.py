@@ -1,55 +1,51 @@
 """Statistical disclosure control of indicator tables before publication.
 
-Counts from 1 to `threshold` are suppressed (primary); zeros are not sensitive. Then, so
-that no suppressed cell can be recovered by subtraction from a published total, every
-additive line (the parts of a total and the total itself, along any dimension with a
-total code: `area` 'KG' = the oblasts, `sex` '_T' = F + M, ...) that holds exactly one
-suppressed cell gets a second one: its smallest non-zero published part, else the total.
-This repeats over all lines until nothing changes (secondary suppression). A rate derived
-from a suppressed count is suppressed with it.
+Primary: counts from 1 to `threshold` are confidential and suppressed; zeros are not
+sensitive and stay published. Secondary (`secondary_lp`): more cells are suppressed until
+a linear-programming attacker who knows every published figure and every relation of the
+table (`gbvstats.publish.relations`) cannot narrow any confidential count to an interval
+narrower than the declared protection (`gbvstats.publish.audit`); complementary cells are
+chosen by the cheapest alternative table (small counts before large ones, parts before
+totals), then those the audit shows are not needed are published again. A rate is hidden
+with its numerator or denominator. `protect_table` runs it all and audits the result.
 
-Pure functions over pandas DataFrames; the table's metadata says which columns are
-counts and which rates come from which count.
+The former subtraction-only secondary suppression (`secondary`: every additive line with
+exactly one suppressed cell gets a second one) and its attacker (`recover`) are kept: the
+benchmark and the tests measure the new method against them.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import math
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
+
+from gbvstats.publish import relations
+from gbvstats.publish.audit import (
+    CellAudit,
+    Protection,
+    Solver,
+    TableAudit,
+    audit_cells,
+    components,
+)
+from gbvstats.publish.relations import (  # noqa: F401 (dimensions, total_code: the module's API)
+    Cell,
+    Declarations,
+    Hierarchy,
+    TableModel,
+    dimensions,
+    total_code,
+)
+from gbvstats.publish.secondary import secondary_lp, with_rates
 
 if TYPE_CHECKING:
     import pandas as pd
 
 DEFAULT_THRESHOLD = 4
-AREA_TOTAL = "KG"
-TOTAL = "_T"
-NOT_DIMENSIONS = ("year", "territory")
 
 Line = tuple[object, list[object]]  # (index of the total row, indexes of its parts)
-Cell = tuple[object, str]  # (row index, column)
 CellLine = tuple[Cell, list[Cell]]
-
-
-def total_code(dim: str, totals: dict[str, str] | None = None) -> str:
-    if totals and dim in totals:
-        return totals[dim]
-    return AREA_TOTAL if dim == "area" else TOTAL
-
-
-def dimensions(df: pd.DataFrame, measures: list[str],
-               totals: dict[str, str] | None = None) -> list[str]:
-    """The classifying columns: every non-numeric column but year and territory, less
-    labels of another one (e.g. an offence's ICCS code): columns with no total code whose
-    value is fixed by another column's."""
-    import pandas as pd
-
-    cols = [c for c in df.columns if c not in NOT_DIMENSIONS and c not in measures
-            and not pd.api.types.is_numeric_dtype(df[c])]
-    return [c for c in cols if (df[c] == total_code(c, totals)).any()
-            or not any(_fixed_by(df, c, other) for other in cols if other != c)]
-
-
-def _fixed_by(df: pd.DataFrame, col: str, other: str) -> bool:
-    return bool(df.groupby(other, dropna=False)[col].nunique(dropna=False).max() <= 1)
 
 
 def lines(df: pd.DataFrame, dims: list[str], totals: dict[str, str] | None = None) -> list[Line]:
@@ -100,7 +96,6 @@ def cell_lines(df: pd.DataFrame, counts: list[str], dims: list[str],
 
 def secondary(values: dict[Cell, float], suppressed: set[Cell], all_lines: list[CellLine]) -> set[Cell]:
     """Add suppressions until no line with published values has exactly one suppressed cell."""
-    import math
 
     hidden = set(suppressed)
     changed = True
@@ -127,30 +122,109 @@ def _complement(values: dict[Cell, float], hidden: set[Cell], total: Cell, parts
     return open_parts[0]
 
 
-def protect(df: pd.DataFrame, counts: list[str], rates: dict[str, str | list[str]] | None = None,
+def protect(df: pd.DataFrame, counts: list[str], rates: dict[str, Any] | None = None,
             threshold: int = DEFAULT_THRESHOLD, totals: dict[str, str] | None = None,
             dims: list[str] | None = None,
-            sums: dict[str, list[str]] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+            sums: dict[str, list[str]] | None = None,
+            hierarchies: dict[str, list[Hierarchy]] | None = None,
+            protection: Protection | None = None, method: str = "lp") -> tuple[pd.DataFrame, pd.DataFrame]:
     """The table with suppressed cells emptied, and a boolean frame (one column per count
-    and rate) marking them. `rates` maps a rate column to the count(s) it reveals (its
-    numerator and a protected denominator);
-    `sums` a count column to the count columns that add up to it on every row."""
+    and rate) marking them. `rates` maps a rate column to its definition ({numerator,
+    denominator, multiplier}) or to the count(s) it reveals; `sums` a count column to the
+    count columns that add up to it on every row. See `protect_table`."""
+    decl = Declarations(counts, _rate_defs(rates or {}), sums or {}, hierarchies or {}, totals or {})
+    prot = protection or Protection(threshold=threshold)
+    if protection is not None and threshold != DEFAULT_THRESHOLD:
+        prot = replace(protection, threshold=threshold)
+    done = protect_table("table", df, decl, prot, dims=dims, method=method)
+    return done.frame, done.mask
+
+
+def _rate_defs(rates: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Rates as {numerator, denominator, multiplier}; a rate given only by the count(s) it
+    reveals (a name or a list) is hidden with them and gives no relation."""
+    out = {}
+    for rate, d in rates.items():
+        if isinstance(d, dict):
+            out[rate] = d
+        else:
+            out[rate] = {"sources": [d] if isinstance(d, str) else list(d)}
+    return out
+
+
+@dataclass
+class Protected:
+    """A table after disclosure control, with what the audit found."""
+
+    frame: pd.DataFrame  # suppressed values emptied
+    mask: pd.DataFrame  # True where suppressed, one column per count and rate
+    hidden: set[Cell]
+    audit: TableAudit
+
+
+def protect_table(table: str, df: pd.DataFrame, decl: Declarations, protection: Protection,
+                  dims: list[str] | None = None, method: str = "lp",
+                  hidden: set[Cell] | None = None, engine: str = "auto") -> Protected:
+    """Primary suppression (counts 1..threshold), then secondary suppression until a
+    linear-programming attacker cannot narrow any confidential count below the declared
+    width (`method="lp"`), then the audit. `method="lines"` is the former subtraction-only
+    secondary suppression (kept as the baseline the benchmark and tests compare with);
+    `hidden` audits a given pattern instead of computing one."""
+    import time
+
+    start = time.perf_counter()
+    df = df.reset_index(drop=True)
+    model = relations.build(table, df, decl, dims)
+    if hidden is None and method == "lines":
+        values = {cell: model.values[cell] for cell in model.cells}
+        first = {c for c in model.cells if protection.confidential(model.values[c])}
+        hidden = secondary(values, first, cell_lines(df, model.counts, model.dims, decl.totals, decl.sums))
+    hidden, found = protect_model(model, protection, hidden, engine)
+    audit = table_audit(table, model, hidden, found, time.perf_counter() - start)
+    return Protected(*masked(df, model.counts, list(decl.rates), hidden), hidden, audit)
+
+
+@dataclass
+class ModelAudit:
+    """What `protect_model` found: each confidential cell's interval, programmes solved."""
+
+    cells: list[CellAudit]
+    solves: int
+    groups: int
+
+
+def protect_model(model: TableModel, protection: Protection, hidden: set[Cell] | None = None,
+                  engine: str = "auto") -> tuple[set[Cell], ModelAudit]:
+    """The suppressed cells (given, or primary then `secondary_lp`), rates hidden with
+    their operands, and the audit of every confidential cell."""
+    confidential = [c for c in model.cells if protection.confidential(model.values[c])]
+    solver = Solver(engine)
+    if hidden is None:
+        hidden = secondary_lp(model, confidential, protection, solver)
+    hidden = with_rates(model, set(hidden) | set(confidential))
+    audited = audit_cells(model, hidden, confidential, protection, solver)
+    return hidden, ModelAudit(audited, solver.solves, len(components(model, hidden).members))
+
+
+def table_audit(table: str, model: TableModel, hidden: set[Cell], found: ModelAudit, seconds: float,
+                linked: list[str] | None = None) -> TableAudit:
+    """The audit of one table: the part of `model` (one table, or several linked) that is its."""
+    def own(rel) -> bool:
+        return model.table == table or rel.label.startswith(f"{table}: ")
+
+    mine = [c for c in model.cells if model.table_of(c) == table]
+    audited = [a for a in found.cells if model.table_of(a.where) == table]
+    broken = [r.label for r in model.not_holding if own(r)]
+    return TableAudit(table, len(mine), len(audited), sum(c in hidden for c in mine) - len(audited),
+                      sum(1 for r in model.relations if own(r)), len(broken), found.groups,
+                      found.solves, seconds, audited, broken, linked or [])
+
+
+def masked(df: pd.DataFrame, counts: list[str], rates: list[str], hidden: set[Cell]):
     import pandas as pd
 
-    rates = rates or {}
-    df = df.reset_index(drop=True)
     measures = [c for c in df.columns if c in counts or c in rates]
-    dims = dimensions(df, [*counts, *rates], totals) if dims is None else dims
-    values = {(i, c): float(v) for c in counts for i, v in df[c].astype("float64").items()}
-    first = {cell for cell, v in values.items() if 1 <= v <= threshold}
-    hidden = secondary(values, first, cell_lines(df, counts, dims, totals, sums))
-    flags = {c: pd.Series([(i, c) in hidden for i in df.index], index=df.index) for c in counts}
-    for rate, sources in rates.items():
-        shown = [c for c in ([sources] if isinstance(sources, str) else sources) if c in flags]
-        flags[rate] = pd.Series(False, index=df.index)
-        for col in shown:  # hidden whenever its numerator or denominator is
-            flags[rate] = flags[rate] | flags[col]
-    mask = pd.DataFrame({c: flags[c] for c in measures}, index=df.index)
+    mask = pd.DataFrame({c: [(i, c) in hidden for i in range(len(df))] for c in measures}, index=df.index)
     out = df.copy()
     for col in measures:
         out[col] = out[col].mask(mask[col])

@@ -1,6 +1,6 @@
 """Publication of the indicator tables of one or several years (`gbvstats publish`).
 
-For each year, every indicator table is protected by disclosure control (sdc.py), each of
+For each year, every indicator table is protected by disclosure control (disclosure.py: suppression that passes an LP audit), each of
 its figures gets its status (flags.py: C confidential, P provisional, B break, A normal)
 and the table its footnotes, then it is written:
 
@@ -30,7 +30,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gbvstats.i18n import LANGS, t
-from gbvstats.publish.sdc import DEFAULT_THRESHOLD
 from gbvstats.safe import frame_csv
 from gbvstats.store.warehouse import INDICATOR_TABLE
 
@@ -151,7 +150,7 @@ def parse_years(text: str) -> list[int]:
 
 
 def publish(warehouse_path: Path | str, year: int | list[int], out_dir: Path | str,
-            langs: tuple[str, ...] = ("ru", "ky", "en"), threshold: int = DEFAULT_THRESHOLD,
+            langs: tuple[str, ...] = ("ru", "ky", "en"), threshold: int | None = None,
             pipelines_root: Path | None = None, sdmx_path: Path | None = None,
             lang: str = "en", provisional: list | None = None) -> list[Path]:
     """Protect, flag and write every indicator table of `year` (or of each year of a
@@ -160,12 +159,12 @@ def publish(warehouse_path: Path | str, year: int | list[int], out_dir: Path | s
     The files are written into a staging folder moved into place once complete
     (`publish/folder.py`): a publish failing or killed midway leaves `out_dir` as it was
     (plus a hidden staging folder that the next publish removes)."""
-    from gbvstats.publish import folder
+    from gbvstats.publish import disclosure, folder
     from gbvstats.schema.model import registry
     from gbvstats.store.warehouse import Warehouse
 
-    if threshold < 0:
-        raise PublishError(t("publish.bad_threshold", lang, threshold=threshold), 2)
+    protection = disclosure.settings(threshold, lang)  # schemas/disclosure.yaml, --threshold over it
+    threshold = protection.threshold
     years = [year] if isinstance(year, int) else sorted(set(year))
     final = Path(out_dir)
     folder.check_target(final)  # a file, or a folder of other files: refused before any work
@@ -177,6 +176,7 @@ def publish(warehouse_path: Path | str, year: int | list[int], out_dir: Path | s
 
     held = Warehouse(warehouse_path).read(fetch)  # run again if it gave way to a writer
     published: dict[int, dict[str, Published]] = {}
+    audits: dict[int, Any] = {}
     skipped: list[str] = []
     for y in years:
         accepted, frames, missing = held[y]
@@ -186,12 +186,15 @@ def publish(warehouse_path: Path | str, year: int | list[int], out_dir: Path | s
         skipped += [t("publish.no_meta", lang, table=n) for n in frames if n not in described]
         if not tables:
             raise PublishError(t("publish.no_tables", lang, year=y, warehouse=warehouse_path), 1)
-        published[y] = _flagged(reg, y, tables, described, threshold, pipelines_root, provisional, missing)
+        # nothing is written unless the disclosure audit passes (`gbvstats.publish.disclosure`)
+        done, audits[y] = disclosure.protect_for_publication(tables, described, protection, y, lang)
+        published[y] = _flagged(reg, y, done, described, threshold, pipelines_root, provisional, missing)
     out = folder.staging(final)  # written here, moved into place at the end
     files = write_all(out, published, langs, threshold, sdmx_path, pipelines_root, reg, lang)
     manifest = out / "manifest.json"
     manifest.write_text(json.dumps(_manifest(published, years, langs, threshold, files, skipped,
-                                             provisional), ensure_ascii=False, indent=2, default=str),
+                                             provisional, audits),
+                                   ensure_ascii=False, indent=2, default=str),
                         encoding="utf-8")
     folder.into_place(out, final)
     return [final / f["file"] for f in files] + [final / manifest.name]
@@ -204,23 +207,20 @@ def _accepted(con, year: int) -> int:
         if found[0][0] else 0
 
 
-def _flagged(reg, year: int, tables: dict, described: dict, threshold: int,
+def _flagged(reg, year: int, done: dict, described: dict, threshold: int,
              pipelines_root: Path | None, provisional: list | None,
              missing: pd.DataFrame) -> dict[str, Published]:
     from gbvstats.consolidate.lineage import lineage
     from gbvstats.consolidate.run import pipelines
-    from gbvstats.publish import flags, sdc
+    from gbvstats.publish import flags
 
     by_id = {p.id: p for p in pipelines(pipelines_root)}
     changes = flags.version_changes(reg, year)
     names = {c.code: c.label for c in reg.territories().codes}
     out = {}
-    for name, frame in tables.items():
+    for name, protected_table in done.items():  # protected and audited (publish/disclosure.py)
         meta = described[name]
-        counts = [c for c in meta["counts"] if c in frame.columns]
-        rates = {r: [c for c in cols if c in counts]
-                 for r, cols in rate_sources(meta["rates"]).items() if r in frame.columns}
-        protected, hidden = sdc.protect(frame, counts, rates, threshold, sums=meta["sums"])
+        protected, hidden = protected_table.frame, protected_table.mask
         pub = flags.Published.protected(name, year, meta, protected, hidden)
         if any(hidden.to_numpy().ravel()):
             pub.notes["C"] = flags.confidential_note(threshold)
@@ -342,7 +342,8 @@ def write_sdmx(out: Path, year: int, tables: dict[str, Published], dsd, cfg: dic
 
 
 def _manifest(published: dict[int, dict[str, Published]], years: list[int], langs, threshold: int,
-              files: list[dict], skipped: list[str], provisional: list | None) -> dict[str, Any]:
+              files: list[dict], skipped: list[str], provisional: list | None,
+              audits: dict[int, Any]) -> dict[str, Any]:
     from gbvstats.publish.flags import BREAK, PROVISIONAL
 
     def table_entry(pub: Published) -> dict[str, Any]:
@@ -361,6 +362,9 @@ def _manifest(published: dict[int, dict[str, Published]], years: list[int], lang
                               for y, tables in published.items()}
     manifest["provisional"] = {"reasons": [r if isinstance(r, dict) else str(r) for r in provisional]} \
         if provisional else None
+    # the disclosure audit's settings and counts (no confidential value)
+    manifest["disclosure"] = audits[years[0]].summary() if len(years) == 1 \
+        else {str(y): a.summary() for y, a in audits.items()}
     manifest["files"] = files
     manifest["skipped"] = sorted(set(skipped))
     return manifest
