@@ -35,6 +35,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.bench_validate
 	$(BIN)/python -m bench.run
 	$(BIN)/python -m bench.bench_gate
+	$(BIN)/python -m bench.bench_serve
 	$(BIN)/python -m bench.bench_sdc
 
 report-image: $(STAMP)

@@ -194,7 +194,7 @@ def _raw(v) -> str:
     """A value as text, unescaped (for widths, and for `Text` that is not markup)."""
     import pandas as pd
 
-    if v is None or v is pd.NA or (isinstance(v, float) and v != v):
+    if v is None or v is pd.NA or v is pd.NaT or (isinstance(v, float) and v != v):
         return ""
     if isinstance(v, float) and v.is_integer():
         return str(int(v))

@@ -79,6 +79,8 @@ def reconcile_cmd(
 @app.command("consolidate")
 def consolidate_cmd(
     year: Annotated[int, typer.Option("--year", help="Reporting year.")],
+    accepted_only: Annotated[bool, typer.Option(
+        "--accepted-only", help="Only submissions an NSC reviewer accepted (the latest accepted revision of each return).")] = False,
     as_json: JsonOpt = False, warehouse: WarehouseOpt = None,
 ) -> None:
     """Completeness, reconciliation, then every indicator table (pipelines/*.sql) for a year."""
@@ -87,11 +89,12 @@ def consolidate_cmd(
     lang = lang_of(None)
     with store_errors(lang):
         try:
-            report = consolidate(open_warehouse(warehouse, lang), year)
+            report = consolidate(open_warehouse(warehouse, lang), year, accepted_only=accepted_only)
         except ConsolidateError as exc:
             fail(exc.message(lang), code=exc.code)
     if as_json:
-        return print_json({"run_id": report.run_id, "year": year, "tables": report.tables,
+        return print_json({"run_id": report.run_id, "year": year, "accepted_only": accepted_only,
+                           "tables": report.tables,
                            "completeness": json.loads(report.completeness.to_json(orient="records")),
                            "discrepancies": len(report.discrepancies)})
     from gbvstats.views import discrepancy_tables, fitted

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from gbvstats.paths import pipelines_dir
+from gbvstats.paths import pipelines_dir, sql_dir
 from gbvstats.store.warehouse import INDICATOR_TABLE
 
 if TYPE_CHECKING:
@@ -87,6 +87,10 @@ def run_pipeline(con, p: Pipeline, year: int) -> int:
     return con.execute(f"SELECT count(*) FROM {p.id} WHERE year = ?", [year]).fetchall()[0][0]
 
 
+def _sql(name: str) -> str:
+    return (sql_dir() / "consolidate" / name).read_text(encoding="utf-8")
+
+
 @dataclass
 class RunReport:
     run_id: int
@@ -156,16 +160,22 @@ class ConsolidateError(Exception):
         return t(f"consolidate.error.{self.key}", lang, **self.params)
 
 
-def consolidate(wh: Warehouse, year: int) -> RunReport:
+def consolidate(wh: Warehouse, year: int, accepted_only: bool = False) -> RunReport:
     """Completeness, reconciliation and every indicator table for one year, recorded as a
-    run. A year without any accepted return is refused: its tables would be blank rows."""
+    run. A year without any accepted return is refused: its tables would be blank rows.
+    `accepted_only`: every view over current submissions (hence the controls and the
+    indicator tables) sees, per form, unit and period, the latest revision the NSC accepted;
+    a year where the NSC accepted none is refused likewise."""
     from gbvstats.consolidate import completeness, reconcile
 
     started = _now()
     with wh.writer(create=False) as con:
         if not con.execute("SELECT count(*) FROM submissions WHERE year = ?", [year]).fetchall()[0][0]:
             raise ConsolidateError("no_data", year=year, warehouse=wh.path)
+        if accepted_only and not con.execute(_sql("reviewed_accepted.sql"), [year]).fetchall()[0][0]:
+            raise ConsolidateError("none_reviewed", year=year, warehouse=wh.path)
         run_id = next_run_id(con)
+        con.execute("SET VARIABLE accepted_only = ?", [accepted_only])
         con.execute("BEGIN")
         try:
             detail, summary = completeness.completeness(con, wh.reg, year)
@@ -176,11 +186,13 @@ def consolidate(wh: Warehouse, year: int) -> RunReport:
             for p in pipelines():
                 report.tables[p.id] = run_pipeline(con, p, year)
             record_run(con, run_id, year, "consolidate", started,
-                       {"tables": report.tables, **_seen(con)})
+                       {"tables": report.tables, "accepted_only": accepted_only, **_seen(con)})
             con.execute("COMMIT")
         except BaseException:
             con.execute("ROLLBACK")
             raise
+        finally:
+            con.execute("RESET VARIABLE accepted_only")
     return report
 
 
