@@ -34,6 +34,8 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m bench.bench_validate
 	$(BIN)/python -m bench.run
+	$(BIN)/python -m bench.bench_gate
+	$(BIN)/python -m bench.bench_serve
 	$(BIN)/python -m bench.bench_release
 	$(BIN)/python -m bench.bench_sdc
 

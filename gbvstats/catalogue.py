@@ -113,6 +113,18 @@ class Finding:
         data["message"] = self.message(lang)
         return data
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Finding:
+        """A finding back from `to_dict` (or a stored row): rendered messages are dropped
+        and rebuilt from code and params, so it can be shown in any language."""
+        known = {f: data.get(f) for f in ("code", "severity", "file", "sheet", "cell", "rule_id",
+                                          "table", "line", "column")}
+        cells = data.get("cells") or []
+        if isinstance(cells, str):  # a stored row keeps the addresses joined
+            cells = [c.strip() for c in cells.split(",") if c.strip()]
+        return cls(**{k: v for k, v in known.items() if v is not None},
+                   params=dict(data.get("params") or {}), cells=list(cells))
+
 
 def has_errors(findings: list[Finding]) -> bool:
     return any(f.severity == "error" for f in findings)

@@ -167,9 +167,13 @@ def discrepancy_tables(found, limit: int | None = None):
         table = Table("territory", "item", "left", "right", "imbalance", "tolerance", "explanation",
                       title=f"{rule_id} ({agencies}): {len(group)} discrepancies", title_justify="left")
         for r in group.head(limit or len(group)).itertuples():
+            said = getattr(r, "explanation", None) or ""
+            decided = getattr(r, "decision", None)
+            if isinstance(decided, str) and decided:
+                said = f"{said} [NSC: {decided}]".strip()
             table.add_row(_plain(f"{r.area or ''} {r.territory_name or r.territory}"),
                           _plain(str(r.item_label)), _num(r.left_value), _num(r.right_value),
-                          _num(r.imbalance), _num(r.tolerance), _plain(r.explanation or ""))
+                          _num(r.imbalance), _num(r.tolerance), _plain(said))
         tables.append(table)
     return tables
 
@@ -190,7 +194,7 @@ def _raw(v) -> str:
     """A value as text, unescaped (for widths, and for `Text` that is not markup)."""
     import pandas as pd
 
-    if v is None or v is pd.NA or (isinstance(v, float) and v != v):
+    if v is None or v is pd.NA or v is pd.NaT or (isinstance(v, float) and v != v):
         return ""
     if isinstance(v, float) and v.is_integer():
         return str(int(v))

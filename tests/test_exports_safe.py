@@ -126,7 +126,8 @@ def written(world, tmp_path_factory):
     stdout["completeness"] = run("completeness", "--year", "2024", "--csv", *wh)
     stdout["completeness detail"] = run("completeness", "--year", "2024", "--detail", "--csv", *wh)
     stdout["trace"] = run("trace", "ind01_family_violence", "--year", "2024", "--csv", *wh)
-    run("publish", "--year", "2024", "--out", str(out / "published"), *wh, "--lang", "ru,ky,en")
+    run("publish", "--year", "2024", "--out", str(out / "published"), *wh, "--lang", "ru,ky,en",
+        "--provisional")  # a few returns: the publication gate blocks, publish provisionally
     run("dictionary", "--out", str(out / "dictionary.md"), *wh)
     run("template", "MOI-FV", "--period", "2024-Q1", "--unit", UNIT, "-o", str(out / "template.xlsx"))
     return out, stdout

@@ -89,8 +89,9 @@ BREAKS = {
     "GBV-W020": lambda wh: sql(wh, "UPDATE submissions SET supersedes = NULL, revision = 1 "
                                    "WHERE submission_id = 5"),
     "GBV-W021": lambda wh: sql(wh, "DELETE FROM explanations"),
-    "GBV-W022": lambda wh: sql(wh, "INSERT INTO audit_log VALUES (8, now(), 'period_locked', 'NSC', "
-                                   "'A. Asanova', NULL, NULL, NULL, '{}')"),
+    "GBV-W022": lambda wh: sql(wh, "INSERT INTO audit_log (event_id, event_at, event, agency, actor, "
+                                   "file_name, sha256, submission_id, detail) VALUES (8, now(), "
+                                   "'period_locked', 'NSC', 'A. Asanova', NULL, NULL, NULL, '{}')"),
     "GBV-W023": lambda wh: sql(wh, "UPDATE cells SET value = -3 WHERE submission_id = 1 AND tbl = 'T1' "
                                    "AND line = '01'"),
     "GBV-W024": lambda wh: sql(wh, "UPDATE submissions SET version = 99 WHERE submission_id = 1"),

@@ -179,13 +179,15 @@ def test_publish_honours_gbvstats_lang(tmp_path, registry):
         wh.submit(write_return(tmp_path / f"{period}.xlsx", "MOI-FV", "41707215000000", period), "MOI")
     db = wh.path
     env = os.environ | {"GBVSTATS_HOME": str(ROOT), "GBVSTATS_LANG": "ky", "COLUMNS": "80"}
+    # provisionally: the few returns leave items the gate blocks (tests/test_gate.py)
     run = subprocess.run([GBVSTATS, "publish", "--years", "2023-2024", "--out", str(tmp_path / "o"),
-                          "--warehouse", str(db)], capture_output=True, text=True, env=env, timeout=300,
-                         check=False)
+                          "--warehouse", str(db), "--provisional"], capture_output=True, text=True, env=env,
+                         timeout=300, check=False)
     assert run.returncode == 0, run.stderr
     assert "жазылды" in run.stdout  # messages in Kyrgyz
     manifest = json.loads((tmp_path / "o" / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["languages"] == ["ky", "ru", "en"]  # all three, Kyrgyz first
+    assert set(manifest["gate"]) == {"2023", "2024"}  # each year through the gate
     assert (tmp_path / "o" / "indicators_2023-2024.xlsx").exists()
     assert manifest["release"]["id"] == "2023-2024-r1" and "2023-2024-r1" in run.stdout  # one release of the span
     both = subprocess.run([GBVSTATS, "publish", "--year", "2024", "--years", "2023-2024", "--out",

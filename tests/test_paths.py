@@ -124,7 +124,8 @@ OUTPUTS = {
     "dictionary": ["dictionary", "--warehouse", "{wh}", "--out", "{out}"],
     "feedback": ["validate", "{ret}", "--feedback", "{out}"],
     "rebuild": ["rebuild", "--warehouse", "{wh}", "--out", "{out}"],
-    "publish": ["publish", "--year", "2024", "--warehouse", "{wh}", "--out", "{out}"],
+    # (the fixture is one return: the publication gate blocks it, so publish provisionally)
+    "publish": ["publish", "--year", "2024", "--warehouse", "{wh}", "--out", "{out}", "--provisional"],
     "forms build": ["forms", "build", "--out", "{out}"],
     "demo generate": ["demo", "generate", "--years", "2024", "--out", "{out}"],
 }

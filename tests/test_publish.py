@@ -234,13 +234,19 @@ def test_cli(tmp_path, registry):
     wh.submit(write_return(tmp_path / "q1.xlsx", "MOI-FV", "41707215000000", "2024-Q1"), "MOI")
     db, home = str(wh.path), ROOT
     out = tmp_path / "cli"
+    # one return of four quarters: the publication gate blocks (missing returns, open
+    # warnings) and nothing is written, nothing recorded, unless published provisionally
+    refused = run_cli("publish", "--year", "2024", "--out", str(out), "--warehouse", db, home=home)
+    assert refused.returncode == 1 and "GBV-G0" in refused.stdout and not out.exists()
+    assert "2024-r1" not in refused.stdout
     ok = run_cli("publish", "--year", "2024", "--out", str(out), "--warehouse", db,
-                 "--lang", "en,ru", "--threshold", "5", home=home)
+                 "--lang", "en,ru", "--threshold", "5", "--provisional", home=home)
     assert ok.returncode == 0, ok.stderr
     assert f"wrote {out / 'indicators_2024.xlsx'}" in ok.stdout
     assert "threshold 5" in ok.stdout and "release 2024-r1" in ok.stdout
     assert json.loads((out / "manifest.json").read_text())["languages"] == ["en", "ru"]
-    as_json = run_cli("publish", "--year", "2024", "--out", str(out), "--warehouse", db, "--json", home=home)
+    as_json = run_cli("publish", "--year", "2024", "--out", str(out), "--warehouse", db, "--json",
+                      "--provisional", home=home)
     assert json.loads(as_json.stdout)["threshold"] == 4
     none = run_cli("publish", "--year", "2001", "--out", str(out), "--warehouse", db, "--lang", "ky", home=home)
     assert none.returncode == 2 and none.stderr.startswith("error: ") and "2001-жыл" in none.stderr

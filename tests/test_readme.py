@@ -7,9 +7,12 @@ print a traceback.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
+import signal
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -49,13 +52,33 @@ def test_readme_has_commands():
     assert any(c.startswith("gbvstats submit") for c in commands)
 
 
-def test_readme_commands_run(scratch):
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def server_stopped(scratch):
+    """The README starts `gbvstats serve` in the background and stops it; if a command
+    fails between the two, stop it here (by the pid it wrote)."""
+    yield
+    pid_file = scratch / "server.pid"
+    if pid_file.exists():
+        with contextlib.suppress(ProcessLookupError, ValueError):
+            os.kill(int(pid_file.read_text().strip()), signal.SIGTERM)
+
+
+def test_readme_commands_run(scratch, server_stopped):
     bin_dir = Path(sys.executable).parent
     env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
            "GBVSTATS_WAREHOUSE": str(scratch / "wh" / "gbvstats.duckdb"),
            "GBVSTATS_LANG": "en", "COLUMNS": "160"}
+    env.pop("GBVSTATS_TOKEN", None)
     assert shutil.which("gbvstats", path=env["PATH"])
+    port = str(free_port())  # the README's server port, 8765, may be taken on this machine
     for command, expected in readme_commands():
+        command = command.replace("8765", port)
         run = subprocess.run(["bash", "-c", command], cwd=scratch, env=env, capture_output=True,
                              text=True, timeout=300)
         output = run.stdout + run.stderr

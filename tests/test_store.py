@@ -314,7 +314,8 @@ def test_rebuild_from_archive_and_audit_log_gives_the_same_checksums(wh, files, 
     wh.submit(files["q2"], "JD")
     wh.explain(2, "MOI-FV2-09", "cases of 2023", "Исаков")
     with wh.writer() as con:  # consolidation outputs are derived: recomputed, not replayed
-        con.execute("INSERT INTO consolidation_runs VALUES (1, 2024, now(), now(), '{}')")
+        con.execute("INSERT INTO consolidation_runs (run_id, year, started_at, finished_at, detail) "
+                    "VALUES (1, 2024, now(), now(), '{}')")
     out = tmp_path / "rebuilt" / "gbvstats.duckdb"
     result = CliRunner().invoke(app, ["rebuild", "--out", str(out), "--warehouse", str(wh.path),
                                       "--lang", "en"])

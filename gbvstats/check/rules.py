@@ -27,7 +27,7 @@ CROSS_KINDS = ("cross_form", "reconciliation", "hierarchy", "temporal")
 FAIL_CODE = {"balance": "GBV-R001", "inequality": "GBV-R002", "compulsory": "GBV-R003",
              "exclusive": "GBV-R004", "completeness": "GBV-R005", "cross_form": "GBV-R006",
              "reconciliation": "GBV-R007", "hierarchy": "GBV-R008", "temporal": "GBV-R009",
-             "history": "GBV-R010"}
+             "history": "GBV-R010", "within_year": "GBV-R011", "cross_section": "GBV-R012"}
 NOT_EVALUABLE_CODE = "GBV-R090"
 ERROR_CODE = "GBV-R099"
 RESULT_COLUMNS = ["scope_id", "rule_id", "kind", "severity", "status", "reason", "item_no",

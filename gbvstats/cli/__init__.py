@@ -8,7 +8,7 @@ in `--help` in the order their modules are imported here: the order of the data 
 
 # isort: off
 from gbvstats.cli.common import app
-from gbvstats.cli import forms, collect, store, consolidate, publish, report, demo  # noqa: F401 (registers commands)
+from gbvstats.cli import forms, collect, serve, store, consolidate, gate, publish, report, demo  # noqa: F401 (registers commands)
 # isort: on
 
 

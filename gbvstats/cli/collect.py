@@ -31,12 +31,20 @@ def validate(
     feedback: Annotated[Path | None, typer.Option(
         "--feedback", help="Write a copy of the workbook with findings marked. With several "
                            "files: a directory, one <name>.feedback.xlsx per file.")] = None,
+    to: Annotated[str | None, typer.Option(
+        "--to", help="Have the NSC's server at this URL check them (nothing is stored).")] = None,
+    token_file: Annotated[Path | None, typer.Option(
+        "--token-file", help="With --to: file holding your token (else env GBVSTATS_TOKEN).")] = None,
 ) -> None:
     """Check filled forms before submitting them. Exit 0: no errors; 1: errors; 2: unreadable."""
     from gbvstats.check.validate import exit_code, validate_files
     from gbvstats.views import print_reports, progress
 
     lang = lang_of(lang)
+    if to:
+        from gbvstats.cli.remote import validate_remote
+
+        raise typer.Exit(validate_remote(files, to, token_file, lang, as_json, feedback))
     reg = registry_or_fail()
     if feedback:
         from gbvstats.collect.feedback import feedback_paths, write_feedback
@@ -60,20 +68,38 @@ def validate(
 @app.command("submit")
 def submit(
     files: Annotated[list[Path], typer.Argument(help="Filled workbooks to submit.")],
-    agency: Annotated[str, typer.Option("--agency", help="Your agency: MOI, GPO, JD, NSC, MLSP.")],
+    agency: Annotated[str | None, typer.Option(
+        "--agency", help="Your agency: MOI, GPO, JD, NSC, MLSP (with --to: the token's).")] = None,
     by: Annotated[str | None, typer.Option("--by", help="Who submits (name or unit).")] = None,
     received_on: Annotated[str | None, typer.Option(
         "--received-on", help="Date the returns were originally received (YYYY-MM-DD), when "
                               "loading returns of earlier years: recorded as declared, and "
                               "completeness judges lateness by it.")] = None,
     lang: LangOpt = None, as_json: JsonOpt = False, warehouse: WarehouseOpt = None,
+    to: Annotated[str | None, typer.Option(
+        "--to", help="Send to the NSC's server at this URL (https://...) instead of a local warehouse.")] = None,
+    token_file: Annotated[Path | None, typer.Option(
+        "--token-file", help="With --to: file holding your token (else env GBVSTATS_TOKEN).")] = None,
 ) -> None:
-    """Validate and store forms; print a receipt per file. Exit 1 if any was refused."""
+    """Validate and store forms; print a receipt per file. Exit 1 if any was refused.
+
+    With --to URL the NSC's server does it (token from --token-file or GBVSTATS_TOKEN), and
+    the marked workbook of a file with findings is saved beside it (<name>.feedback.xlsx)."""
     from datetime import date
 
     from gbvstats.views import print_receipt, progress_ticks
 
     lang = lang_of(lang)
+    if to:
+        from gbvstats.cli.remote import submit_remote
+
+        if warehouse is not None:
+            fail(t_("client.local_or_remote", lang), code=2)
+        if received_on is not None:
+            fail(t_("client.received_on_remote", lang), code=2)
+        raise typer.Exit(submit_remote(files, to, token_file, agency, by, lang, as_json))
+    if not agency:
+        fail(t_("client.agency_needed", lang), code=2)
     try:
         declared = date.fromisoformat(received_on) if received_on else None
     except ValueError:

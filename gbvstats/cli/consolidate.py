@@ -61,19 +61,17 @@ def reconcile_cmd(
     as_json: JsonOpt = False, warehouse: WarehouseOpt = None,
 ) -> None:
     """Run the cross-agency, hierarchy and outlier controls; print discrepancies, worst first."""
-    from gbvstats.consolidate.reconcile import discrepancies, reconcile
+    from gbvstats.consolidate.run import reconcile_year
 
-    wh = open_warehouse(warehouse)
-    with store_errors(), wh.writer(create=False) as con:
-        run_id = con.execute("SELECT COALESCE(max(run_id), 0) + 1 FROM rule_results").fetchall()[0][0]
-        results = reconcile(con, wh.reg, year, run_id)
-        found = discrepancies(con, year)
+    with store_errors():
+        report = reconcile_year(open_warehouse(warehouse), year)
+    found = report.discrepancies
     if as_json:
         return print_json(json.loads(found.to_json(orient="records")))
     from gbvstats.views import discrepancy_tables
 
-    counts = results["status"].value_counts().to_dict() if len(results) else {}
-    console().print(f"run {run_id}, {year}: " + ", ".join(f"{k}: {v}" for k, v in sorted(counts.items())))
+    console().print(f"run {report.run_id}, {year}: "
+                    + ", ".join(f"{k}: {v}" for k, v in sorted(report.results.items())))
     for table in discrepancy_tables(found):
         console().print(table)
 
@@ -81,6 +79,8 @@ def reconcile_cmd(
 @app.command("consolidate")
 def consolidate_cmd(
     year: Annotated[int, typer.Option("--year", help="Reporting year.")],
+    accepted_only: Annotated[bool, typer.Option(
+        "--accepted-only", help="Only submissions an NSC reviewer accepted (the latest accepted revision of each return).")] = False,
     as_json: JsonOpt = False, warehouse: WarehouseOpt = None,
 ) -> None:
     """Completeness, reconciliation, then every indicator table (pipelines/*.sql) for a year."""
@@ -89,11 +89,12 @@ def consolidate_cmd(
     lang = lang_of(None)
     with store_errors(lang):
         try:
-            report = consolidate(open_warehouse(warehouse, lang), year)
+            report = consolidate(open_warehouse(warehouse, lang), year, accepted_only=accepted_only)
         except ConsolidateError as exc:
             fail(exc.message(lang), code=exc.code)
     if as_json:
-        return print_json({"run_id": report.run_id, "year": year, "tables": report.tables,
+        return print_json({"run_id": report.run_id, "year": year, "accepted_only": accepted_only,
+                           "tables": report.tables,
                            "completeness": json.loads(report.completeness.to_json(orient="records")),
                            "discrepancies": len(report.discrepancies)})
     from gbvstats.views import discrepancy_tables, fitted

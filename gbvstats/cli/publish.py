@@ -57,11 +57,17 @@ def publish_cmd(
         "--audit", help="Only audit the disclosure control: for every suppressed confidential count, "
                         "the interval a solver narrows it to from the published figures; write nothing. "
                         "Exit 1 if any is exact or narrower than required.")] = False,
+    provisional: Annotated[bool, typer.Option(
+        "--provisional", help="Publish although the gate blocks; every figure flagged provisional "
+                              "(OBS_STATUS P), the gate's list in the manifest.")] = False,
     as_of: Annotated[str | None, typer.Option(
         "--as-of", help="Make the release from the warehouse as it was at this time (UTC unless "
                         "a zone is given, e.g. 2025-03-01T10:30), or when release ID (2024-r1) "
                         "was made: an earlier release again, byte for byte; nothing is recorded.")] = None,
     by: Annotated[str | None, typer.Option("--by", help="Who publishes (recorded with the release).")] = None,
+    accepted_only: Annotated[bool, typer.Option(
+        "--accepted-only", help="Only returns an NSC reviewer accepted (as consolidate --accepted-only); "
+                                "a parameter of the release, kept by --as-of and release verify.")] = False,
     as_json: JsonOpt = False, warehouse: WarehouseOpt = None,
 ) -> None:
     """Protect (disclosure control), flag and publish indicator tables: xlsx, csv, parquet,
@@ -69,9 +75,11 @@ def publish_cmd(
 
     The tables are made from the warehouse's recorded state (consolidated again for the
     release), and the publication is a release: numbered (2024-r1, 2024-r2, ...), listed
-    with everything it was made from in manifest.json, recorded in the warehouse."""
+    with everything it was made from in manifest.json, recorded in the warehouse.
+    The publication gate (`gbvstats gate`) runs first for each year, on that state: exit 1
+    while it blocks, unless --provisional."""
     from gbvstats.publish.release import RELEASE_ID, ReleaseError, make_release, release_cut
-    from gbvstats.publish.tables import PublishError, parse_years
+    from gbvstats.publish.tables import GateRefused, PublishError, parse_years
     from gbvstats.store.asof import AsOfError, parse_time
 
     chosen = publication_langs(langs)
@@ -96,8 +104,16 @@ def publish_cmd(
         try:
             wh = open_warehouse(warehouse, lang)
             cut = release_cut(wh, as_of) if as_of is not None and when is None else None
-            result = make_release(wh, wanted, out, chosen, threshold, as_of=when, cut=cut, by=by,
-                                  lang=lang)
+            result = make_release(wh, wanted, out, chosen, threshold, provisional, as_of=when, cut=cut,
+                                  by=by, lang=lang, gate=True, accepted_only=accepted_only)
+        except GateRefused as exc:
+            if as_json:
+                print_json({"refused": True, "gate": exc.report.to_dict(lang)})
+            else:
+                from gbvstats.cli.gate import print_gate
+
+                print_gate(exc.report, lang)
+            fail(str(exc), code=exc.code)
         except (PublishError, ReleaseError, AsOfError) as exc:
             fail(exc.message(lang) if hasattr(exc, "message") else str(exc), code=exc.code)
     if as_json:
@@ -110,6 +126,14 @@ def publish_cmd(
         typer.echo(line, err=True)
     for note in result.findings:
         typer.echo(f"{note.severity} {note.code} {note.message(lang)}", err=True)
+    gates = manifest.get("gate") or {}
+    for y, gate in ([(wanted[0], gates)] if "year" in manifest else list(gates.items())):
+        if gate and gate["blocked"]:
+            from gbvstats.catalogue import Finding
+
+            typer.echo(Finding(code="GBV-G023", params={
+                "year": y, "blocking": gate["blocking"], "manifest": out / "manifest.json"}).message(lang),
+                err=True)
     tables = manifest["tables"] if "year" in manifest else {
         f"{y}/{n}": v for y, ts in manifest["tables"].items() for n, v in ts.items()}
     suppressed = sum(x["suppressed_cells"] for x in tables.values())

@@ -7,8 +7,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from gbvstats.paths import load_yaml, rules_dir, sql_dir
-from gbvstats.schema.model import Registry, Rule, SchemaLoadError
-from gbvstats.schema.rulelang import rule_terms
+from gbvstats.schema.model import ControlRule, Registry, Rule, SchemaLoadError
+from gbvstats.schema.rulelang import RuleSyntaxError, rule_terms
+
+OUTLIER_KINDS = ("history", "within_year", "cross_section")
+COUNTRY = "41700000000000"
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -19,7 +22,7 @@ def _sql(name: str) -> str:
     return (sql_dir() / "consolidate" / name).read_text(encoding="utf-8")
 
 
-def load_rules(root: Path | None = None) -> list[Rule]:
+def load_rules(root: Path | None = None) -> list[ControlRule]:
     from pydantic import ValidationError
 
     rules = []
@@ -27,14 +30,19 @@ def load_rules(root: Path | None = None) -> list[Rule]:
         data = load_yaml(path.read_text(encoding="utf-8")) or {}
         for i, item in enumerate(data.get("rules", [])):
             try:
-                rules.append(Rule.model_validate(item))
+                rules.append(ControlRule.model_validate(item))
             except ValidationError as exc:
                 raise SchemaLoadError(path, f"rules[{i}]", exc.errors()[0]["msg"]) from None
     return rules
 
 
 def rule_agencies(rule: Rule, reg: Registry) -> list[str]:
-    forms = {t.address.form for _, t in rule_terms(rule) if t.address.form}
+    """Agencies whose figures the rule questions: every form it reads, except an outlier
+    rule's denominator (the population divides, it is not what is checked)."""
+    terms = rule_terms(rule)
+    if rule.kind in OUTLIER_KINDS:
+        terms = [(side, t) for side, t in terms if side == "left"]
+    forms = {t.address.form for _, t in terms if t.address.form}
     return sorted({reg.get(f).agency for f in forms})
 
 
@@ -49,24 +57,52 @@ def reconcile(con, reg: Registry, year: int, run_id: int,
     cells = con.execute(
         "SELECT form, unit, period, tbl, line, col, value, addr FROM series_cells WHERE year = ?",
         [year]).df()
-    cross = [r for r in rules if r.kind != "history"]
+    cross = [r for r in rules if r.kind not in OUTLIER_KINDS]
     frames = [evaluate_cross(con, cross, reg, cells)] if cross else []
-    frames += [_history(con, r, year) for r in rules if r.kind == "history"]
+    if any(r.kind in OUTLIER_KINDS for r in rules):
+        from gbvstats.consolidate.outliers import drop_facts, facts
+
+        facts(con, year)
+        try:
+            frames += [_outliers(con, r, reg, year) for r in rules if r.kind in OUTLIER_KINDS]
+        finally:
+            drop_facts(con)
     results = pd.concat([f for f in frames if len(f)], ignore_index=True) if any(
         len(f) for f in frames) else pd.DataFrame()
     agencies = {r.id: rule_agencies(r, reg) for r in rules}
     if len(results):
+        if "z" not in results:
+            results["z"] = None
         results["agencies"] = results["rule_id"].map(lambda r: ",".join(agencies[r]))
         results["run_id"], results["year"] = run_id, year
         con.register("results", results)
         con.execute("INSERT INTO rule_results BY NAME SELECT run_id, year, scope_id, rule_id, kind, "
                     "severity, status, reason, item_label, left_value, right_value, imbalance, "
-                    "tolerance, cells, agencies FROM results")
+                    "tolerance, cells, agencies, CAST(z AS DOUBLE) AS score FROM results")
         con.unregister("results")
     con.execute("DELETE FROM rule_agencies")
     con.executemany("INSERT INTO rule_agencies VALUES (?, ?)",
                     [[r, a] for r, ags in agencies.items() for a in ags])
     return results
+
+
+def _outliers(con, rule: Rule, reg: Registry, year: int) -> pd.DataFrame:
+    """An outlier rule's rows; a rule that cannot be evaluated is an error row, never a
+    silent skip (one broken rule does not stop the others)."""
+    import duckdb
+    import pandas as pd
+
+    from gbvstats.consolidate import outliers
+
+    try:
+        if rule.kind == "history":
+            return _history(con, rule, year)
+        return getattr(outliers, rule.kind)(con, rule, reg, year)
+    except (duckdb.Error, RuleSyntaxError, KeyError) as exc:
+        return pd.DataFrame([{"scope_id": f"{COUNTRY}|{year}", "rule_id": rule.id,
+                              "kind": rule.kind, "severity": rule.severity, "status": "error",
+                              "reason": f"evaluation failed: {exc}".splitlines()[0],
+                              "item_label": "-", "cells": []}])
 
 
 def _history(con, rule: Rule, year: int) -> pd.DataFrame:
@@ -80,8 +116,12 @@ def _history(con, rule: Rule, year: int) -> pd.DataFrame:
             for col in a.cols.values or ():
                 cells.append({"rule_id": rule.id, "form": a.form, "tbl": a.table, "line": line,
                               "col": int(col)})
+    from gbvstats.consolidate.outliers import facts
+
+    facts(con)
     con.register("history_cells", pd.DataFrame(cells))
-    for name, value in (("year", year), ("z_threshold", rule.z_threshold), ("min_base", rule.min_base)):
+    for name, value in (("year", year), ("z_threshold", rule.z_threshold), ("min_base", rule.min_base),
+                        ("min_spread", rule.min_spread), ("min_peers", rule.min_peers)):
         con.execute(f"SET VARIABLE {name} = ?", [value])  # names from this fixed tuple
     try:
         out = con.execute(_sql("history.sql")).df()
@@ -89,15 +129,21 @@ def _history(con, rule: Rule, year: int) -> pd.DataFrame:
         con.unregister("history_cells")
     if not len(out):
         return out
+    from gbvstats.consolidate.outliers import _n
+
+    def reason(r) -> str:
+        change = f"{r.element} {year - 1} -> {year}: {_n(r.previous)} -> {_n(r.current)}"
+        if r.status == "not_evaluable":
+            return change + (f"; units with both years: {int(r.units)}" if r.units == r.units else "")
+        return f"{change}, z = {r.z:.1f}"
+
     return pd.DataFrame({
         "scope_id": out["unit"] + "|" + str(year), "rule_id": rule.id, "kind": "history",
         "severity": rule.severity, "status": out["status"],
-        "reason": out.apply(lambda r: f"{r.element}: {int(r.previous)} -> {int(r.current)}, "
-                            f"z = {r.z:.1f}" if r.z == r.z and r.z is not None else
-                            f"{r.element}: {int(r.previous)} -> {int(r.current)}", axis=1),
+        "reason": [reason(r) for r in out.itertuples(index=False)],
         "item_label": out["element"], "left_value": out["current"], "right_value": out["previous"],
         "imbalance": out["current"] - out["previous"], "tolerance": rule.z_threshold,
-        "cells": out["addr"].map(lambda a: [a]),
+        "cells": out["addr"].map(lambda a: [a]), "z": out["z"],
     })
 
 

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from gbvstats.paths import pipelines_dir
+from gbvstats.paths import pipelines_dir, sql_dir
 from gbvstats.store.warehouse import INDICATOR_TABLE
 
 if TYPE_CHECKING:
@@ -87,6 +87,10 @@ def run_pipeline(con, p: Pipeline, year: int) -> int:
     return con.execute(f"SELECT count(*) FROM {p.id} WHERE year = ?", [year]).fetchall()[0][0]
 
 
+def _sql(name: str) -> str:
+    return (sql_dir() / "consolidate" / name).read_text(encoding="utf-8")
+
+
 @dataclass
 class RunReport:
     run_id: int
@@ -94,6 +98,53 @@ class RunReport:
     completeness: Any = None  # summary DataFrame
     discrepancies: Any = None
     tables: dict[str, int] = field(default_factory=dict)
+    results: dict[str, int] = field(default_factory=dict)  # rule results by status
+
+
+def next_run_id(con) -> int:
+    """Run numbers come from one sequence for `reconcile` and `consolidate` (both store
+    rule results), so two runs never share a number. Called under the writer lock."""
+    return con.execute("SELECT greatest((SELECT COALESCE(max(run_id), 0) FROM consolidation_runs), "
+                       "(SELECT COALESCE(max(run_id), 0) FROM rule_results)) + 1").fetchall()[0][0]
+
+
+def record_run(con, run_id: int, year: int, command: str, started: datetime, detail: dict) -> None:
+    con.execute("INSERT INTO consolidation_runs (run_id, year, started_at, finished_at, detail, command) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                [run_id, year, started, _now(), json.dumps(detail), command])
+
+
+def _seen(con) -> dict[str, int]:
+    """The last audit event and submission a run saw: anything newer makes it stale."""
+    event, submission = con.execute(
+        "SELECT (SELECT coalesce(max(event_id), 0) FROM audit_log), "
+        "(SELECT coalesce(max(submission_id), 0) FROM submissions)").fetchall()[0]
+    return {"last_event": event, "last_submission": submission}
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def reconcile_year(wh: Warehouse, year: int) -> RunReport:
+    """The controls alone (no indicator tables), recorded as a run of their own."""
+    from gbvstats.consolidate import reconcile
+
+    started = _now()
+    with wh.writer(create=False) as con:
+        run_id = next_run_id(con)
+        con.execute("BEGIN")
+        try:
+            results = reconcile.reconcile(con, wh.reg, year, run_id)
+            counts = results["status"].value_counts().to_dict() if len(results) else {}
+            record_run(con, run_id, year, "reconcile", started, {"results": counts, **_seen(con)})
+            report = RunReport(run_id, year, None, reconcile.discrepancies(con, year))
+            report.results = counts
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+    return report
 
 
 class ConsolidateError(Exception):
@@ -109,31 +160,39 @@ class ConsolidateError(Exception):
         return t(f"consolidate.error.{self.key}", lang, **self.params)
 
 
-def consolidate(wh: Warehouse, year: int) -> RunReport:
+def consolidate(wh: Warehouse, year: int, accepted_only: bool = False) -> RunReport:
     """Completeness, reconciliation and every indicator table for one year, recorded as a
-    run. A year without any accepted return is refused: its tables would be blank rows."""
+    run. A year without any accepted return is refused: its tables would be blank rows.
+    `accepted_only`: every view over current submissions (hence the controls and the
+    indicator tables) sees, per form, unit and period, the latest revision the NSC accepted;
+    a year where the NSC accepted none is refused likewise."""
     from gbvstats.consolidate import completeness, reconcile
 
-    started = datetime.now(UTC).replace(tzinfo=None)
+    started = _now()
     with wh.writer(create=False) as con:
         if not con.execute("SELECT count(*) FROM submissions WHERE year = ?", [year]).fetchall()[0][0]:
             raise ConsolidateError("no_data", year=year, warehouse=wh.path)
-        run_id = con.execute("SELECT COALESCE(max(run_id), 0) + 1 FROM consolidation_runs").fetchall()[0][0]
+        if accepted_only and not con.execute(_sql("reviewed_accepted.sql"), [year]).fetchall()[0][0]:
+            raise ConsolidateError("none_reviewed", year=year, warehouse=wh.path)
+        run_id = next_run_id(con)
+        con.execute("SET VARIABLE accepted_only = ?", [accepted_only])
         con.execute("BEGIN")
         try:
             detail, summary = completeness.completeness(con, wh.reg, year)
             completeness.store(con, year, detail)
-            reconcile.reconcile(con, wh.reg, year, run_id)
+            results = reconcile.reconcile(con, wh.reg, year, run_id)
             report = RunReport(run_id, year, summary, reconcile.discrepancies(con, year))
+            report.results = results["status"].value_counts().to_dict() if len(results) else {}
             for p in pipelines():
                 report.tables[p.id] = run_pipeline(con, p, year)
-            con.execute("INSERT INTO consolidation_runs VALUES (?, ?, ?, ?, ?)",
-                        [run_id, year, started, datetime.now(UTC).replace(tzinfo=None),
-                         json.dumps({"tables": report.tables})])
+            record_run(con, run_id, year, "consolidate", started,
+                       {"tables": report.tables, "accepted_only": accepted_only, **_seen(con)})
             con.execute("COMMIT")
         except BaseException:
             con.execute("ROLLBACK")
             raise
+        finally:
+            con.execute("RESET VARIABLE accepted_only")
     return report
 
 

@@ -1,7 +1,15 @@
-"""`make demo`: generate the demo returns, submit them, consolidate, publish, and print.
+"""`make demo`: generate the demo returns, submit them, consolidate, review, publish, print.
+
+The NSC's review is what the publication gate asks for: the planted return in the wrong
+unit (x10) is flagged by the outlier controls, the NSC records the decision "corrected by
+the agency" and the agency re-sends it (revision 2), after which the years it touches are
+consolidated again; a planted missing return gets the decision "accepted" (published
+without it, flagged). Then the last year, and the four before it for the annual report,
+are published through the gate (provisionally, and saying so, if anything still blocks).
 
 Idempotent: the data are generated once per seed and years, and a second run submits the
-same bytes again, which the warehouse recognises as duplicates.
+same bytes again, which the warehouse recognises as duplicates; items already decided or
+gone are not decided again.
 """
 
 from __future__ import annotations
@@ -34,6 +42,7 @@ def main() -> int:
     manifest = _ensure_data(console, out, lang)
     _submit_all(console, manifest, out, warehouse, lang)
     _consolidate_all(console, warehouse, lang)
+    _review(console, manifest, out, warehouse, lang)
     published = _publish_latest(console, warehouse, home / "data" / "published", lang)
     _report(console, warehouse, published, lang)
     _show(console, warehouse, published, lang)
@@ -95,26 +104,111 @@ def _consolidate_all(console, warehouse: Path, lang: str) -> None:
     console.print(t("demo.consolidated", lang, years=len(YEARS), seconds=f"{time.perf_counter() - started:.0f}"))
 
 
+NSC = "NSC consolidation team (demo)"
+
+
+def _review(console, manifest: dict, out: Path, warehouse: Path, lang: str) -> None:
+    """The NSC's decisions on the planted defects (see the module docstring)."""
+    from gbvstats.consolidate.run import consolidate
+    from gbvstats.store.warehouse import Warehouse
+
+    wh = Warehouse(warehouse, registry())
+    console.rule(t("demo.review", lang))
+    again: set[int] = set()
+    for entry in manifest["files"]:
+        if entry.get("defect") == "wrong_unit":
+            year = int(entry["period"][:4])
+            found = _decide_open(console, wh, year, lang, "corrected", "demo.note.wrong_unit",
+                                 unit=entry["unit"], periods=(entry["period"], str(year)))
+            found += _decide_open(console, wh, year + 1, lang, "corrected", "demo.note.wrong_unit",
+                                  unit=entry["unit"], periods=(str(year + 1),))
+            receipt = _resend(wh, entry, out)
+            if receipt.outcome != "duplicate" or found:
+                again |= {y for y in (year, year + 1) if y in YEARS}
+                console.print(t("demo.corrected", lang, file=receipt.file, revision=receipt.revision,
+                                years=", ".join(map(str, sorted(again)))), markup=False)
+    for y in sorted(again):
+        consolidate(wh, y)
+    for item in manifest.get("missing", []):
+        _decide_open(console, wh, int(item["period"][:4]), lang, "accepted", "demo.note.missing",
+                     unit=item["unit"], periods=(item["period"],), source="missing")
+
+
+def _decide_open(console, wh, year: int, lang: str, decision: str, note_key: str, unit: str,
+                 periods: tuple[str, ...], source: str | None = None) -> int:
+    """Decide the open items of `year` about one unit and period; returns how many."""
+    from gbvstats.consolidate.decisions import decide
+
+    items = wh.query("SELECT item_key FROM control_items WHERE year = ? AND unit = ? AND "
+                     "list_contains(?, period) AND state = 'open' AND severity <> 'error' "
+                     "AND (? IS NULL OR source = ?)", [year, unit, list(periods), source, source])
+    if not len(items):
+        return 0
+    note = t(note_key, "en")
+    for d in decide(wh, year, items["item_key"].tolist(), decision, note, NSC):
+        console.print(t("demo.decided", lang, decision=d.decision, item_key=d.item_key, rule=d.rule_id,
+                        scope=d.scope_id, item=d.item, note=t(note_key, lang)),
+                      highlight=False, markup=False)
+    return len(items)
+
+
+def _resend(wh, entry: dict, out: Path):
+    """The agency's corrected return: the true figures, sent 20 days after the wrong one."""
+    from datetime import timedelta
+
+    from gbvstats.collect.templates import fill_template, save
+    from gbvstats.demo.generate import Generator
+    from gbvstats.periods import parse_period
+
+    reg = wh.reg
+    form, period = reg.get(entry["form"], entry["version"]), parse_period(entry["period"])
+    values = Generator(reg, SEED).values(form, entry["unit"], period)
+    path = out / "corrections" / Path(entry["file"]).name.replace(".xlsx", "_corrected.xlsx")
+    save(fill_template(form, values, entry["unit"], entry["period"],
+                       contact="corrected by the statistics unit"), path)
+    sent = datetime.fromisoformat(entry["submitted_at"]).replace(hour=10) + timedelta(days=20)
+    return wh.submit(path, entry["agency"], f"{entry['agency']} statistics unit", received_at=sent)
+
+
 def _publish_latest(console, warehouse: Path, out: Path, lang: str) -> Path | None:
     """The latest year into `out`, and the four before it into `out/<year>/` (the annual
     report's five years): each a release (publish/release.py) made from the warehouse's
-    state now; run again, each is the same release again, byte for byte."""
-    from gbvstats.publish.release import make_release, release_state
+    state now, through the publication gate (provisionally, and saying so, where it
+    blocks); run again, each is the same release again, byte for byte."""
+    from gbvstats.publish.release import release_state
     from gbvstats.publish.tables import PublishError
     from gbvstats.store.warehouse import Warehouse
 
     wh = Warehouse(warehouse, registry())
     year = YEARS[-1]
     with release_state(wh) as state:
-        made = make_release(wh, [year], out, by="demo", state=state)
-        console.print(t("demo.published", lang, year=year, path=out, files=len(made.paths)))
+        made = _publish(console, wh, state, year, out, lang)
         console.print(made.summary(lang))
         for earlier in YEARS[-5:-1]:
             try:
-                make_release(wh, [earlier], out / str(earlier), by="demo", state=state)
+                _publish(console, wh, state, earlier, out / str(earlier), lang)
             except PublishError as exc:  # the report says which year it lacks
                 console.print(str(exc))
     return out
+
+
+def _publish(console, wh, state, year: int, out: Path, lang: str):
+    """One year's release through the publication gate; provisionally, and saying so, if
+    it blocks."""
+    from gbvstats.publish.release import make_release
+    from gbvstats.publish.tables import GateRefused
+
+    try:
+        made = make_release(wh, [year], out, by="demo", state=state, gate=True)
+        console.print(t("demo.gated", lang, year=year, items=len(made.manifest["gate"]["items"])))
+    except GateRefused as refused:
+        from gbvstats.cli.gate import print_gate
+
+        print_gate(refused.report, lang)
+        made = make_release(wh, [year], out, by="demo", state=state, gate=True, provisional=True)
+        console.print(t("demo.provisional", lang, year=year, blocking=len(refused.report.blocking)))
+    console.print(t("demo.published", lang, year=year, path=out, files=len(made.paths)))
+    return made
 
 
 def _report(console, warehouse: Path, published: Path | None, lang: str) -> None:

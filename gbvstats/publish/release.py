@@ -262,11 +262,17 @@ def make_release(wh: Warehouse, years: list[int], out: Path | str,
                  provisional: bool | list | None = False, as_of: datetime | None = None,
                  cut: Cut | None = None,
                  by: str | None = None, lang: str = "en", record: bool = True,
-                 state: State | None = None) -> ReleaseResult:
+                 state: State | None = None, gate: bool = False,
+                 accepted_only: bool = False) -> ReleaseResult:
     """Make (or make again) the release of `years` from the warehouse's state now, at time
     `as_of`, at `cut`, or the `state` given, into the folder `out` (written whole or not at
     all). A new release is recorded unless the state is an earlier one or `record` is
-    false."""
+    false. With `gate` (as `gbvstats publish`) the publication gate runs on the state's
+    tables: `GateRefused` (nothing written, nothing recorded) for a year it blocks, unless
+    `provisional` (True: for the gate's reasons; a list: those reasons, and the gate's).
+    `accepted_only`: consolidated from the returns an NSC reviewer accepted only
+    (`consolidate --accepted-only`). Both are parameters of the release, in its manifest,
+    and `verify` makes it again with them."""
     from gbvstats.publish import disclosure, folder
 
     years = sorted(set(int(y) for y in years))
@@ -276,13 +282,13 @@ def make_release(wh: Warehouse, years: list[int], out: Path | str,
     if state is None:
         with release_state(wh, as_of, cut) as made:
             return make_release(wh, years, final, langs, threshold, provisional, by=by, lang=lang,
-                                record=record, state=made)
+                                record=record, state=made, gate=gate, accepted_only=accepted_only)
     with _fork(state) as work:
-        _consolidate(work, years, lang)
+        _consolidate(work, years, lang, accepted_only)
         stage = folder.staging(final)
         try:
             result = build(wh, work, state.cut, years, stage, langs, threshold, provisional, lang,
-                           state.replaying)
+                           state.replaying, gate, accepted_only)
             result.out = final
             if record and not state.replaying and result.outcome == NEW:
                 _record(wh, result, stage, final, by, state.cut)
@@ -293,8 +299,8 @@ def make_release(wh: Warehouse, years: list[int], out: Path | str,
     return result
 
 
-def _consolidate(state: Warehouse, years: list[int], lang: str) -> None:
-    from gbvstats.consolidate.run import consolidate
+def _consolidate(state: Warehouse, years: list[int], lang: str, accepted_only: bool = False) -> None:
+    from gbvstats.consolidate.run import ConsolidateError, consolidate
     from gbvstats.i18n import t
     from gbvstats.publish.tables import PublishError
 
@@ -302,27 +308,32 @@ def _consolidate(state: Warehouse, years: list[int], lang: str) -> None:
         found = state.query("SELECT count(*) AS n FROM current_submissions WHERE year = ?", [year])
         if not int(found["n"].iloc[0]):
             raise PublishError(t("release.error.no_returns", lang, year=year), 2)
-        consolidate(state, year)
+        try:
+            consolidate(state, year, accepted_only=accepted_only)
+        except ConsolidateError as exc:  # --accepted-only with nothing accepted in the state
+            if exc.key == "none_reviewed":
+                raise PublishError(t("release.error.none_accepted", lang, year=year), 2) from None
+            raise PublishError(exc.message(lang), exc.code) from None
 
 
 def build(wh: Warehouse, state: Warehouse, cut: Cut, years: list[int], stage: Path,
           langs: tuple[str, ...], threshold: int | None, provisional: bool | list | None, lang: str,
-          replaying: bool = False) -> ReleaseResult:
+          replaying: bool = False, gate: bool = False, accepted_only: bool = False) -> ReleaseResult:
     """Write the release of `years` from `state` (consolidated) into `stage`, and its
     manifest; decide whether it is a release already recorded in `wh`."""
     from gbvstats.publish.stable import EPOCH, stable_zip, write_json
     from gbvstats.publish.tables import read_publication, write_publication
 
-    reasons = provisional_reasons(provisional)
-    read = read_publication(state.path, years, threshold, lang=lang, provisional=reasons)
+    asked = provisional_reasons(provisional)
+    read = read_publication(state.path, years, threshold, lang=lang, provisional=asked, gate=gate)
     threshold = read.threshold  # --threshold, else schemas/disclosure.yaml's
-    written = write_publication(stage, read, langs, lang=lang, provisional=reasons)
+    written = write_publication(stage, read, langs, lang=lang)
     written["disclosure"] = _timeless(written.get("disclosure"))  # how long the audit took is no content
     for f in written["files"]:
         if f["kind"] == "xlsx":
             stable_zip(stage / f["file"], EPOCH)  # its content, before the release's own sheet and date
     params = {"years": years, "languages": list(langs), "threshold": threshold,
-              "provisional": reasons}
+              "provisional": asked, "gate": gate, "accepted_only": accepted_only}
     inputs = _records(state, "inputs.sql", years)
     explanations = _records(state, "explanations.sql", years)
     decisions = _decisions(state, years)
@@ -332,7 +343,7 @@ def build(wh: Warehouse, state: Warehouse, cut: Cut, years: list[int], stage: Pa
     content_sha = hashlib.sha256(_canonical(content).encode()).hexdigest()
 
     scope = scope_of(years)
-    status = PROVISIONAL if reasons else FINAL
+    status = PROVISIONAL if any(read.reasons.values()) else FINAL
     latest = _releases(wh, scope, cut.event)
     same = latest[0] if latest and latest[0]["content_sha256"] == content_sha else None
     if same:
@@ -373,16 +384,16 @@ def build(wh: Warehouse, state: Warehouse, cut: Cut, years: list[int], stage: Pa
     return result
 
 
-def provisional_reasons(provisional: bool | list | None) -> list:
-    """Why a release is provisional (every figure P, the reasons as its footnote): the
-    reasons given (texts or {en, ru, ky} labels), the NSC's own when only asked for
-    (`True`), none for a final release."""
+def provisional_reasons(provisional: bool | list | None) -> bool | list:
+    """What was asked of a release (a parameter of it): `True` (provisional for the
+    gate's reasons, else on request: `publish --provisional`), the reasons given (texts or
+    {en, ru, ky} labels), or `[]` (final, unless the gate blocks: then refused).
+    `read_publication` turns it into the reasons published (the footnote and the
+    manifest's `provisional`)."""
+    if provisional is True:
+        return True
     if not provisional:
         return []
-    if provisional is True:
-        from gbvstats.i18n import LANGS, t
-
-        return [{lg: t("release.provisional.asked", lg) for lg in LANGS}]
     return [r if isinstance(r, dict) else str(r) for r in provisional]
 
 
@@ -712,7 +723,8 @@ def verify(wh: Warehouse, folder: Path | str, lang: str = "en") -> VerifyReport:
             "made_by": info.code.get("gbvstats", "?"), "now": code["gbvstats"]}))
     with tempfile.TemporaryDirectory(prefix="gbvstats-verify-") as tmp:
         again = make_release(wh, params["years"], Path(tmp) / "again", tuple(params["languages"]),
-                             int(params["threshold"]), params.get("provisional") or [], cut=cut, lang=lang)
+                             int(params["threshold"]), params.get("provisional") or [], cut=cut, lang=lang,
+                             gate=bool(params.get("gate")), accepted_only=bool(params.get("accepted_only")))
         remade = {f["file"]: f["sha256"] for f in again.manifest["files"]}
         remade[MANIFEST] = sha256_file(again.out / MANIFEST)
         recorded = {f["file"]: f.get("sha256") for f in manifest["files"]}

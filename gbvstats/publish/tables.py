@@ -25,6 +25,7 @@ their labels from `-- col.<name>:` and `-- codes.<column>:`.
 from __future__ import annotations
 
 import re
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -153,30 +154,35 @@ def parse_years(text: str) -> list[int]:
 def publish(warehouse_path: Path | str, year: int | list[int], out_dir: Path | str,
             langs: tuple[str, ...] = ("ru", "ky", "en"), threshold: int | None = None,
             pipelines_root: Path | None = None, sdmx_path: Path | None = None,
-            lang: str = "en", provisional: list | None = None) -> list[Path]:
+            lang: str = "en", provisional: list | bool | None = None,
+            gate: bool = False) -> list[Path]:
     """Protect, flag and write every indicator table of `year` (or of each year of a
     list) as the warehouse's stored tables have them; returns the files written, the
     manifest last. `provisional`: reasons why the whole publication is provisional (every
-    figure P, the reasons as footnote).
+    figure P, the reasons as footnote); `True`: provisional for the gate's reasons (or on
+    request when the gate does not block).
+    With `gate` the publication gate (publish/gate.py) runs on each year's protected
+    tables first; a blocked year raises `GateRefused` before anything is written, unless
+    `provisional`: then the year is published provisionally, the gate's blocking items in
+    the footnote's reason and in the manifest.
     The files are written into a staging folder moved into place once complete
     (`publish/folder.py`): a publish failing or killed midway leaves `out_dir` as it was
     (plus a hidden staging folder that the next publish removes). `gbvstats publish`
-    goes through `publish/release.py` instead, which writes with `write_publication` from
-    a recorded state of the warehouse and adds the release to the manifest."""
+    goes through `publish/release.py` instead, which reads (`read_publication`, gate
+    included) and writes (`write_publication`) from a recorded state of the warehouse and
+    adds the release to the manifest."""
     from gbvstats.publish import folder
     from gbvstats.publish.stable import write_json
 
     final = Path(out_dir)
     folder.check_target(final)  # a file, or a folder of other files: refused before any work
-    read = read_publication(warehouse_path, year, threshold, pipelines_root, lang, provisional)
+    read = read_publication(warehouse_path, year, threshold, pipelines_root, lang, provisional, gate)
     out = folder.staging(final)  # written here, moved into place at the end
     try:
-        manifest = write_publication(out, read, langs, pipelines_root, sdmx_path, lang, provisional)
+        manifest = write_publication(out, read, langs, pipelines_root, sdmx_path, lang)
         write_json(out / "manifest.json", manifest)
     except BaseException:
-        import shutil
-
-        shutil.rmtree(out, ignore_errors=True)
+        shutil.rmtree(out, ignore_errors=True)  # nothing written, nothing left behind
         raise
     folder.into_place(out, final)
     return [final / f["file"] for f in manifest["files"]] + [final / "manifest.json"]
@@ -185,20 +191,25 @@ def publish(warehouse_path: Path | str, year: int | list[int], out_dir: Path | s
 @dataclass
 class Read:
     """What `read_publication` found: each year's tables protected (and audited) and
-    flagged, the disclosure audit of each year, the threshold in force, tables skipped."""
+    flagged, the disclosure audit of each year, the threshold in force, tables skipped,
+    each year's provisional reasons and (with the gate) its gate report."""
 
     published: dict[int, dict[str, Published]]
     audits: dict[int, Any]
     threshold: int
     skipped: list[str]
+    reasons: dict[int, list]
+    gates: dict[int, Any]
 
 
 def read_publication(warehouse_path: Path | str, year: int | list[int], threshold: int | None = None,
                      pipelines_root: Path | None = None, lang: str = "en",
-                     provisional: list | None = None) -> Read:
-    """Every indicator table of each year, protected, audited and flagged. Refused
-    (PublishError) for a year with no accepted return or no table, or whose disclosure
-    control does not pass its audit."""
+                     provisional: list | bool | None = None, gate: bool = False) -> Read:
+    """Every indicator table of each year, protected, audited, gated (with `gate`) and
+    flagged. Refused (PublishError) for a year with no accepted return or no table, or
+    whose disclosure control does not pass its audit; `GateRefused` for a year the gate
+    blocks, unless `provisional` (see `publish`). Nothing is written but the gate's
+    quality run (`quality_runs`) in the warehouse read."""
     from gbvstats.publish import disclosure
     from gbvstats.schema.model import registry
     from gbvstats.store.warehouse import Warehouse
@@ -216,30 +227,46 @@ def read_publication(warehouse_path: Path | str, year: int | list[int], threshol
     published: dict[int, dict[str, Published]] = {}
     audits: dict[int, Any] = {}
     skipped: list[str] = []
+    chosen: dict[int, dict[str, pd.DataFrame]] = {}
     for y in years:
         accepted, frames, missing = held[y]
         if not accepted:  # blank rows would read as real zeros
             raise PublishError(t("publish.no_data", lang, year=y, warehouse=warehouse_path), 2)
-        tables = {n: f for n, f in frames.items() if n in described and len(f)}
+        chosen[y] = {n: f for n, f in frames.items() if n in described and len(f)}
         skipped += [t("publish.no_meta", lang, table=n) for n in frames if n not in described]
-        if not tables:
+        if not chosen[y]:
             raise PublishError(t("publish.no_tables", lang, year=y, warehouse=warehouse_path), 1)
+    gates: dict[int, Any] = {}
+    reasons_of: dict[int, list] = {}
+    for y in years:
         # nothing is written unless the disclosure audit passes (`gbvstats.publish.disclosure`)
-        done, audits[y] = disclosure.protect_for_publication(tables, described, protection, y, lang)
-        published[y] = _flagged(reg, y, done, described, threshold, pipelines_root, provisional, missing)
-    return Read(published, audits, threshold, skipped)
+        done, audits[y] = disclosure.protect_for_publication(chosen[y], described, protection, y, lang)
+        reasons = list(provisional) if isinstance(provisional, list) else []
+        if gate:
+            gates[y] = _gate(Path(warehouse_path), y, threshold, chosen[y], done, described,
+                             protection, lang)
+            if gates[y].blocked:
+                if not provisional:
+                    raise GateRefused(gates[y], lang)
+                reasons.append(gate_reason(gates[y]))
+        if provisional is True and not reasons:
+            reasons.append({lg: t("publish.provisional_requested", lg) for lg in LANGS})
+        reasons_of[y] = reasons
+        published[y] = _flagged(reg, y, done, described, threshold, pipelines_root, reasons, held[y][2])
+    return Read(published, audits, threshold, skipped, reasons_of, gates)
 
 
 def write_publication(out: Path, read: Read, langs: tuple[str, ...] = ("ru", "ky", "en"),
                       pipelines_root: Path | None = None, sdmx_path: Path | None = None,
-                      lang: str = "en", provisional: list | None = None) -> dict[str, Any]:
+                      lang: str = "en") -> dict[str, Any]:
     """Write the files of `read_publication`'s tables into the folder `out` (which
     exists); returns the manifest's content (not written)."""
     from gbvstats.schema.model import registry
 
     years = sorted(read.published)
     files = write_all(out, read.published, langs, read.threshold, sdmx_path, pipelines_root, registry(), lang)
-    return _manifest(read.published, years, langs, read.threshold, files, read.skipped, provisional, read.audits)
+    return _manifest(read.published, years, langs, read.threshold, files, read.skipped, read.reasons,
+                     read.gates, read.audits, lang)
 
 
 def _accepted(con, year: int) -> int:
@@ -247,6 +274,39 @@ def _accepted(con, year: int) -> int:
     found = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'submissions'").fetchall()
     return con.execute("SELECT count(*) FROM submissions WHERE year = ?", [year]).fetchall()[0][0] \
         if found[0][0] else 0
+
+
+class GateRefused(PublishError):
+    """The publication gate found items that block the year (`report.blocking`)."""
+
+    def __init__(self, report, lang: str = "en"):
+        super().__init__(t("gate.refused", lang, year=report.year, blocking=len(report.blocking)), 1)
+        self.report = report
+
+
+def gate_reason(report) -> dict[str, str]:
+    """The footnote's reason of a publication the gate blocks (its items in the manifest)."""
+    return {lg: t("publish.provisional_gate", lg, year=report.year, blocking=len(report.blocking))
+            for lg in LANGS}
+
+
+def _gate(warehouse_path: Path, year: int, threshold: int, tables: dict, done: dict,
+          described: dict, protection, lang: str):
+    """Run the gate on the protected tables of `year`; the tables it refreshes (ind08
+    summarises the quality run) are read and protected again (in `tables`, `done`)."""
+    from gbvstats.publish import disclosure
+    from gbvstats.publish.gate import run_gate
+    from gbvstats.store.warehouse import Warehouse
+
+    checked = run_gate(Warehouse(warehouse_path), year, threshold,
+                       {n: (done[n].frame, described[n]) for n in done}, lang=lang)
+    fresh = {n: f for n, f in read_tables(warehouse_path, year).items()
+             if n.startswith("ind08_") and n in tables and len(f)}
+    if fresh:
+        tables.update(fresh)
+        again, _ = disclosure.protect_for_publication(fresh, described, protection, year, lang)
+        done.update(again)
+    return checked
 
 
 def _flagged(reg, year: int, done: dict, described: dict, threshold: int,
@@ -385,8 +445,10 @@ def write_sdmx(out: Path, year: int, tables: dict[str, Published], dsd, cfg: dic
 
 
 def _manifest(published: dict[int, dict[str, Published]], years: list[int], langs, threshold: int,
-              files: list[dict], skipped: list[str], provisional: list | None,
-              audits: dict[int, Any]) -> dict[str, Any]:
+              files: list[dict], skipped: list[str], provisional: dict[int, list],
+              gates: dict[int, Any], audits: dict[int, Any], lang: str = "en") -> dict[str, Any]:
+    """`provisional`: each year's reasons (their union is the manifest's); `gates`: each
+    year's gate report (by year with several years), None when publish ran without it."""
     from gbvstats.publish.flags import BREAK, PROVISIONAL
 
     def table_entry(pub: Published) -> dict[str, Any]:
@@ -403,8 +465,15 @@ def _manifest(published: dict[int, dict[str, Published]], years: list[int], lang
     else:
         manifest["tables"] = {str(y): {n: table_entry(p) for n, p in tables.items()}
                               for y, tables in published.items()}
-    manifest["provisional"] = {"reasons": [r if isinstance(r, dict) else str(r) for r in provisional]} \
-        if provisional else None
+    reasons: list = []
+    for y in years:
+        reasons += [r if isinstance(r, dict) else str(r) for r in provisional.get(y, [])
+                    if (r if isinstance(r, dict) else str(r)) not in reasons]
+    manifest["provisional"] = {"reasons": reasons} if reasons else None
+    if len(years) == 1:
+        manifest["gate"] = gates[years[0]].manifest(lang) if years[0] in gates else None
+    else:
+        manifest["gate"] = {str(y): g.manifest(lang) for y, g in gates.items()} or None
     # the disclosure audit's settings and counts (no confidential value)
     manifest["disclosure"] = audits[years[0]].summary() if len(years) == 1 \
         else {str(y): a.summary() for y, a in audits.items()}

@@ -17,6 +17,7 @@ from gbvstats.i18n import LANGS, t
 from gbvstats.periods import parse_period
 from gbvstats.schema.model import (
     CodeList,
+    ControlRule,
     FormVersion,
     Rule,
     SchemaLoadError,
@@ -32,7 +33,8 @@ DIM_LIST = {"offence": "offence_group"}  # dims key -> code list id, where they 
 NEEDS = {  # rule kind -> the fields it must declare, one alternative of
     **dict.fromkeys(("balance", "inequality", "cross_form", "reconciliation"), [("expr",)]),
     **dict.fromkeys(("compulsory", "exclusive"), [("when", "then")]),
-    **dict.fromkeys(("completeness", "temporal", "history"), [("cells",)]),
+    **dict.fromkeys(("completeness", "temporal", "history", "within_year"), [("cells",)]),
+    "cross_section": [("cells", "denominator")],
     # a hierarchy rule checks cells across levels, or compares two forms' cells (reconcile.py)
     "hierarchy": [("cells",), ("expr",)],
 }
@@ -160,7 +162,7 @@ def _load_rule_files(check: _Check) -> list[tuple[Path, list[tuple[int, Rule]]]]
         rules = []  # the valid ones are still checked
         for i, raw in enumerate(data["rules"]):
             try:
-                rules.append((i, Rule.model_validate(raw)))
+                rules.append((i, ControlRule.model_validate(raw)))
             except ValidationError as exc:
                 first = exc.errors()[0]
                 key = ".".join(["rules", str(i), *(str(p) for p in first["loc"])])
@@ -407,13 +409,13 @@ def _check_rule(check: _Check, path: Path, key: str, rule: Rule, form: FormVersi
     if rule.description:
         _translations(check, path, f"{key}.description", rule.description)
     options = NEEDS[rule.kind]
-    if not any(all(getattr(rule, f) for f in fields) for fields in options):
-        missing = [f for f in options[0] if not getattr(rule, f)]
+    if not any(all(getattr(rule, f, None) for f in fields) for fields in options):
+        missing = [f for f in options[0] if not getattr(rule, f, None)]
         check.add("GBV-S020", path, f"{key}.{missing[0]}", "rule_needs", kind=rule.kind,
                   fields=" | ".join(" + ".join(fields) for fields in options))
         return
-    for field in ("expr", "when", "then", "cells"):
-        text = getattr(rule, field)
+    for field in ("expr", "when", "then", "cells", "denominator"):  # denominator: ControlRule
+        text = getattr(rule, field, None)
         if text:
             _check_rule_field(check, path, f"{key}.{field}", field, text, form, latest)
 

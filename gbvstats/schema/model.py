@@ -72,6 +72,7 @@ class Rule(_Model):
     kind: Literal[
         "balance", "inequality", "compulsory", "exclusive", "completeness",
         "cross_form", "reconciliation", "hierarchy", "temporal", "history",
+        "within_year", "cross_section",
     ]
     severity: Literal["error", "warning", "info"] = "error"
     expr: str | None = None  # balance, inequality, cross_form, reconciliation: "LEFT op RIGHT"
@@ -82,10 +83,22 @@ class Rule(_Model):
     missing: Literal["zero", "not_evaluable"] = "zero"
     level: Literal["district", "oblast", "country"] | None = None  # cross-unit rules: compare at
     period: Literal["quarter", "year"] | None = None  # cross-form rules: compare per
-    z_threshold: float = 3.5  # history: modified z-score that flags
-    min_base: int = 20  # history: below this on both sides, never flag
+    z_threshold: float = 3.5  # outliers (history, within_year, cross_section): robust z that flags
+    min_base: int = 20  # outliers: below this on both sides, never flag
     description: Labels = {}
     message: Labels
+
+
+class ControlRule(Rule):
+    """A rule of `schemas/rules/` (across forms and units), with the parameters only the
+    outlier kinds use. Kept apart from `Rule` so that adding them changed neither the
+    published form versions' content nor their schema_hash (templates carry it)."""
+
+    min_spread: float = 0.1  # outliers: floor of the spread between units (log scale)
+    min_peers: int = 2  # units (history, cross_section) or other periods (within_year) needed
+    denominator: str | None = None  # cross_section: the cells of the population (e.g. NSC-POP)
+    multiplier: int = 100_000  # cross_section: rate per this many of the denominator
+    peers: Literal["national", "oblast"] = "national"  # cross_section: the group compared with
 
 
 class ConcordanceItem(_Model):

@@ -223,6 +223,8 @@ def rule_terms(rule) -> list[tuple[str, Term]]:
         sided += [("right", t) for t in parse_terms(rule.then)]
     if rule.cells:
         sided += [("left", t) for t in parse_terms(rule.cells)]
+    if getattr(rule, "denominator", None):  # cross_section: the population a rate divides by
+        sided += [("right", t) for t in parse_terms(rule.denominator)]
     if not sided:
         raise RuleSyntaxError(f"rule {rule.id} ({rule.kind}) declares no cells")
     return sided

@@ -40,6 +40,7 @@ class Event:
     sha256: str | None
     submission_id: int | None
     detail: str | None  # the JSON text as stored
+    token_id: int | None = None  # the token of the request (gbvstats serve)
 
     @property
     def data(self) -> dict[str, Any]:
@@ -77,7 +78,7 @@ class Replay:
     def audit(self, ev: Event) -> None:
         """The event's audit row as recorded; its id must be the next one."""
         got = self.rows.audit_raw(ev.event_at, ev.event, ev.agency, ev.actor, ev.file_name,
-                                  ev.sha256, ev.submission_id, ev.detail)
+                                  ev.sha256, ev.submission_id, ev.detail, ev.token_id)
         if got != ev.event_id:
             raise ReplayError("replay_differs", event=ev.event_id, kind=ev.event,
                               what=f"event id {got}")
@@ -90,7 +91,8 @@ def replay_accepted(rp: Replay, ev: Event) -> None:
     report = rp.reports[ev.sha256]
     rel, name = rp.files[ev.sha256]
     receipt = Receipt(file=name, outcome="")
-    rp.rows.accept(report, ev.agency, ev.actor, name, rel, ev.event_at, receipt, raw_detail=ev.detail)
+    rp.rows.accept(report, ev.agency, ev.actor, name, rel, ev.event_at, receipt, raw_detail=ev.detail,
+                   token_id=ev.token_id)
     recorded = ev.data
     found = {"status": receipt.outcome, "submission": receipt.submission_id,
              "revision": receipt.revision, "supersedes": receipt.supersedes}
@@ -131,6 +133,45 @@ def replay_released(rp: Replay, ev: Event) -> None:
     rp.audit(ev)
 
 
+def replay_decision(rp: Replay, ev: Event) -> None:
+    """An NSC decision on a control item (consolidate/decisions.py)."""
+    from gbvstats.consolidate.decisions import insert_decision
+
+    insert_decision(rp.connection(), ev.data, ev.actor, ev.event_at)
+    rp.audit(ev)
+
+
+def replay_token_created(rp: Replay, ev: Event) -> None:
+    """A token made (`gbvstats token create`): its row, with the hash the event recorded."""
+    from gbvstats.store.warehouse import Warehouse
+
+    Warehouse._insert_token(rp.connection(), ev.data, ev.event_at, ev.actor)
+    rp.audit(ev)
+
+
+def replay_token_revoked(rp: Replay, ev: Event) -> None:
+    rp.connection().execute("UPDATE api_tokens SET revoked_at = ?, revoked_by = ? WHERE token_id = ?",
+                            [ev.event_at, ev.actor, ev.data["token_id"]])
+    rp.audit(ev)
+
+
+def replay_reviewed(rp: Replay, ev: Event) -> None:
+    """An NSC reviewer's decision (accepted or returned, with its comment)."""
+    from gbvstats.store.warehouse import Warehouse
+
+    Warehouse._insert_review(rp.connection(), ev.submission_id, ev.data, ev.actor, ev.agency,
+                             ev.token_id, ev.event_at)
+    rp.audit(ev)
+
+
+def replay_lock(rp: Replay, ev: Event) -> None:
+    """A (year, agency, form) locked or unlocked."""
+    from gbvstats.store.warehouse import Warehouse
+
+    Warehouse._apply_lock(rp.connection(), ev.event, ev.data, ev.actor, ev.token_id, ev.event_at)
+    rp.audit(ev)
+
+
 @dataclass(frozen=True)
 class EventType:
     replay: Callable[[Replay, Event], None]
@@ -145,6 +186,13 @@ EVENTS: dict[str, EventType] = {
     "unreadable": EventType(replay_audit_only),
     "explanation": EventType(replay_explanation),
     "released": EventType(replay_released),
+    "decision": EventType(replay_decision),
+    "refused_locked": EventType(replay_audit_only),
+    "token_created": EventType(replay_token_created),
+    "token_revoked": EventType(replay_token_revoked),
+    "reviewed": EventType(replay_reviewed),
+    "locked": EventType(replay_lock),
+    "unlocked": EventType(replay_lock),
 }
 
 
@@ -156,8 +204,10 @@ def events_of(frame) -> list[Event]:
     for row in frame.itertuples(index=False):
         sid = None if pd.isna(row.submission_id) else int(row.submission_id)
         when = row.event_at.to_pydatetime() if hasattr(row.event_at, "to_pydatetime") else row.event_at
+        token = getattr(row, "token_id", None)  # a warehouse from before migration 019 has none
         out.append(Event(int(row.event_id), when, row.event, _text(row.agency), _text(row.actor),
-                         _text(row.file_name), _text(row.sha256), sid, _text(row.detail)))
+                         _text(row.file_name), _text(row.sha256), sid, _text(row.detail),
+                         None if token is None or pd.isna(token) else int(token)))
     return out
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import errno
 import fcntl
 import hashlib
+import hmac
 import json
 import os
 import re
@@ -37,9 +38,14 @@ BATCH = 100  # files validated together in a batch load: one rule query per form
 DIM_COLUMNS = ("sex", "age", "violence_form", "exploitation", "relationship", "citizenship",
                "place", "offence", "stage", "service", "sanction", "education", "activity")
 DIMENSION_TABLES = ("dim_territory", "dim_element", "concordance", "dim_period")
-DERIVED_TABLES = ("rule_results", "consolidation_runs", "completeness_results", "rule_agencies")
+DERIVED_TABLES = ("rule_results", "consolidation_runs", "completeness_results", "rule_agencies",
+                  "quality_runs")
 INDICATOR_TABLE = re.compile(r"^ind\d\d_[a-z0-9_]+$")  # what pipelines/NN_name.sql make: derived
 GLOSSARY_TABLES = ("submissions", "cells", "dim_element", "dim_territory", "dim_period")
+OPERATIONAL_TABLES = ("token_use",)  # when a token was last used: neither replayed nor checksummed
+ROLES = ("submitter", "reviewer", "admin")
+DECISIONS = ("accepted", "returned")
+TOKEN = re.compile(r"^gbv_([0-9a-f]{8})_[A-Za-z0-9_-]{32,64}$")
 DUCKDB_MAGIC = b"DUCK"  # bytes 8-11 of every DuckDB database file
 YIELD_AFTER = 10.0  # a reader gives way to a writer that has waited this long (or half its wait)
 
@@ -72,6 +78,38 @@ def sql_timeout(given: float | None = None) -> float | None:
     return given if given and given > 0 else None
 
 
+class Refusal(StoreError):
+    """A catalogued refusal of the store (a locked period, a decision that cannot be taken):
+    carries the finding, shown in the user's language; nothing was changed."""
+
+    def __init__(self, code: str, exit_code: int = 1, **params: object):
+        from gbvstats.catalogue import Finding
+
+        self.finding = Finding(code=code, params=params)
+        super().__init__(code, exit_code, **params)
+
+    def message(self, lang: str = "en") -> str:
+        return self.finding.message(lang)
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who acts on the warehouse: on the server a token's label and agency (never a claim
+    made in the request); locally the --by name (or the login name)."""
+
+    name: str
+    agency: str | None = None
+    token_id: int | None = None
+
+
+@dataclass(frozen=True)
+class TokenInfo:
+    token_id: int
+    label: str
+    agency: str
+    role: str
+
+
 @cache
 def _sql(name: str) -> str:
     return (sql_dir() / "store" / name).read_text(encoding="utf-8")
@@ -88,7 +126,7 @@ def migrations() -> list[tuple[int, str, str]]:
 @dataclass
 class Receipt:
     file: str
-    outcome: str  # accepted | accepted_with_warnings | duplicate | rejected | refused_agency | unreadable
+    outcome: str  # accepted | accepted_with_warnings | duplicate | rejected | refused_agency | locked | unreadable
     submission_id: int | None = None
     sha256: str = ""
     form: str | None = None
@@ -99,10 +137,11 @@ class Receipt:
     duplicate_of: int | None = None
     counts: dict[str, int] = field(default_factory=dict)
     findings: list[dict[str, Any]] = field(default_factory=list)
+    event_id: int | None = None  # the audit event that recorded it (none for a duplicate)
 
     @property
     def exit_code(self) -> int:
-        return {"unreadable": 2, "rejected": 1, "refused_agency": 1}.get(self.outcome, 0)
+        return {"unreadable": 2, "rejected": 1, "refused_agency": 1, "locked": 1}.get(self.outcome, 0)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self) | {"exit_code": self.exit_code}
@@ -124,6 +163,7 @@ class Warehouse:
         # called when a read gave way to a waiting writer and will run again, with the writer
         self.on_yield = on_yield or (lambda holder: None)
         self._dims: tuple[dict[str, list[dict]], str] | None = None
+        self._held: _Held | None = None
 
     # --- connections and locking ------------------------------------------------------
 
@@ -155,7 +195,12 @@ class Warehouse:
     @contextmanager
     def writer(self, create: bool = True) -> Iterator[duckdb.DuckDBPyConnection]:
         """The single writer: advisory lock, then a read-write connection, migrated.
-        With `create=False` a missing warehouse is an error, not a new empty one."""
+        With `create=False` a missing warehouse is an error, not a new empty one.
+        Inside `held()` every writer and reader shares the held connection."""
+        if self._held is not None:
+            with self._held.connection() as con:
+                yield con
+            return
         self.check_path(create)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -183,7 +228,12 @@ class Warehouse:
         statement runs, a watchdog stops it (`con.interrupt()`) when a writer has waited
         for half its wait (at most YIELD_AFTER seconds), raising StoreError `yielded`
         (`read()` and `query()` then run it again once the writer is done), or when
-        `timeout` seconds have passed (StoreError `timeout`)."""
+        `timeout` seconds have passed (StoreError `timeout`). (Inside `held()`: the held
+        read-write connection; the server runs only its own SQL.)"""
+        if self._held is not None:
+            with self._held.connection() as con:
+                yield con
+            return
         deadline = None if not timeout else time.monotonic() + timeout
         with self._reading(deadline) as (con, watch):
             try:
@@ -212,6 +262,9 @@ class Warehouse:
     def read(self, work, timeout: float | None = None):
         """`work(con)` on a reader, run again when it gave way to a writer; `timeout`
         seconds in all (None: no limit) before StoreError `timeout`."""
+        if self._held is not None:
+            with self._held.connection() as con:
+                return work(con)
         deadline = None if not timeout else time.monotonic() + timeout
         while True:
             with self._reading(deadline) as (con, watch):
@@ -224,6 +277,20 @@ class Warehouse:
                         raise
             # gave way to a writer: wait for it (the shared lock), then run again
             self.on_yield(_describe(watch.writer))
+
+    @contextmanager
+    def held(self, linger: float = 1.0, max_hold: float = 10.0) -> Iterator[Warehouse]:
+        """For a long-running process (`gbvstats serve`): one writer connection, opened on
+        first use and shared by every reader and writer of this object while requests keep
+        coming, released `linger` seconds after the last use, and at the latest after
+        `max_hold` seconds of holding, so local commands waiting for the lock get their turn
+        (opening a connection costs tens of milliseconds, more than storing a file)."""
+        self._held = _Held(self, linger, max_hold)
+        try:
+            yield self
+        finally:
+            self._held.shutdown()
+            self._held = None
 
     def _lock_path(self) -> Path:
         return self.path.with_name(self.path.name + ".lock")
@@ -359,14 +426,16 @@ class Warehouse:
         report = report or validate_file(Path(path), self.reg)
         _check_received_on([(Path(path), report)], received_on)
         with self.writer() as con:
-            return self._submit_chunk(con, [(Path(path), agency, by, received_at, report)], received_on)[0]
+            return self._submit_chunk(con, [(Path(path), agency, by, received_at, None, report)],
+                                      received_on)[0]
 
     def submit_many(self, items, on_receipt=None, received_on: date | None = None) -> list[Receipt]:
         """Submit (path, agency, by, received_at) items: for an agency's quarter of files
         or batch loads such as the demo. Each chunk of BATCH files is validated together
         before the writer lock is taken, then written in one transaction under the lock
         (other writers wait for a chunk, never for a whole load); a failure stores none
-        of that chunk, and receipts are reported only once their chunk is committed."""
+        of that chunk, and receipts are reported only once their chunk is committed.
+        An item may carry a fifth element, the id of the token it was sent with."""
         from gbvstats.check.validate import validate_files
 
         self.check_path(create=True)  # before any file is validated
@@ -374,21 +443,29 @@ class Warehouse:
         receipts = []
         for start in range(0, len(items), BATCH):
             chunk = items[start:start + BATCH]
-            reports = validate_files([Path(p) for p, _, _, _ in chunk], self.reg)
-            _check_received_on([(Path(p), r) for (p, *_), r in zip(chunk, reports, strict=True)], received_on)
-            entries = [(Path(p), agency, by, when, report)
-                       for (p, agency, by, when), report in zip(chunk, reports, strict=True)]
-            with self.writer() as con:
-                done = self._submit_chunk(con, entries, received_on)
+            reports = validate_files([Path(item[0]) for item in chunk], self.reg)
+            _check_received_on([(Path(item[0]), r) for item, r in zip(chunk, reports, strict=True)],
+                               received_on)
+            done = self.store_reports([(*item, None)[:5] + (report,)
+                                       for item, report in zip(chunk, reports, strict=True)],
+                                      received_on)
             for receipt in done:
                 receipts.append(receipt)
                 if on_receipt:
                     on_receipt(receipt)
         return receipts
 
+    def store_reports(self, entries, received_on: date | None = None) -> list[Receipt]:
+        """Store files validated already: (path, agency, by, received_at, token_id, report)
+        entries, in one transaction under the writer lock (the server validates before)."""
+        entries = [(Path(p), agency, by, when, token_id, report)
+                   for p, agency, by, when, token_id, report in entries]
+        with self.writer() as con:
+            return self._submit_chunk(con, entries, received_on)
+
     def _submit_chunk(self, con, entries: list[tuple], received_on: date | None = None) -> list[Receipt]:
-        """Decide every file of a chunk (refused, duplicate, new revision), then write the
-        chunk's rows with one statement per table, all in one transaction."""
+        """Decide every file of a chunk (refused, duplicate, locked, new revision), then
+        write the chunk's rows with one statement per table, all in one transaction."""
         con.execute("BEGIN")
         try:
             rows = _Rows.starting(con, [report for *_, report in entries])
@@ -400,8 +477,8 @@ class Warehouse:
             raise
         return receipts
 
-    def _plan(self, rows: _Rows, path: Path, agency: str, by, received_at, report,
-              received_on: date | None = None) -> Receipt:
+    def _plan(self, rows: _Rows, path: Path, agency: str, by, received_at, token_id,
+              report, received_on: date | None = None) -> Receipt:
         from gbvstats.check.validate import period_open
 
         when = received_at or _now()
@@ -412,25 +489,36 @@ class Warehouse:
                           counts=report.counts(),
                           findings=[f.to_dict() for f in report.findings])
         refused = self._refusal(report, agency)
+        key = _key(report) if refused != "refused_agency" else None
+        lock = rows.locks.get((int(key[2][:4]), report.form.agency, key[0])) if key else None
+        existing = rows.known.get(report.sha256) if not refused else None
+        if lock and not existing:
+            # the period is closed: said on a rejected file too, so it is not corrected in vain
+            refused = refused or "locked"
         if refused:
             receipt.outcome = refused
             findings = list(report.findings)
+            detail = {"form": report.form.form if report.form else None,
+                      "unit": report.header.get("unit"), "period": report.header.get("period")}
             if refused == "refused_agency":
                 findings.append(_note(receipt, "GBV-W001", path.name, form=report.form.form,
                                       owner=report.form.agency, agency=agency))
-            rows.audit(when, refused, agency, by, path.name, report.sha256, None,
-                       {"form": report.form.form if report.form else None,
-                        "unit": report.header.get("unit"),
-                        "period": report.header.get("period"),
-                        "findings": [_brief(f) for f in findings]})
+            if lock:
+                findings.append(_note(receipt, "GBV-W030", path.name, form=key[0],
+                                      agency=report.form.agency, year=int(key[2][:4]),
+                                      locked_by=lock[0], locked_at=str(lock[1])[:16]))
+            event = "refused_locked" if refused == "locked" else refused
+            receipt.event_id = rows.audit(when, event, agency, by, path.name, report.sha256,
+                                          None, {**detail, "findings": [_brief(f) for f in findings]},
+                                          token_id)
             return receipt
-        existing = rows.known.get(report.sha256)
         if existing:
             receipt.outcome, receipt.duplicate_of = "duplicate", existing
             _note(receipt, "GBV-W002", path.name, submission_id=existing)
             return receipt
         archived = self._archive(path, report.sha256)
-        rows.accept(report, agency, by, path.name, archived, when, receipt, received_on)
+        rows.accept(report, agency, by, path.name, archived, when, receipt, received_on,
+                    token_id=token_id)
         if receipt.supersedes:
             _note(receipt, "GBV-W003", path.name, revision=receipt.revision, form=report.form.form,
                   unit=receipt.unit, period=receipt.period, supersedes=receipt.supersedes)
@@ -473,10 +561,20 @@ class Warehouse:
             raise StoreError("archive", path=self.archive, reason=exc.strerror or exc) from None
         return relative
 
-    def _audit(self, con, when, event, agency, actor, file_name, sha, sid, detail) -> None:
+    def _audit(self, con, when, event, agency, actor, file_name, sha, sid, detail,
+               token_id: int | None = None) -> int:
         rows = _Rows(next_eid=con.execute(_sql("next_ids.sql")).fetchall()[0][1])
-        rows.audit(when, event, agency, actor, file_name, sha, sid, detail)
+        eid = rows.audit(when, event, agency, actor, file_name, sha, sid, detail, token_id)
         rows.write(con)
+        return eid
+
+    def audit(self, con, event: str, actor: str | None, detail: dict, agency: str | None = None,
+              submission_id: int | None = None, when: datetime | None = None) -> datetime:
+        """Append one event to the audit log inside the caller's transaction (verbs of
+        other modules that change recorded tables, e.g. NSC decisions); returns its time."""
+        when = when or _now()
+        self._audit(con, when, event, agency, actor, None, None, submission_id, detail)
+        return when
 
     # --- other verbs ------------------------------------------------------------------
 
@@ -500,15 +598,236 @@ class Warehouse:
             con.execute("COMMIT")
             return eid
 
+    def duplicate_receipt(self, sha256: str, file_name: str, agency: str) -> Receipt | None:
+        """The receipt for bytes already stored by `agency`, without validating them again
+        (a resend, e.g. after a lost connection), or None when they are not stored (or were
+        stored by another agency: that goes the normal way and is refused)."""
+        from gbvstats.catalogue import Finding
+
+        with self.reader() as con:
+            found = con.execute(_sql("stored_receipt.sql"), [sha256]).fetchall()
+            if not found or found[0][1] != agency.upper():
+                return None
+            sid, _, form, version, unit, period = found[0]
+            stored = con.execute("SELECT code, severity, sheet, cell, rule_id, params FROM findings "
+                                 "WHERE submission_id = ?", [sid]).fetchall()
+        receipt = Receipt(file=file_name, outcome="duplicate", sha256=sha256,
+                          form=f"{form}@v{version}", unit=unit, period=period, duplicate_of=sid,
+                          counts={"error": 0, "warning": 0, "info": 0})
+        for code, severity, sheet, cell, rule_id, params in stored:
+            params = json.loads(params) if params else {}
+            finding = Finding.from_dict({"code": code, "severity": severity, "file": file_name,
+                                         "sheet": sheet, "cell": cell, "rule_id": rule_id,
+                                         "params": params, "cells": params.get("cells") or []})
+            receipt.findings.append(finding.to_dict())
+            receipt.counts[finding.severity] += 1
+        _note(receipt, "GBV-W002", file_name, submission_id=sid)
+        return receipt
+
+    # --- tokens for `gbvstats serve` -------------------------------------------------
+
+    def create_token(self, agency: str, label: str, role: str = "submitter",
+                     by: str | None = None) -> tuple[str, int]:
+        """A new token for `gbvstats serve`: (the token, shown once, and its id). Only its
+        SHA-256 is stored; the label is what every audit row of its use records."""
+        import secrets
+
+        agency, label, role = agency.strip().upper(), " ".join(label.split()), role.strip().lower()
+        agencies = sorted({f.agency for f in self.reg.versions()})
+        if agency not in agencies:
+            raise StoreError("token_agency", 2, agency=agency, known=", ".join(agencies))
+        if role not in ROLES:
+            raise StoreError("token_role", 2, role=role, known=", ".join(ROLES))
+        if not label or len(label) > 120:
+            raise StoreError("token_label_empty", 2)
+        key_id, secret = secrets.token_hex(4), secrets.token_urlsafe(32)
+        token = f"gbv_{key_id}_{secret}"
+        when = _now()
+        with self.writer() as con:
+            if con.execute(_sql("token_label_taken.sql"), [label]).fetchall():
+                raise StoreError("token_label", 2, label=label)
+            con.execute("BEGIN")
+            try:
+                tid = con.execute("SELECT COALESCE(max(token_id), 0) + 1 FROM api_tokens").fetchall()[0][0]
+                row = {"token_id": tid, "key_id": key_id, "token_sha256": _digest(token),
+                       "label": label, "agency": agency, "role": role}
+                self._insert_token(con, row, when, by)
+                self._audit(con, when, "token_created", None, by, None, None, None, row)
+                con.execute("COMMIT")
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+        return token, tid
+
+    @staticmethod
+    def _insert_token(con, row: dict, when: datetime, by: str | None) -> None:
+        con.execute(_sql("insert_token.sql"), [row["token_id"], row["key_id"], row["token_sha256"],
+                                                row["label"], row["agency"], row["role"], when, by])
+
+    def tokens(self):
+        """Every token (never the token itself): label, agency, role, created, last used, revoked."""
+        return self.query(_sql("tokens.sql"))
+
+    def revoke_token(self, ref: str, by: str | None = None) -> int:
+        """Revoke a token by id, label or key id; it is refused from then on."""
+        with self.writer(create=False) as con:
+            found = con.execute(_sql("find_token.sql"), [str(ref).strip()]).fetchall()
+            if len(found) > 1:  # a label reused after a revocation: the token in use
+                found = [f for f in found if f[2] is None] or found
+            if not found:
+                raise StoreError("no_token", 2, ref=ref)
+            if len(found) > 1:
+                raise StoreError("token_ambiguous", 2, ref=ref)
+            tid, label, revoked_at = found[0]
+            if revoked_at is not None:
+                raise StoreError("token_revoked", 1, ref=label, at=str(revoked_at)[:16])
+            when = _now()
+            con.execute("BEGIN")
+            try:
+                con.execute("UPDATE api_tokens SET revoked_at = ?, revoked_by = ? WHERE token_id = ?",
+                            [when, by, tid])
+                self._audit(con, when, "token_revoked", None, by, None, None, None,
+                            {"token_id": tid, "label": label})
+                con.execute("COMMIT")
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+            return tid
+
+    def resolve_token(self, token: str) -> TokenInfo | None:
+        """The identity of a token, or None when it is malformed, unknown or revoked. The
+        stored hash is compared in constant time (the row is found by the public key id)."""
+        token = (token or "").strip()
+        match = TOKEN.match(token)
+        digest = _digest(token)
+        row = None
+        if match:
+            with self.reader() as con:
+                found = con.execute(_sql("resolve_token.sql"), [match[1]]).fetchall()
+            row = found[0] if found else None
+        stored = row[4] if row else "0" * 64
+        same = hmac.compare_digest(digest.encode(), stored.encode())
+        if row is None or not same or row[5] is not None:
+            return None
+        return TokenInfo(token_id=row[0], label=row[1], agency=row[2], role=row[3])
+
+    def touch_token(self, token_id: int, address: str | None) -> None:
+        """Record when a token was last used (not audited, not replayed)."""
+        with self.writer(create=False) as con:
+            con.execute("INSERT OR REPLACE INTO token_use VALUES (?, ?, ?)",
+                        [token_id, _now(), address])
+
+    # --- the NSC's decisions and locks ----------------------------------------------
+
+    def review(self, submission_id: int, decision: str, comment: str | None, actor: Actor) -> int:
+        """Accept or return the current revision of a submission (a return needs a comment:
+        the agency must send a corrected revision). Refused in a locked period."""
+        decision = decision.strip().lower()
+        if decision not in DECISIONS:
+            raise StoreError("decision", 2, decision=decision, known=", ".join(DECISIONS))
+        comment = (comment or "").strip() or None
+        if decision == "returned" and not comment:
+            raise Refusal("GBV-W032", id=submission_id)
+        with self.writer(create=False) as con:
+            found = con.execute(_sql("submission_key.sql"), [submission_id]).fetchall()
+            if not found:
+                raise StoreError("no_submission", id=submission_id)
+            form, agency, year, revision, current = found[0]
+            if current != submission_id:
+                raise Refusal("GBV-W031", id=submission_id, revision=revision, current=current)
+            if self._lock_of(con, year, agency, form):
+                raise Refusal("GBV-W033", form=form, agency=agency, year=year, id=submission_id)
+            when = _now()
+            con.execute("BEGIN")
+            try:
+                rid = con.execute("SELECT COALESCE(max(review_id), 0) + 1 FROM reviews").fetchall()[0][0]
+                detail = {"review_id": rid, "decision": decision, "comment": comment}
+                self._insert_review(con, submission_id, detail, actor.name, actor.agency,
+                                    actor.token_id, when)
+                self._audit(con, when, "reviewed", actor.agency, actor.name, None, None,
+                            submission_id, detail, actor.token_id)
+                con.execute("COMMIT")
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+            return rid
+
+    @staticmethod
+    def _insert_review(con, sid, detail: dict, reviewer, agency, token_id, when) -> None:
+        con.execute("INSERT INTO reviews VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    [detail["review_id"], sid, detail["decision"], detail["comment"], reviewer,
+                     agency, token_id, when])
+
+    def lock(self, year: int, agency: str, form: str, actor: Actor, comment: str | None = None) -> None:
+        """Lock a year of an agency's form: no new submission or revision is stored (nor a
+        decision changed) until it is unlocked."""
+        year, agency, form = self._lock_key(year, agency, form)
+        with self.writer() as con:
+            held = self._lock_of(con, year, agency, form)
+            if held:
+                raise Refusal("GBV-W034", form=form, agency=agency, year=year,
+                              locked_by=held[0], locked_at=str(held[1])[:16])
+            self._lock_event(con, "locked", {"year": year, "agency": agency, "form": form,
+                                             "comment": (comment or "").strip() or None}, actor)
+
+    def unlock(self, year: int, agency: str, form: str, actor: Actor, comment: str | None = None) -> None:
+        year, agency, form = self._lock_key(year, agency, form)
+        with self.writer() as con:
+            if not self._lock_of(con, year, agency, form):
+                raise Refusal("GBV-W035", form=form, agency=agency, year=year)
+            self._lock_event(con, "unlocked", {"year": year, "agency": agency, "form": form,
+                                               "comment": (comment or "").strip() or None}, actor)
+
+    def _lock_key(self, year, agency: str, form: str) -> tuple[int, str, str]:
+        agency, form = str(agency).strip().upper(), str(form).strip().upper()
+        if not {f.form for f in self.reg.versions() if f.agency == agency} & {form}:
+            raise Refusal("GBV-W036", 2, agency=agency, form=form)
+        try:
+            return int(year), agency, form
+        except (TypeError, ValueError):
+            raise StoreError("year", 2, year=year) from None
+
+    @staticmethod
+    def _lock_of(con, year: int, agency: str, form: str):
+        found = con.execute("SELECT locked_by, locked_at FROM period_locks "
+                            "WHERE year = ? AND agency = ? AND form = ?", [year, agency, form]).fetchall()
+        return found[0] if found else None
+
+    def _lock_event(self, con, event: str, detail: dict, actor: Actor, when=None) -> None:
+        when = when or _now()
+        con.execute("BEGIN")
+        try:
+            self._apply_lock(con, event, detail, actor.name, actor.token_id, when)
+            self._audit(con, when, event, actor.agency, actor.name, None, None, None, detail,
+                        actor.token_id)
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+
+    @staticmethod
+    def _apply_lock(con, event: str, detail: dict, by, token_id, when) -> None:
+        key = [detail["year"], detail["agency"], detail["form"]]
+        if event == "locked":
+            con.execute("INSERT INTO period_locks VALUES (?, ?, ?, ?, ?, ?, ?)",
+                        [*key, when, by, token_id, detail.get("comment")])
+        else:
+            con.execute("DELETE FROM period_locks WHERE year = ? AND agency = ? AND form = ?", key)
+
+    def locks(self):
+        return self.query("SELECT * FROM period_locks ORDER BY year, agency, form")
+
     def query(self, sql: str, params: list | None = None, timeout: float | None = None):
         """Read-only SQL: a DataFrame. Statements that change data fail. Stopped after
         `timeout` seconds (None: no limit); run again if it gave way to a writer."""
         import duckdb
 
         def run(con):
-            # no files written or attached either (COPY TO, ATTACH, httpfs): data stays put
-            con.execute("SET enable_external_access = false")
-            con.execute("SET lock_configuration = true")
+            # no files written or attached either (COPY TO, ATTACH, httpfs): data stays put.
+            # (The held connection of the server runs only our own SQL files.)
+            if self._held is None:
+                con.execute("SET enable_external_access = false")
+                con.execute("SET lock_configuration = true")
             try:
                 return integer_frame(con.execute(sql, params or []))
             except duckdb.InterruptException:
@@ -528,14 +847,17 @@ class Warehouse:
         """An order-independent content checksum (rows:md5) of every recorded table.
 
         Left out: `schema_migrations` (its applied_at is when this file was migrated) and
-        the consolidation outputs (DERIVED_TABLES, the indicator tables `indNN_name`), which are recomputed by
-        `gbvstats consolidate` rather than recorded, so a rebuild does not replay them."""
+        the consolidation outputs (DERIVED_TABLES, the indicator tables `indNN_name`), which
+        are recomputed by `gbvstats consolidate` rather than recorded, so a rebuild does not
+        replay them; and `token_use` (OPERATIONAL_TABLES: when each token was last seen, not
+        an event)."""
         def sums(con) -> dict[str, str]:
             tables = [t for (t,) in con.execute(
                 "SELECT table_name FROM duckdb_tables() WHERE NOT internal ORDER BY 1").fetchall()]
             out = {}
             for table in tables:
-                if table == "schema_migrations" or table in DERIVED_TABLES or INDICATOR_TABLE.match(table):
+                if (table == "schema_migrations" or table in DERIVED_TABLES
+                        or table in OPERATIONAL_TABLES or INDICATOR_TABLE.match(table)):
                     continue
                 sql = _sql("checksum.sql").replace("{table}", table)  # from the catalog
                 count, digest = con.execute(sql).fetchall()[0]
@@ -632,6 +954,118 @@ class Warehouse:
         return "\n".join(lines)
 
 
+class _Held:
+    """The writer connection of a long-running process, shared by its threads one at a time.
+
+    Opened (advisory lock, DuckDB connection, migrations) on first use; closed by a watcher
+    thread once unused for `linger` seconds, held for `max_hold` seconds, or as soon as
+    another process waits to write (its holders record), after which it pauses briefly so
+    that the waiting command gets the lock. A statement that fails closes the connection
+    (an open transaction is not carried into the next use). While it holds, its holders
+    record names it (`gbvstats serve`) to whoever waits."""
+
+    COOLDOWN = 0.25
+
+    def __init__(self, wh: Warehouse, linger: float, max_hold: float):
+        self.wh, self.linger, self.max_hold = wh, linger, max_hold
+        self.mutex = threading.RLock()
+        self.con = None
+        self._lock_cm = None
+        self._record = None
+        self.opened = self.used = self.cooldown_until = 0.0
+        self._stop = threading.Event()
+        self._watcher = threading.Thread(target=self._watch, name="gbvstats-writer-release",
+                                         daemon=True)
+        self._watcher.start()
+
+    @contextmanager
+    def connection(self):
+        if not self.mutex.acquire(timeout=max(self.wh.lock_timeout, 0.01)):
+            raise StoreError("busy", path=self.wh.path, seconds=f"{self.wh.lock_timeout:g}")
+        try:
+            if self.con is None:
+                self._open()
+            try:
+                yield self.con
+            except BaseException:
+                self._close()
+                raise
+            finally:
+                self.used = time.monotonic()
+        finally:
+            self.mutex.release()
+
+    def _open(self) -> None:
+        pause = self.cooldown_until - time.monotonic()
+        if pause > 0:
+            time.sleep(pause)
+        self.wh.check_path(create=True)
+        try:
+            self.wh.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError("mkdir", 2, path=self.wh.path.parent, reason=exc.strerror or exc) from None
+        # a waiting writer's record: a local reader gives way to the server as to any writer
+        record = holders.Record(self.wh.path, "writer", "waiting", time.time() + self.wh.lock_timeout)
+        lock = self.wh._lock()
+        try:
+            lock.__enter__()
+            try:
+                con = self.wh._connect(read_only=False)
+                try:
+                    self.wh._migrate(con)
+                except BaseException:
+                    con.close()
+                    raise
+            except BaseException:
+                lock.__exit__(None, None, None)
+                raise
+        except BaseException:
+            record.close()
+            raise
+        record.update(state="holding")
+        self.con, self._lock_cm, self._record = con, lock, record
+        self.opened = self.used = time.monotonic()
+
+    def _close(self) -> None:
+        con, lock, record = self.con, self._lock_cm, self._record
+        self.con, self._lock_cm, self._record = None, None, None
+        try:
+            if con is not None:
+                with suppress(Exception):
+                    con.close()
+        finally:
+            if lock is not None:
+                lock.__exit__(None, None, None)
+            if record is not None:
+                record.close()
+
+    def _watch(self) -> None:
+        ticks = 0
+        while not self._stop.wait(0.05):
+            ticks += 1
+            if self.con is None or not self.mutex.acquire(blocking=False):
+                continue
+            try:
+                now = time.monotonic()
+                if self.con is not None and now - self.used > self.linger:
+                    self._close()
+                elif self.con is not None and (now - self.opened > self.max_hold or (
+                        ticks % 5 == 0 and self._writer_waits())):
+                    self._close()
+                    self.cooldown_until = now + self.COOLDOWN
+            finally:
+                self.mutex.release()
+
+    def _writer_waits(self) -> bool:
+        """Another process waits to write (a local submit, say): its turn comes now."""
+        writer = holders.waiting_writer(self.wh.path)
+        return writer is not None and writer.pid != os.getpid()
+
+    def shutdown(self) -> None:
+        self._stop.set()
+        self._watcher.join(timeout=2)
+        with self.mutex:
+            self._close()
 _INTEGER_TYPES = re.compile(r"^(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER"
                             r"|UBIGINT|UHUGEINT|DECIMAL\(\d+,\s*0\))$")
 
@@ -746,6 +1180,8 @@ class _Rows:
     cells: list[tuple[int, Any]] = field(default_factory=list)
     findings: list[dict] = field(default_factory=list)
     events: list[dict] = field(default_factory=list)
+    # (year, agency, form) -> (locked_by, locked_at) of every locked period
+    locks: dict[tuple[int, str, str], tuple[str, datetime]] = field(default_factory=dict)
 
     @classmethod
     def starting(cls, con, reports: list[ValidationReport]) -> _Rows:
@@ -756,11 +1192,13 @@ class _Rows:
         known = dict(con.execute(_sql("known_hashes.sql"), [shas]).fetchall())
         latest = {(f, u, p): (sid, rev) for f, u, p, sid, rev in
                   con.execute(_sql("latest_revisions.sql"), [keys]).fetchall()}
-        return cls(next_sid, next_eid, known, latest)
+        locks = {(y, a, f): (by, at) for y, a, f, by, at in con.execute(
+            "SELECT year, agency, form, locked_by, locked_at FROM period_locks").fetchall()}
+        return cls(next_sid, next_eid, known, latest, locks=locks)
 
     def accept(self, report: ValidationReport, agency: str, by, file_name: str, archived: str,
                when: datetime, receipt: Receipt, received_on: date | None = None,
-               raw_detail: str | None = None) -> None:
+               raw_detail: str | None = None, token_id: int | None = None) -> None:
         """One accepted file's rows; `raw_detail` is the audit detail as recorded (rebuild),
         which also holds a date of receipt the submitter declared (`received_on`)."""
         if received_on is None and raw_detail:
@@ -788,24 +1226,27 @@ class _Rows:
         detail = {"revision": revision, "supersedes": supersedes}
         if received_on is not None:  # declared by the submitter: recorded as such
             detail["received_on"] = received_on.isoformat()
-        self.audit_raw(when, status, agency, by, file_name, report.sha256, sid,
-                       raw_detail or json.dumps(detail, default=str, ensure_ascii=False))
+        receipt.event_id = self.audit_raw(when, status, agency, by, file_name, report.sha256, sid,
+                                          raw_detail or json.dumps(detail, default=str, ensure_ascii=False),
+                                          token_id)
         self.known[report.sha256] = sid
         self.latest[key] = (sid, revision)
         receipt.outcome, receipt.submission_id = status, sid
         receipt.revision, receipt.supersedes = revision, supersedes
 
-    def audit(self, when, event, agency, actor, file_name, sha, sid, detail) -> None:
-        self.audit_raw(when, event, agency, actor, file_name, sha, sid,
-                       json.dumps(detail, default=str, ensure_ascii=False))
+    def audit(self, when, event, agency, actor, file_name, sha, sid, detail,
+              token_id: int | None = None) -> int:
+        return self.audit_raw(when, event, agency, actor, file_name, sha, sid,
+                              json.dumps(detail, default=str, ensure_ascii=False), token_id)
 
-    def audit_raw(self, when, event, agency, actor, file_name, sha, sid, detail: str | None) -> int:
+    def audit_raw(self, when, event, agency, actor, file_name, sha, sid, detail: str | None,
+                  token_id: int | None = None) -> int:
         """An audit row whose detail is JSON text already; returns its event id."""
         eid = self.next_eid
         self.events.append({
             "event_id": eid, "event_at": when, "event": event, "agency": agency,
             "actor": actor, "file_name": file_name, "sha256": sha, "submission_id": sid,
-            "detail": detail})
+            "detail": detail, "token_id": token_id})
         self.next_eid += 1
         return eid
 
@@ -874,8 +1315,19 @@ def _note(receipt: Receipt, code: str, file_name: str, **params):
 
 
 def _brief(f) -> dict[str, Any]:
+    """A refused attempt's finding as the audit log keeps it: whole (code, location and
+    params), so that it can be shown again in any language (`Finding.from_dict`)."""
     return {"code": f.code, "severity": f.severity, "sheet": f.sheet, "cell": f.cell,
+            "cells": list(f.cells), "rule_id": f.rule_id, "params": f.params,
             "message": f.message("en")}
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
 def _none(v):
