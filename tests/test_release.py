@@ -270,7 +270,52 @@ def test_a_provisional_release_is_numbered_flagged_and_made_again(story, tmp_pat
     assert final.release.release_id == "2024-r4" and final.release.status == "final"
     asked = make_release(copy, [2024], tmp_path / "asked", ("ky", "en"), provisional=True)
     assert asked.release.status == "provisional"
-    assert "УСК" in json.dumps(asked.manifest["parameters"]["provisional"], ensure_ascii=False)
+    assert asked.manifest["parameters"]["provisional"] is True  # what was asked, made again by verify
+    assert "суроо боюнча" in json.dumps(asked.manifest["provisional"]["reasons"], ensure_ascii=False)
+
+
+def test_the_gate_runs_on_the_release_state(story, tmp_path):
+    """The publication gate judges the state the release is made from: a blocked year is
+    refused (nothing written, nothing recorded); --provisional publishes it with the gate's
+    items as its reasons, and --as-of / verify make it again byte for byte after a later
+    NSC decision, which a plain publish takes into a new release."""
+    from release_helpers import hashes
+
+    from gbvstats.consolidate.decisions import decide
+    from gbvstats.consolidate.run import consolidate
+    from gbvstats.publish.release import release_cut
+    from gbvstats.publish.tables import GateRefused
+
+    wh = story["wh"]
+    copy = Warehouse(copy_warehouse(wh.path, tmp_path / "wh"), wh.reg)
+    events = int(copy.query("SELECT count(*) AS n FROM audit_log")["n"].iloc[0])
+    with pytest.raises(GateRefused) as refused:
+        make_release(copy, [2024], tmp_path / "blocked", ("en",), gate=True)
+    assert refused.value.code == 1 and refused.value.report.blocking
+    assert not (tmp_path / "blocked").exists()
+    assert int(copy.query("SELECT count(*) AS n FROM audit_log")["n"].iloc[0]) == events  # nothing recorded
+    p = make_release(copy, [2024], tmp_path / "gp", ("en",), gate=True, provisional=True)
+    manifest = p.manifest
+    assert p.outcome == "new" and p.release.status == "provisional"
+    assert manifest["parameters"]["gate"] is True and manifest["parameters"]["provisional"] is True
+    assert manifest["gate"]["blocked"] and manifest["gate"]["blocking"] == len(refused.value.report.blocking)
+    assert [r["en"] for r in manifest["provisional"]["reasons"]] == [
+        f"the publication gate blocked 2024 ({manifest['gate']['blocking']} item(s), listed in the manifest); "
+        "figures may change once they are resolved"]
+    assert verify(copy, tmp_path / "gp").exit_code == 0
+    consolidate(copy, 2024)  # the NSC sees the year's open items and decides one
+    items = copy.query("SELECT item_key FROM control_items WHERE year = 2024 AND state = 'open' "
+                       "AND severity <> 'error' ORDER BY item_key LIMIT 1")
+    assert len(items), "the story's returns leave an open warning to decide"
+    decide(copy, 2024, items["item_key"].tolist(), "accepted", "checked with the agency", "NSC")
+    again = make_release(copy, [2024], tmp_path / "gp_asof", ("en",), gate=True, provisional=True,
+                         cut=release_cut(copy, p.release.release_id))
+    assert again.outcome == "reproduced" and hashes(tmp_path / "gp_asof") == hashes(tmp_path / "gp")
+    assert verify(copy, tmp_path / "gp").exit_code == 0
+    later = make_release(copy, [2024], tmp_path / "gp2", ("en",), gate=True, provisional=True)
+    assert later.outcome == "new" and later.release.revision == p.release.revision + 1
+    assert [d["item_key"] for d in later.manifest["decisions"]] == items["item_key"].tolist()
+    assert "checked with" not in json.dumps(later.manifest)  # the note stays in the warehouse
 
 
 def test_rebuild_replays_releases_and_fsck_keeps_their_files(story, tmp_path):
