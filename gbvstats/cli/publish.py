@@ -63,7 +63,8 @@ def publish_cmd(
     as_of: Annotated[str | None, typer.Option(
         "--as-of", help="Make the release from the warehouse as it was at this time (UTC unless "
                         "a zone is given, e.g. 2025-03-01T10:30), or when release ID (2024-r1) "
-                        "was made: an earlier release again, byte for byte; nothing is recorded.")] = None,
+                        "was made, with its parameters for the options not given: an earlier "
+                        "release again, byte for byte; nothing is recorded.")] = None,
     by: Annotated[str | None, typer.Option("--by", help="Who publishes (recorded with the release).")] = None,
     accepted_only: Annotated[bool, typer.Option(
         "--accepted-only", help="Only returns an NSC reviewer accepted (as consolidate --accepted-only); "
@@ -78,7 +79,13 @@ def publish_cmd(
     with everything it was made from in manifest.json, recorded in the warehouse.
     The publication gate (`gbvstats gate`) runs first for each year, on that state: exit 1
     while it blocks, unless --provisional."""
-    from gbvstats.publish.release import RELEASE_ID, ReleaseError, make_release, release_cut
+    from gbvstats.publish.release import (
+        RELEASE_ID,
+        ReleaseError,
+        make_release,
+        release_cut,
+        release_parameters,
+    )
     from gbvstats.publish.tables import GateRefused, PublishError, parse_years
     from gbvstats.store.asof import AsOfError, parse_time
 
@@ -103,9 +110,16 @@ def publish_cmd(
     with store_errors(lang):  # warehouse and path problems in the user's language, as every command
         try:
             wh = open_warehouse(warehouse, lang)
-            cut = release_cut(wh, as_of) if as_of is not None and when is None else None
+            cut, gate = None, True
+            if as_of is not None and when is None:  # a release again: its parameters unless given
+                cut, made_with = release_cut(wh, as_of), release_parameters(wh, as_of)
+                chosen = chosen if langs else tuple(made_with.get("languages") or chosen)
+                threshold = threshold if threshold is not None else made_with.get("threshold")
+                provisional = provisional or made_with.get("provisional") or False
+                accepted_only = accepted_only or bool(made_with.get("accepted_only"))
+                gate = bool(made_with.get("gate", True))
             result = make_release(wh, wanted, out, chosen, threshold, provisional, as_of=when, cut=cut,
-                                  by=by, lang=lang, gate=True, accepted_only=accepted_only)
+                                  by=by, lang=lang, gate=gate, accepted_only=accepted_only)
         except GateRefused as exc:
             if as_json:
                 print_json({"refused": True, "gate": exc.report.to_dict(lang)})

@@ -325,9 +325,12 @@ def build(wh: Warehouse, state: Warehouse, cut: Cut, years: list[int], stage: Pa
     from gbvstats.publish.tables import read_publication, write_publication
 
     asked = provisional_reasons(provisional)
-    read = read_publication(state.path, years, threshold, lang=lang, provisional=asked, gate=gate)
+    # the manifest's texts (the gate's item titles, tables skipped) are in the release's
+    # first language, a parameter of it, never in the language of whoever runs it again
+    own = langs[0] if langs else lang
+    read = read_publication(state.path, years, threshold, lang=own, provisional=asked, gate=gate)
     threshold = read.threshold  # --threshold, else schemas/disclosure.yaml's
-    written = write_publication(stage, read, langs, lang=lang)
+    written = write_publication(stage, read, langs, lang=own)
     written["disclosure"] = _timeless(written.get("disclosure"))  # how long the audit took is no content
     for f in written["files"]:
         if f["kind"] == "xlsx":
@@ -736,6 +739,12 @@ def verify(wh: Warehouse, folder: Path | str, lang: str = "en") -> VerifyReport:
 
 
 RELEASE_ID = r"^\d{4}(?:[-,]\d{4})*-r\d+$"
+
+
+def release_parameters(wh: Warehouse, rid: str) -> dict[str, Any]:
+    """What a recorded release was made with (its manifest's `parameters`): `publish
+    --as-of 2024-r1` takes them for every option not given."""
+    return dict(_release_row(wh, rid)["manifest"].get("parameters") or {})
 
 
 def release_cut(wh: Warehouse, rid: str) -> Cut:
