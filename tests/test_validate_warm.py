@@ -154,3 +154,17 @@ def test_warm_path_gives_the_cold_findings_for_a_whole_year(registry: Registry, 
     paths = [tmp_path / "demo" / e.file for e in entries if (tmp_path / "demo" / e.file).exists()]
     counts = compare(paths, registry)
     assert counts["error"] > 0 and counts["rule_findings"] > 0, counts
+
+
+def test_threads_validating_at_once_get_their_own_results(corpus: list[Path], registry: Registry) -> None:
+    """The server validates in its own thread while another (a rebuild, a second server
+    thread) may validate too: each thread's query sees only its own cells."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    paths = corpus[:: max(1, len(corpus) // 24)]
+    refs = {p: cold(p, registry) for p in paths}
+    with ThreadPoolExecutor(4) as pool:
+        for _ in range(2):
+            warm = list(pool.map(lambda p: validate_files([p], registry)[0], paths))
+            for report in warm:
+                same(report, refs[report.path])

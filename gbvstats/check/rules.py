@@ -9,6 +9,7 @@ be compiled or evaluated yields an `error` row. Nothing is skipped silently.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING
@@ -285,18 +286,28 @@ def _by_scope(results: pd.DataFrame, batch, rules: dict[str, Rule]
     return out
 
 
-_CONNECTION = None
+_DATABASE = None
+_LOCAL = threading.local()
 
 
 def _connection():
-    """One in-memory DuckDB per process for intra-form checks: opening one costs ~20 ms,
-    more than evaluating a form's rules."""
-    global _CONNECTION
-    if _CONNECTION is None:
-        import duckdb
+    """One in-memory DuckDB per process for intra-form checks (opening one costs ~20 ms,
+    more than evaluating a form's rules), with a connection of its own for each thread:
+    the relations a query registers (`cells`, ...) are the calling thread's, so the
+    server's validating thread and a rebuild in another never see each other's."""
+    global _DATABASE
+    con = getattr(_LOCAL, "con", None)
+    if con is None:
+        with _DATABASE_LOCK:
+            if _DATABASE is None:
+                import duckdb
 
-        _CONNECTION = duckdb.connect()
-    return _CONNECTION
+                _DATABASE = duckdb.connect()
+            con = _LOCAL.con = _DATABASE.cursor()
+    return con
+
+
+_DATABASE_LOCK = threading.Lock()
 
 
 _COMPILED: dict[str, Compiled] = {}
