@@ -281,3 +281,23 @@ def test_one_year_demo_the_wrong_unit_return_is_flagged_and_blocks_publication(t
     manifest = json.loads((tmp_path / "P" / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["provisional"] and any(i.get("period") == wrong["period"] and i.get("unit") == wrong["unit"]
                                            for i in manifest["gate"]["items"])
+
+
+@pytest.mark.parametrize("command", ["gate", "quality"])
+def test_gate_and_quality_take_the_threshold_publish_takes(command, tmp_path, monkeypatch):
+    """Without --threshold they use schemas/disclosure.yaml, as publish does: an invalid
+    file stops them (GBV-D005, exit 2) before the warehouse is opened."""
+    import shutil
+
+    from gbvstats.paths import home
+
+    copy = tmp_path / "home"
+    shutil.copytree(home() / "schemas", copy / "schemas")
+    (copy / "schemas" / "disclosure.yaml").write_text("threshold: many\n", encoding="utf-8")
+    monkeypatch.setenv("GBVSTATS_HOME", str(copy))
+    run = CliRunner().invoke(app, [command, "--year", "2024", "--warehouse", str(tmp_path / "none.duckdb")])
+    assert run.exit_code == 2 and "GBV-D005" in run.stderr, run.stderr
+    from gbvstats.cli.gate import _threshold
+
+    (copy / "schemas" / "disclosure.yaml").write_text("threshold: 3\n", encoding="utf-8")
+    assert _threshold(None, "en") == 3 and _threshold(5, "en") == 5

@@ -9,6 +9,7 @@ be compiled or evaluated yields an `error` row. Nothing is skipped silently.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING
@@ -133,11 +134,12 @@ def _typed(result: pd.DataFrame) -> pd.DataFrame:
 
 
 def _run(con: duckdb.DuckDBPyConnection, meta: list[dict], items: list[dict],
-         scopes: pd.DataFrame, cells: pd.DataFrame) -> pd.DataFrame:
-    import pandas as pd
-
-    frames = (("rule_meta", pd.DataFrame(meta)), ("rule_items", pd.DataFrame(items)),
-              ("scopes", scopes), ("cells", cells))
+         scopes: pd.DataFrame, cells: pd.DataFrame, rule_tables: tuple | None = None) -> pd.DataFrame:
+    """One evaluation. `rule_tables`: `rule_meta` and `rule_items` as Arrow tables made
+    by `_rule_tables` (kept warm per form version by `check_groups`), else made here;
+    `scopes` and `cells` may be pandas frames or Arrow tables."""
+    rule_meta, rule_items = rule_tables or _rule_tables(con, meta, items)
+    frames = (("rule_meta", rule_meta), ("rule_items", rule_items), ("scopes", scopes), ("cells", cells))
     for name, frame in frames:
         con.register(name, frame)
     try:
@@ -145,6 +147,15 @@ def _run(con: duckdb.DuckDBPyConnection, meta: list[dict], items: list[dict],
     finally:
         for name, _ in frames:
             con.unregister(name)
+
+
+def _rule_tables(con: duckdb.DuckDBPyConnection, meta: list[dict], items: list[dict]) -> tuple:
+    """`rule_meta` and `rule_items` as Arrow tables, typed by DuckDB's own reading of the
+    pandas frames (the types a registered frame would have), so that evaluating over them
+    gives the same results as over the frames, without converting them on every call."""
+    import pandas as pd
+
+    return tuple(con.from_df(pd.DataFrame(rows)).to_arrow_table() for rows in (meta, items))
 
 
 def _run_each(con: duckdb.DuckDBPyConnection, compiled: Compiled, scopes: pd.DataFrame,
@@ -196,24 +207,41 @@ def check_groups(groups: list[tuple[FormVersion, list[tuple[str, pd.DataFrame, s
     content the reader refused: an item using one is not evaluable, not a false failure
     computed with the refused cell as blank (passes stay passes)."""
     import pandas as pd
+    import pyarrow as pa
 
-    meta, items, rules, errors = [], [], {}, []
-    for form, batch in groups:
-        compiled = _compiled_intra(form)
-        meta += compiled.meta
-        items += compiled.items
-        rules.update({r.id: r for r in form.rules})
-        # a rule that did not compile is an error in every submission of its form
-        errors += [{**row, "scope_id": sid} for row in compiled.errors for sid, _, _ in batch]
+    compiled, rules, rule_tables = _compiled_groups([form for form, _ in groups])
+    # a rule that did not compile is an error in every submission of its form
+    errors = [{**row, "scope_id": sid} for (form, batch) in groups
+              for row in _compiled_intra(form).errors for sid, _, _ in batch]
     scopes = pd.DataFrame({"scope_id": [sid for _, batch in groups for sid, _, _ in batch],
                            "form": [form.key for form, batch in groups for _ in batch]})
     cells = pd.concat([_scoped_cells(form, batch) for form, batch in groups], ignore_index=True)
-    results = evaluate(_connection(), Compiled(meta, items, []), scopes, cells)
+    con = _connection()
+    # a few returns (an upload to the server) are evaluated faster by one thread than by a
+    # pool that has to be woken for a few hundred rows; a year's batch uses them all
+    con.execute("SET threads = 1" if len(cells) <= SMALL_BATCH_CELLS else "RESET threads")
+    results = _evaluate_items(con, compiled, pa.Table.from_pandas(scopes, preserve_index=False),
+                              pa.Table.from_pandas(cells, preserve_index=False), rule_tables)
     if errors:
         results = pd.concat([results, _typed(pd.DataFrame(errors))], ignore_index=True)
     if refused:
         _mark_refused(results, refused)
     return _by_scope(results, [entry for _, batch in groups for entry in batch], rules)
+
+
+def _evaluate_items(con, compiled: Compiled, scopes, cells, rule_tables: tuple) -> pd.DataFrame:
+    """`evaluate` of compiled rules that all compiled, over the warm rule tables."""
+    import duckdb
+    import pandas as pd
+
+    if not compiled.items:
+        return pd.DataFrame(columns=RESULT_COLUMNS)
+    try:
+        return _typed(_run(con, compiled.meta, compiled.items, scopes, cells, rule_tables))
+    except duckdb.Error:
+        # one broken rule must not stop the others: retry rule by rule
+        frames = [f for f in _run_each(con, compiled, scopes.to_pandas(), cells.to_pandas()) if len(f)]
+        return _typed(pd.concat(frames, ignore_index=True)) if frames else pd.DataFrame(columns=RESULT_COLUMNS)
 
 
 def _mark_refused(results: pd.DataFrame, refused: dict[str, set[str]]) -> None:
@@ -258,21 +286,33 @@ def _by_scope(results: pd.DataFrame, batch, rules: dict[str, Rule]
     return out
 
 
-_CONNECTION = None
+_DATABASE = None
+_LOCAL = threading.local()
 
 
 def _connection():
-    """One in-memory DuckDB per process for intra-form checks: opening one costs ~20 ms,
-    more than evaluating a form's rules."""
-    global _CONNECTION
-    if _CONNECTION is None:
-        import duckdb
+    """One in-memory DuckDB per process for intra-form checks (opening one costs ~20 ms,
+    more than evaluating a form's rules), with a connection of its own for each thread:
+    the relations a query registers (`cells`, ...) are the calling thread's, so the
+    server's validating thread and a rebuild in another never see each other's."""
+    global _DATABASE
+    con = getattr(_LOCAL, "con", None)
+    if con is None:
+        with _DATABASE_LOCK:
+            if _DATABASE is None:
+                import duckdb
 
-        _CONNECTION = duckdb.connect()
-    return _CONNECTION
+                _DATABASE = duckdb.connect()
+            con = _LOCAL.con = _DATABASE.cursor()
+    return con
+
+
+_DATABASE_LOCK = threading.Lock()
 
 
 _COMPILED: dict[str, Compiled] = {}
+_GROUPS: dict[tuple[str, ...], tuple[Compiled, dict[str, Rule], tuple]] = {}
+SMALL_BATCH_CELLS = 50_000  # cells below which the rule query runs on one thread
 
 
 def _compiled_intra(form: FormVersion) -> Compiled:
@@ -284,6 +324,25 @@ def _compiled_intra(form: FormVersion) -> Compiled:
             item["form"] = form.key
         _COMPILED[key] = compiled
     return _COMPILED[key]
+
+
+def _compiled_groups(forms: list[FormVersion]) -> tuple[Compiled, dict[str, Rule], tuple]:
+    """The compiled intra-form rules of these form versions together, their rules by id and
+    their `rule_meta` / `rule_items` Arrow tables: made once per set of versions and kept
+    for the life of the process (a server checks one upload after another with them)."""
+    key = tuple(form.schema_hash for form in forms)
+    if key not in _GROUPS:
+        meta, items, rules = [], [], {}
+        for form in forms:
+            compiled = _compiled_intra(form)
+            meta += compiled.meta
+            items += compiled.items
+            rules.update({r.id: r for r in form.rules})
+        if len(_GROUPS) >= 256:  # many different mixes of versions: start again
+            _GROUPS.clear()
+        _GROUPS[key] = (Compiled(meta, items, []), rules,
+                        _rule_tables(_connection(), meta, items) if items else ())
+    return _GROUPS[key]
 
 
 def findings_from_results(results: pd.DataFrame, rules: dict[str, Rule],

@@ -20,13 +20,26 @@ from gbvstats.cli.common import (
     t_,
 )
 
-ThresholdOpt = Annotated[int, typer.Option("--threshold", help="Suppress counts from 1 to this (default 4), as publish.")]
+ThresholdOpt = Annotated[int | None, typer.Option(
+    "--threshold", help="Suppress counts from 1 to this (default: schemas/disclosure.yaml, 4), as publish.")]
+
+
+def _threshold(threshold: int | None, lang: str) -> int:
+    """The threshold publish would use: the command line's, else schemas/disclosure.yaml's."""
+    from gbvstats.publish.disclosure import settings
+    from gbvstats.publish.tables import PublishError
+
+    try:
+        return settings(threshold, lang).threshold
+    except PublishError as exc:
+        fail(str(exc), code=exc.code)
+        raise  # not reached: fail exits
 
 
 @app.command("gate")
 def gate_cmd(
     year: Annotated[int, typer.Option("--year", help="Reporting year.")],
-    threshold: ThresholdOpt = 4,
+    threshold: ThresholdOpt = None,
     lang: LangOpt = None, as_json: JsonOpt = False, warehouse: WarehouseOpt = None,
 ) -> None:
     """What blocks publication of a year, each item with how to resolve it. Exit 1: blocked.
@@ -36,6 +49,7 @@ def gate_cmd(
     from gbvstats.publish.gate import run_gate
 
     lang = lang_of(lang)
+    threshold = _threshold(threshold, lang)
     with store_errors(lang):
         report = run_gate(open_warehouse(warehouse, lang), year, threshold, lang=lang)
     if as_json:
@@ -71,7 +85,7 @@ def _escape(text: str) -> str:
 @app.command("quality")
 def quality_cmd(
     year: Annotated[int, typer.Option("--year", help="Reporting year.")],
-    threshold: ThresholdOpt = 4,
+    threshold: ThresholdOpt = None,
     lang: LangOpt = None, as_json: JsonOpt = False, warehouse: WarehouseOpt = None,
 ) -> None:
     """Run the expectation suites on the year's tables as published. Exit 1: one fails.
@@ -81,6 +95,7 @@ def quality_cmd(
     from gbvstats.publish.gate import check_quality, protect_tables
 
     lang = lang_of(lang)
+    threshold = _threshold(threshold, lang)
     wh = open_warehouse(warehouse, lang)
     with store_errors(lang):
         protected = protect_tables(wh.path, year, threshold)
