@@ -38,6 +38,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.run
 	$(BIN)/python -m bench.bench_gate
 	$(BIN)/python -m bench.bench_serve
+	$(BIN)/python -m bench.bench_release
 	$(BIN)/python -m bench.bench_sdc
 
 report-image: $(STAMP)

@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from openpyxl import load_workbook
-from publish_helpers import attack, home_with, make_warehouse, soffice, to_pdf
+from publish_helpers import attack, make_warehouse, soffice, to_pdf
 
 from gbvstats.publish import disclosure, sdc
 from gbvstats.publish.tables import PublishError, pipeline_meta, publish
@@ -223,29 +223,37 @@ def run_cli(*args, home: Path) -> subprocess.CompletedProcess:
     return subprocess.run([GBVSTATS, *args], capture_output=True, text=True, env=env, timeout=120, check=False)
 
 
-def test_cli(tmp_path):
-    db, pipes = make_warehouse(tmp_path)
-    home = home_with(pipes, tmp_path)
+def test_cli(tmp_path, registry):
+    """`gbvstats publish` makes a release from a real warehouse's returns (the bare tables
+    of make_warehouse have none: the library's publish() writes those)."""
+    from store_helpers import write_return
+
+    from gbvstats.store.warehouse import Warehouse
+
+    wh = Warehouse(tmp_path / "wh" / "w.duckdb", registry)
+    wh.submit(write_return(tmp_path / "q1.xlsx", "MOI-FV", "41707215000000", "2024-Q1"), "MOI")
+    db, home = str(wh.path), ROOT
     out = tmp_path / "cli"
-    # bare tables, never consolidated: the publication gate blocks (GBV-G009) and nothing
-    # is written, unless published provisionally
-    refused = run_cli("publish", "--year", "2024", "--out", str(out), "--warehouse", str(db), home=home)
-    assert refused.returncode == 1 and "GBV-G009" in refused.stdout and not out.exists()
-    ok = run_cli("publish", "--year", "2024", "--out", str(out), "--warehouse", str(db),
+    # one return of four quarters: the publication gate blocks (missing returns, open
+    # warnings) and nothing is written, nothing recorded, unless published provisionally
+    refused = run_cli("publish", "--year", "2024", "--out", str(out), "--warehouse", db, home=home)
+    assert refused.returncode == 1 and "GBV-G0" in refused.stdout and not out.exists()
+    assert "2024-r1" not in refused.stdout
+    ok = run_cli("publish", "--year", "2024", "--out", str(out), "--warehouse", db,
                  "--lang", "en,ru", "--threshold", "5", "--provisional", home=home)
     assert ok.returncode == 0, ok.stderr
     assert f"wrote {out / 'indicators_2024.xlsx'}" in ok.stdout
-    assert "threshold 5" in ok.stdout
+    assert "threshold 5" in ok.stdout and "release 2024-r1" in ok.stdout
     assert json.loads((out / "manifest.json").read_text())["languages"] == ["en", "ru"]
-    as_json = run_cli("publish", "--year", "2024", "--out", str(out), "--warehouse", str(db), "--json",
+    as_json = run_cli("publish", "--year", "2024", "--out", str(out), "--warehouse", db, "--json",
                       "--provisional", home=home)
     assert json.loads(as_json.stdout)["threshold"] == 4
-    none = run_cli("publish", "--year", "2001", "--out", str(out), "--warehouse", str(db), "--lang", "ky", home=home)
+    none = run_cli("publish", "--year", "2001", "--out", str(out), "--warehouse", db, "--lang", "ky", home=home)
     assert none.returncode == 2 and none.stderr.startswith("error: ") and "2001-жыл" in none.stderr
-    assert "кабыл алынган отчеттору жок" in none.stderr  # no accepted return: refused, not blank rows
+    assert "кабыл алынган отчет" in none.stderr  # no accepted return: refused, not blank rows
     missing = run_cli("publish", "--year", "2024", "--out", str(out), "--warehouse", str(tmp_path / "no.duckdb"), home=home)
     assert missing.returncode == 2 and "Traceback" not in missing.stderr
-    bad = run_cli("publish", "--year", "2024", "--out", str(out), "--warehouse", str(db), "--lang", "fr", home=home)
+    bad = run_cli("publish", "--year", "2024", "--out", str(out), "--warehouse", db, "--lang", "fr", home=home)
     assert bad.returncode == 2 and bad.stderr.startswith("error: ")
 
 

@@ -528,16 +528,24 @@ def screenshot(html: Path, selector: str, out: Path) -> None:
 
 
 def test_make_demo_writes_the_reports(demo, monkeypatch, tmp_path):
-    """demo/run.py publishes the years before the last into published/<year>/ and writes
-    report_<year>_<lang>.html in ru, ky and en (here on the small demo's warehouse)."""
+    """demo/run.py publishes the latest year, and the years before it into
+    published/<year>/, each a release with its manifest, and writes
+    report_<year>_<lang>.html in ru, ky and en (here on a copy of the small demo's
+    warehouse)."""
+    from release_helpers import copy_warehouse
+
     from gbvstats.demo import run
 
     monkeypatch.setattr(run, "YEARS", [2023, 2024])
     monkeypatch.setattr("gbvstats.report.charts.render_svg", lambda chart: "<svg></svg>")  # the wiring, quickly
+    warehouse = copy_warehouse(demo[0], tmp_path / "wh")
     published = tmp_path / "published"
     shutil.copytree(demo[1], published, ignore=shutil.ignore_patterns("2023"))
-    run._report(Console(), demo[0], published, "en")
-    assert json.loads((published / "2023" / "manifest.json").read_text(encoding="utf-8"))["year"] == 2023
+    run._publish_latest(Console(), warehouse, published, "en")
+    run._report(Console(), warehouse, published, "en")
+    manifest = json.loads((published / "2023" / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["year"] == 2023 and manifest["release"]["id"] == "2023-r1"
+    assert json.loads((published / "manifest.json").read_text(encoding="utf-8"))["release"]["id"] == "2024-r1"
     for lang in LANGS:
         html = (published / f"report_2024_{lang}.html").read_text(encoding="utf-8")
         assert f'<html lang="{lang}">' in html and "<th scope=\"col\">2023</th>" in html

@@ -171,44 +171,54 @@ def _resend(wh, entry: dict, out: Path):
 
 
 def _publish_latest(console, warehouse: Path, out: Path, lang: str) -> Path | None:
-    """Publish the last year through the gate."""
-    _publish(console, warehouse, YEARS[-1], out, lang)
+    """The latest year into `out`, and the four before it into `out/<year>/` (the annual
+    report's five years): each a release (publish/release.py) made from the warehouse's
+    state now, through the publication gate (provisionally, and saying so, where it
+    blocks); run again, each is the same release again, byte for byte."""
+    from gbvstats.publish.release import release_state
+    from gbvstats.publish.tables import PublishError
+    from gbvstats.store.warehouse import Warehouse
+
+    wh = Warehouse(warehouse, registry())
+    year = YEARS[-1]
+    with release_state(wh) as state:
+        made = _publish(console, wh, state, year, out, lang)
+        console.print(made.summary(lang))
+        for earlier in YEARS[-5:-1]:
+            try:
+                _publish(console, wh, state, earlier, out / str(earlier), lang)
+            except PublishError as exc:  # the report says which year it lacks
+                console.print(str(exc))
     return out
 
 
-def _publish(console, warehouse: Path, year: int, out: Path, lang: str) -> list[Path]:
-    """One year through the publication gate; provisionally, and saying so, if it blocks."""
-    from gbvstats.publish.tables import GateRefused, publish
+def _publish(console, wh, state, year: int, out: Path, lang: str):
+    """One year's release through the publication gate; provisionally, and saying so, if
+    it blocks."""
+    from gbvstats.publish.release import make_release
+    from gbvstats.publish.tables import GateRefused
 
     try:
-        written = publish(warehouse, year, out, gate=True)
-        gate = json.loads(written[-1].read_text(encoding="utf-8"))["gate"]
-        console.print(t("demo.gated", lang, year=year, items=len(gate["items"])))
+        made = make_release(wh, [year], out, by="demo", state=state, gate=True)
+        console.print(t("demo.gated", lang, year=year, items=len(made.manifest["gate"]["items"])))
     except GateRefused as refused:
         from gbvstats.cli.gate import print_gate
 
         print_gate(refused.report, lang)
-        written = publish(warehouse, year, out, gate=True, provisional=True)
+        made = make_release(wh, [year], out, by="demo", state=state, gate=True, provisional=True)
         console.print(t("demo.provisional", lang, year=year, blocking=len(refused.report.blocking)))
-    console.print(t("demo.published", lang, year=year, path=out, files=len(written)))
-    return written
+    console.print(t("demo.published", lang, year=year, path=out, files=len(made.paths)))
+    return made
 
 
 def _report(console, warehouse: Path, published: Path | None, lang: str) -> None:
-    """The annual report of the latest year in every language, over the five years: the
-    four before it are published (through the gate) into `published/<year>/`, where the
-    report finds them."""
+    """The annual report of the latest year in every language, over the five years
+    published by `_publish_latest`."""
     if published is None:
         return
-    from gbvstats.publish.tables import PublishError
     from gbvstats.report import make_report
 
     year = YEARS[-1]
-    for earlier in YEARS[-5:-1]:
-        try:
-            _publish(console, warehouse, earlier, published / str(earlier), lang)
-        except PublishError as exc:  # the report says which year it lacks
-            console.print(str(exc))
     for report_lang in ("ru", "ky", "en"):
         result = make_report(year, published / f"report_{year}_{report_lang}.html", report_lang,
                              published=[published])

@@ -24,13 +24,14 @@ their labels from `-- col.<name>:` and `-- codes.<column>:`.
 
 from __future__ import annotations
 
-import json
 import re
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gbvstats.i18n import LANGS, t
+from gbvstats.publish.stable import write_parquet
 from gbvstats.safe import frame_csv
 from gbvstats.store.warehouse import INDICATOR_TABLE
 
@@ -156,25 +157,66 @@ def publish(warehouse_path: Path | str, year: int | list[int], out_dir: Path | s
             lang: str = "en", provisional: list | bool | None = None,
             gate: bool = False) -> list[Path]:
     """Protect, flag and write every indicator table of `year` (or of each year of a
-    list); returns the files written, the manifest last. `provisional`: reasons why the
-    whole publication is provisional (every figure P, the reasons as footnote); `True`:
-    provisional for the gate's reasons (or on request when the gate does not block).
-    With `gate` (as `gbvstats publish` does) the publication gate (publish/gate.py) runs
-    on each year's protected tables first; a blocked year raises `GateRefused` before
-    anything is written, unless `provisional`: then the year is published provisionally,
-    the gate's blocking items in the footnote's reason and in the manifest.
+    list) as the warehouse's stored tables have them; returns the files written, the
+    manifest last. `provisional`: reasons why the whole publication is provisional (every
+    figure P, the reasons as footnote); `True`: provisional for the gate's reasons (or on
+    request when the gate does not block).
+    With `gate` the publication gate (publish/gate.py) runs on each year's protected
+    tables first; a blocked year raises `GateRefused` before anything is written, unless
+    `provisional`: then the year is published provisionally, the gate's blocking items in
+    the footnote's reason and in the manifest.
     The files are written into a staging folder moved into place once complete
     (`publish/folder.py`): a publish failing or killed midway leaves `out_dir` as it was
-    (plus a hidden staging folder that the next publish removes)."""
-    from gbvstats.publish import disclosure, folder
+    (plus a hidden staging folder that the next publish removes). `gbvstats publish`
+    goes through `publish/release.py` instead, which reads (`read_publication`, gate
+    included) and writes (`write_publication`) from a recorded state of the warehouse and
+    adds the release to the manifest."""
+    from gbvstats.publish import folder
+    from gbvstats.publish.stable import write_json
+
+    final = Path(out_dir)
+    folder.check_target(final)  # a file, or a folder of other files: refused before any work
+    read = read_publication(warehouse_path, year, threshold, pipelines_root, lang, provisional, gate)
+    out = folder.staging(final)  # written here, moved into place at the end
+    try:
+        manifest = write_publication(out, read, langs, pipelines_root, sdmx_path, lang)
+        write_json(out / "manifest.json", manifest)
+    except BaseException:
+        shutil.rmtree(out, ignore_errors=True)  # nothing written, nothing left behind
+        raise
+    folder.into_place(out, final)
+    return [final / f["file"] for f in manifest["files"]] + [final / "manifest.json"]
+
+
+@dataclass
+class Read:
+    """What `read_publication` found: each year's tables protected (and audited) and
+    flagged, the disclosure audit of each year, the threshold in force, tables skipped,
+    each year's provisional reasons and (with the gate) its gate report."""
+
+    published: dict[int, dict[str, Published]]
+    audits: dict[int, Any]
+    threshold: int
+    skipped: list[str]
+    reasons: dict[int, list]
+    gates: dict[int, Any]
+
+
+def read_publication(warehouse_path: Path | str, year: int | list[int], threshold: int | None = None,
+                     pipelines_root: Path | None = None, lang: str = "en",
+                     provisional: list | bool | None = None, gate: bool = False) -> Read:
+    """Every indicator table of each year, protected, audited, gated (with `gate`) and
+    flagged. Refused (PublishError) for a year with no accepted return or no table, or
+    whose disclosure control does not pass its audit; `GateRefused` for a year the gate
+    blocks, unless `provisional` (see `publish`). Nothing is written but the gate's
+    quality run (`quality_runs`) in the warehouse read."""
+    from gbvstats.publish import disclosure
     from gbvstats.schema.model import registry
     from gbvstats.store.warehouse import Warehouse
 
     protection = disclosure.settings(threshold, lang)  # schemas/disclosure.yaml, --threshold over it
     threshold = protection.threshold
     years = [year] if isinstance(year, int) else sorted(set(year))
-    final = Path(out_dir)
-    folder.check_target(final)  # a file, or a folder of other files: refused before any work
     described = metas(pipelines_root)
     reg = registry()
 
@@ -194,35 +236,37 @@ def publish(warehouse_path: Path | str, year: int | list[int], out_dir: Path | s
         skipped += [t("publish.no_meta", lang, table=n) for n in frames if n not in described]
         if not chosen[y]:
             raise PublishError(t("publish.no_tables", lang, year=y, warehouse=warehouse_path), 1)
-    out = folder.staging(final)  # written here, moved into place at the end (path problems first)
     gates: dict[int, Any] = {}
     reasons_of: dict[int, list] = {}
-    try:
-        for y in years:
-            # nothing is written unless the disclosure audit passes (`gbvstats.publish.disclosure`)
-            done, audits[y] = disclosure.protect_for_publication(chosen[y], described, protection, y, lang)
-            reasons = list(provisional) if isinstance(provisional, list) else []
-            if gate:
-                gates[y] = _gate(Path(warehouse_path), y, threshold, chosen[y], done, described,
-                                 protection, lang)
-                if gates[y].blocked:
-                    if not provisional:
-                        raise GateRefused(gates[y], lang)
-                    reasons.append(gate_reason(gates[y]))
-            if provisional is True and not reasons:
-                reasons.append({lg: t("publish.provisional_requested", lg) for lg in LANGS})
-            reasons_of[y] = reasons
-            published[y] = _flagged(reg, y, done, described, threshold, pipelines_root, reasons, held[y][2])
-    except BaseException:
-        shutil.rmtree(out, ignore_errors=True)  # nothing written, nothing left behind
-        raise
-    files = write_all(out, published, langs, threshold, sdmx_path, pipelines_root, reg, lang)
-    manifest = out / "manifest.json"
-    manifest.write_text(json.dumps(_manifest(published, years, langs, threshold, files, skipped,
-                                             reasons_of, gates, audits, lang),
-                                   ensure_ascii=False, indent=2, default=str), encoding="utf-8")
-    folder.into_place(out, final)
-    return [final / f["file"] for f in files] + [final / manifest.name]
+    for y in years:
+        # nothing is written unless the disclosure audit passes (`gbvstats.publish.disclosure`)
+        done, audits[y] = disclosure.protect_for_publication(chosen[y], described, protection, y, lang)
+        reasons = list(provisional) if isinstance(provisional, list) else []
+        if gate:
+            gates[y] = _gate(Path(warehouse_path), y, threshold, chosen[y], done, described,
+                             protection, lang)
+            if gates[y].blocked:
+                if not provisional:
+                    raise GateRefused(gates[y], lang)
+                reasons.append(gate_reason(gates[y]))
+        if provisional is True and not reasons:
+            reasons.append({lg: t("publish.provisional_requested", lg) for lg in LANGS})
+        reasons_of[y] = reasons
+        published[y] = _flagged(reg, y, done, described, threshold, pipelines_root, reasons, held[y][2])
+    return Read(published, audits, threshold, skipped, reasons_of, gates)
+
+
+def write_publication(out: Path, read: Read, langs: tuple[str, ...] = ("ru", "ky", "en"),
+                      pipelines_root: Path | None = None, sdmx_path: Path | None = None,
+                      lang: str = "en") -> dict[str, Any]:
+    """Write the files of `read_publication`'s tables into the folder `out` (which
+    exists); returns the manifest's content (not written)."""
+    from gbvstats.schema.model import registry
+
+    years = sorted(read.published)
+    files = write_all(out, read.published, langs, read.threshold, sdmx_path, pipelines_root, registry(), lang)
+    return _manifest(read.published, years, langs, read.threshold, files, read.skipped, read.reasons,
+                     read.gates, read.audits, lang)
 
 
 def _accepted(con, year: int) -> int:
@@ -369,8 +413,9 @@ def write_csv_frame(path: Path, frame: pd.DataFrame) -> None:
 
 
 def write_parquet_frame(path: Path, frame: pd.DataFrame) -> None:
-    """The one Parquet writer of published tables."""
-    frame.to_parquet(path, index=False)
+    """The one Parquet writer of published tables: fixed options, the same frame gives
+    the same bytes (publish/stable.py)."""
+    write_parquet(frame, path)
 
 
 def write_sdmx(out: Path, year: int, tables: dict[str, Published], dsd, cfg: dict,

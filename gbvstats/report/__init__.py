@@ -116,10 +116,19 @@ def make_report(year: int, out: Path | str, lang: str = "ru", years_back: int | 
     result = ReportResult(out, model, findings=model.findings)
     if pdf is not None:
         try:
-            result.pdf = print_pdf(out, Path(pdf))
+            result.pdf = print_pdf(out, Path(pdf), when=_timestamp(model))
         except PdfError as exc:
             result.pdf_error = t(f"report.pdf.{exc.key}", lang, **exc.params)
     return result
+
+
+def _timestamp(model):
+    """The report's own time: the latest timestamp of the releases it shows (never the
+    clock), so the same publications give the same PDF."""
+    from datetime import datetime
+
+    stamps = [p.as_of for p in model.publications if p.as_of]
+    return datetime.fromisoformat(max(stamps)) if stamps else None
 
 
 def _write(path: Path, text: str) -> None:

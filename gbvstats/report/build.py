@@ -115,6 +115,7 @@ class PublicationUsed:
     threshold: int | None
     provisional: bool
     tables: list[str]
+    as_of: str | None = None  # the release's own timestamp (its manifest), when it has one
 
 
 @dataclass
@@ -376,7 +377,8 @@ def build_report(spec: ReportSpec, lib: Library, year: int, lang: str, reg: Regi
         pub = ty.publication
         entry = used.setdefault((ty.year, pub.name), PublicationUsed(
             ty.year, pub.name, pub.manifest_sha256, pub.threshold,
-            bool(pub.manifest.get("provisional")), []))
+            bool(pub.manifest.get("provisional")), [],
+            (pub.manifest.get("release") or {}).get("timestamp")))
         entry.tables.append(ty.table)
     pubs = [used[k] for k in sorted(used)]
     for p in pubs:

@@ -34,8 +34,12 @@ def find_chromium() -> str | None:
     return None
 
 
-def print_pdf(html: Path, pdf: Path, chromium: str | None = None) -> Path:
-    """Print `html` to `pdf` (written whole or not at all)."""
+def print_pdf(html: Path, pdf: Path, chromium: str | None = None, when=None) -> Path:
+    """Print `html` to `pdf` (written whole or not at all). Chromium dates the PDF by the
+    clock; the dates are set to `when` (the publications' own timestamp), so the same page
+    gives the same bytes (`publish/stable.py`)."""
+    from gbvstats.publish.stable import stable_pdf
+
     exe = chromium or find_chromium()
     if exe is None:
         raise PdfError("no_chromium", names=", ".join(NAMES[:3]))
@@ -53,6 +57,7 @@ def print_pdf(html: Path, pdf: Path, chromium: str | None = None) -> Path:
             if proc.returncode != 0 or not part.is_file() or part.read_bytes()[:5] != b"%PDF-":
                 detail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or [f"exit {proc.returncode}"]
                 raise PdfError("failed", chromium=exe, detail=detail[0][:300])
+            stable_pdf(part, when)
             os.replace(part, pdf)
         except subprocess.TimeoutExpired:
             raise PdfError("failed", chromium=exe, detail=f"no answer in {TIMEOUT} s") from None

@@ -59,10 +59,16 @@ class Replay:
     """What the handlers of one chunk share: the new warehouse's connection (inside the
     chunk's transaction), the pending rows, the chunk's validated files."""
 
-    def __init__(self, con, rows: _Rows, reports: dict[str, Any], files: dict[str, tuple[str, str]]):
+    def __init__(self, con, rows: _Rows, reports: dict[str, Any], files: dict[str, tuple[str, str]],
+                 source: Any = None, target: Any = None):
         self.con, self.rows = con, rows
         self.reports = reports  # sha256 -> ValidationReport of the archived file
         self.files = files  # sha256 -> (archive path relative to the archive, file name)
+        self.source, self.target = source, target  # the warehouse replayed, and the new one
+
+    def keep(self, archive_path: str, sha256: str) -> str:
+        """A file of the replayed warehouse's archive (e.g. a release's) in the new one's."""
+        return self.target._archive(self.source.archive / archive_path, sha256)
 
     def connection(self):
         """The connection, after writing the rows gathered so far."""
@@ -110,6 +116,20 @@ def replay_explanation(rp: Replay, ev: Event) -> None:
     eid = con.execute("SELECT nextval('explanation_seq')").fetchall()[0][0]
     con.execute("INSERT INTO explanations VALUES (?, ?, ?, ?, ?, ?)",
                 [eid, ev.submission_id, data["rule_id"], data["text"], ev.actor, ev.event_at])
+    rp.audit(ev)
+
+
+def replay_released(rp: Replay, ev: Event) -> None:
+    """A release (publish/release.py): its rows from the detail, its files and manifest
+    from the replayed warehouse's archive."""
+    from gbvstats.publish.release import insert
+
+    data = ev.data
+    manifest = next(f for f in data["files"] if f["kind"] == "manifest")
+    text = (rp.source.archive / manifest["archive_path"]).read_text(encoding="utf-8")
+    for f in data["files"]:
+        f["archive_path"] = rp.keep(f["archive_path"], f["sha256"])
+    insert(rp.connection(), data, text, ev.event_at, ev.actor)
     rp.audit(ev)
 
 
@@ -165,6 +185,7 @@ EVENTS: dict[str, EventType] = {
     "refused_agency": EventType(replay_audit_only),
     "unreadable": EventType(replay_audit_only),
     "explanation": EventType(replay_explanation),
+    "released": EventType(replay_released),
     "decision": EventType(replay_decision),
     "refused_locked": EventType(replay_audit_only),
     "token_created": EventType(replay_token_created),

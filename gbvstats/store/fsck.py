@@ -14,7 +14,8 @@ Checked (each problem a catalogued finding, GBV-W010..W029):
   of each form, unit and period numbered 1, 2, ... each superseding the previous (W020);
   explanations and their events alike (W021); every event of a kind this gbvstats can
   replay (W022);
-- leftovers: archive files no submission refers to (W026), temporary files of
+- the files of every release kept in the archive with their SHA-256 (GBV-L014);
+- leftovers: archive files no submission or release refers to (W026), temporary files of
   interrupted writes (W027), holder records of processes gone (W028).
 Only leftovers are repairable: `repair` removes them (W029 lists each removal) under the
 writer lock, so no submit is between archiving a file and committing its row; a file any
@@ -85,6 +86,13 @@ def _archive_listing(archive: Path) -> dict[str, Path]:
     return {p.relative_to(archive).as_posix(): p for p in sorted(archive.rglob("*")) if p.is_file()}
 
 
+def _release_files(con) -> list[dict[str, Any]]:
+    """Files of the releases (publish/release.py), where the warehouse records releases."""
+    if not con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'release_files'").fetchall()[0][0]:
+        return []
+    return _rows(con, "fsck_release_files.sql")
+
+
 def _sql(name: str) -> str:
     from gbvstats.store.warehouse import _sql as store_sql
 
@@ -120,6 +128,16 @@ def _check(con, wh: Warehouse, listing: dict[str, Path], report: FsckReport, dee
             finding("GBV-W010", submission=sid, path=str(path))
         elif _sha256(path) != sha:
             finding("GBV-W011", submission=sid, path=str(path), found=_sha256(path), expected=sha)
+
+    # the files of every release, kept in the archive (GBV-L014)
+    for r in _release_files(con):
+        referenced.add(r["archive_path"])
+        path = wh.archive / r["archive_path"]
+        found = _sha256(path) if path.is_file() else None
+        if found != r["sha256"]:
+            add(Finding(code="GBV-L014", file=file, params={
+                "release": r["release_id"], "name": r["file"], "path": str(path),
+                "found": found or "-", "expected": r["sha256"]}))
 
     # every submission whole
     expected = pd.DataFrame([{"form": f.form, "version": f.version, "tbl": c.table, "line": c.line,

@@ -909,7 +909,7 @@ class Warehouse:
                 con.execute("BEGIN")
                 try:
                     rows = _Rows.starting(con, list(reports.values()))
-                    replay = ev_mod.Replay(con, rows, reports, by_sha)
+                    replay = ev_mod.Replay(con, rows, reports, by_sha, self, new)
                     for e in chunk:
                         ev_mod.EVENTS[e.event].replay(replay, e)
                     rows.write(con)
@@ -1337,7 +1337,9 @@ def _none(v):
 
 
 def _now() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None, microsecond=0)
+    """When something is recorded (UTC), to the microsecond: the audit log's times order
+    its events, and a release made as of a time takes exactly the events before it."""
+    return datetime.now(UTC).replace(tzinfo=None)
 
 
 class _Watch(threading.Thread):
