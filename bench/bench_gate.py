@@ -26,6 +26,8 @@ import sys
 import time
 from pathlib import Path
 
+from bench.results import markers, write_section
+
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out"
 PY = sys.executable
@@ -184,15 +186,8 @@ The planted return in the wrong unit (x10) scores: {'; '.join(o['planted_scores'
 (threshold 5). The LP audit of disclosure control is issue 11's section 4 (another branch);
 it is not part of these figures.
 """
-    path = ROOT / "bench" / "RESULTS.md"
-    old = path.read_text(encoding="utf-8") if path.exists() else "# Benchmark results\n"
-    start, end = "<!-- gate:start -->", "<!-- gate:end -->"
-    block = f"{start}\n## The publication gate (`make bench`, bench/bench_gate.py)\n\n{section}{end}"
-    if start in old:
-        new_text = old[:old.index(start)] + block + old[old.index(end) + len(end):]
-    else:
-        new_text = old.rstrip("\n") + "\n\n" + block + "\n"
-    path.write_text(new_text, encoding="utf-8")
+    start, end = markers("gate")
+    write_section("gate", f"{start}\n## The publication gate (`make bench`, bench/bench_gate.py)\n\n{section}{end}")
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ import sys
 import time
 from pathlib import Path
 
+from bench.results import markers, write_section
 from bench.run import OUT, PY, demo_files, machine
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -139,15 +140,8 @@ def write(one: dict, ten: dict) -> None:
         lines += ["", notes.read_text(encoding="utf-8").strip()]
     section = "\n".join(lines)
     print(section)
-    path = ROOT / "bench" / "RESULTS.md"
-    old = path.read_text(encoding="utf-8") if path.exists() else "# Benchmark results\n"
-    start, end = "<!-- rebuild:start -->", "<!-- rebuild:end -->"
-    block = f"{start}\n## Rebuild against load (`python -m bench.bench_rebuild`)\n\n{section}\n{end}"
-    if start in old:
-        new_text = old[:old.index(start)] + block + old[old.index(end) + len(end):]
-    else:
-        new_text = old.rstrip("\n") + "\n\n" + block + "\n"
-    path.write_text(new_text, encoding="utf-8")
+    start, end = markers("rebuild")
+    write_section("rebuild", f"{start}\n## Rebuild against load (`python -m bench.bench_rebuild`)\n\n{section}\n{end}")
 
 
 if __name__ == "__main__":

@@ -26,7 +26,8 @@ import time
 from datetime import datetime
 from pathlib import Path
 
-from bench.run import OUT, ROOT, demo_files, machine
+from bench.results import markers, write_section
+from bench.run import OUT, demo_files, machine
 
 YEARS = list(range(2019, 2025))
 REPEAT = 3
@@ -225,15 +226,8 @@ def write(rows: list[dict], per_table: dict[str, tuple[dict, dict]], synthetic: 
                   "expectation suites, this audit) is measured by the gate's own benchmark."]
     section = "\n".join(lines)
     print(section)
-    results = ROOT / "bench" / "RESULTS.md"
-    old_text = results.read_text(encoding="utf-8") if results.exists() else "# Benchmark results\n"
-    start, end = "<!-- sdc:start -->", "<!-- sdc:end -->"
-    block = f"{start}\n{section}\n{end}"
-    if start in old_text:
-        new_text = old_text[:old_text.index(start)] + block + old_text[old_text.index(end) + len(end):]
-    else:
-        new_text = old_text.rstrip("\n") + "\n\n" + block + "\n"
-    results.write_text(new_text, encoding="utf-8")
+    start, end = markers("sdc")
+    write_section("sdc", f"{start}\n{section}\n{end}")
     (OUT / "bench_sdc.json").write_text(json.dumps({"years": rows}, indent=1), encoding="utf-8")
 
 

@@ -24,12 +24,14 @@ import threading
 import time
 from pathlib import Path
 
+from bench.results import markers, write_section
+
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out" / "serve"
 RESULTS = ROOT / "bench" / "RESULTS.md"
 PY = sys.executable
 GBV = str(Path(PY).parent / "gbvstats")
-START, END = "<!-- serve:start -->", "<!-- serve:end -->"
+START, END = markers("serve")
 AGENCIES = ("MOI", "GPO", "JD", "NSC", "MLSP")
 YEAR = 2024
 
@@ -271,12 +273,7 @@ waiting in one call and stores it in one transaction while the next batch is che
 
 
 def write(section: str) -> None:
-    old = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else "# Benchmark results\n"
-    if START in old and END in old:
-        new = old[: old.index(START)] + section.strip() + old[old.index(END) + len(END):]
-    else:
-        new = old.rstrip() + "\n\n" + section.strip() + "\n"
-    RESULTS.write_text(new, encoding="utf-8")
+    write_section("serve", section)
 
 
 if __name__ == "__main__":

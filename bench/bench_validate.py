@@ -22,12 +22,14 @@ import sys
 import time
 from pathlib import Path
 
+from bench.results import markers, write_section
+
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out" / "validate"
 RESULTS = ROOT / "bench" / "RESULTS.md"
 PY = sys.executable
 GBV = str(Path(PY).parent / "gbvstats")
-START, END = "<!-- validate:start -->", "<!-- validate:end -->"
+START, END = markers("validate")
 BARE = ("import sys, python_calamine as pc\n"
         "for p in sys.argv[1:]:\n"
         "    b = pc.load_workbook(p)\n"
@@ -309,12 +311,7 @@ the per-file work left is shown by the stages above.
 
 
 def write(section: str) -> None:
-    old = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else "# Benchmark results\n"
-    if START in old and END in old:
-        new = old[: old.index(START)] + section.strip() + old[old.index(END) + len(END):]
-    else:
-        new = old.rstrip() + "\n\n" + section.strip() + "\n"
-    RESULTS.write_text(new, encoding="utf-8")
+    write_section("validate", section)
 
 
 if __name__ == "__main__":

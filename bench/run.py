@@ -19,6 +19,8 @@ import sys
 import time
 from pathlib import Path
 
+from bench.results import markers, write_section
+
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out"
 PY = sys.executable
@@ -187,15 +189,8 @@ def write_results(r: dict[str, float]) -> None:
     section = "\n".join(lines[2:])
     print(section)
     # our section sits between markers; bench_validate.py keeps its own the same way
-    path = ROOT / "bench" / "RESULTS.md"
-    old = path.read_text(encoding="utf-8") if path.exists() else "# Benchmark results\n"
-    start, end = "<!-- run:start -->", "<!-- run:end -->"
-    block = f"{start}\n## Pipeline (`make bench`, bench/run.py)\n\n{section}\n{end}"
-    if start in old:
-        new_text = old[:old.index(start)] + block + old[old.index(end) + len(end):]
-    else:
-        new_text = old.rstrip("\n") + "\n\n" + block + "\n"
-    path.write_text(new_text, encoding="utf-8")
+    start, end = markers("run")
+    write_section("run", f"{start}\n## Pipeline (`make bench`, bench/run.py)\n\n{section}\n{end}")
 
 
 if __name__ == "__main__":
