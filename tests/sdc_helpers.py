@@ -317,9 +317,26 @@ def seen(name: str, published: pd.DataFrame, mask: pd.DataFrame, counts: list[st
     return out
 
 
-def targets_of(name: str, truth: pd.DataFrame, counts: list[str], threshold: int = 4):
-    """The confidential cells (1..threshold) of a table, and their true values."""
-    found = {(name, i, c): float(v) for c in counts for i, v in enumerate(truth[c]) if 1 <= v <= threshold}
+NATIONAL_AREA = "KG"  # the country in the territory code list (docs/DOMAIN.md)
+
+
+def subnational(frame: pd.DataFrame, national: bool = False) -> list[bool]:
+    """Rows where small counts are confidential: below national level (an area other than
+    the country; a table without an area column is national), every row if `national`."""
+    if national:
+        return [True] * len(frame)
+    if "area" not in frame.columns:
+        return [False] * len(frame)
+    return [not (pd.isna(a) or str(a) == NATIONAL_AREA) for a in frame["area"]]
+
+
+def targets_of(name: str, truth: pd.DataFrame, counts: list[str], threshold: int = 4,
+               national: bool = False):
+    """The confidential cells (1..threshold below national level, or on every row with
+    `national`) of a table, and their true values."""
+    rows = subnational(truth, national)
+    found = {(name, i, c): float(v) for c in counts for i, v in enumerate(truth[c])
+             if rows[i] and 1 <= v <= threshold}
     return list(found), found
 
 
@@ -372,11 +389,12 @@ LINKS = [Same("ind05_trafficking", "victims", "ind06_assistance", "tip_identifie
 
 
 def attack_published(out: Path, year: int, truth: dict[str, pd.DataFrame], metas: dict[str, dict],
-                     threshold: int = 4) -> tuple[int, list[str]]:
+                     threshold: int = 4, national: bool = False) -> tuple[int, list[str]]:
     """Read every published `<table>_<year>.csv` in `out`, attack all of them together
     (with LINKS), and return the number of confidential cells attacked and those an
     interval narrower than the protection (max(threshold, 50 % of the value)) exposes.
-    `truth`: the tables as computed (the warehouse's), to know which cells are confidential."""
+    `truth`: the tables as computed (the warehouse's), to know which cells are confidential
+    (small counts below national level; on national rows too with `national`)."""
     seen, targets, values = [], [], {}
     for name, meta in metas.items():
         path = out / f"{name}_{year}.csv"
@@ -387,9 +405,10 @@ def attack_published(out: Path, year: int, truth: dict[str, pd.DataFrame], metas
         dims = table.dims
         real = table.frame[dims].astype(str).merge(truth[name].astype({d: str for d in dims}), on=dims, how="left")
         assert len(real) == len(table.frame)
+        rows = subnational(real, national)
         for col in table.counts:
             for i, v in enumerate(real[col]):
-                if not pd.isna(v) and 1 <= v <= threshold:
+                if rows[i] and not pd.isna(v) and 1 <= v <= threshold:
                     assert table.hidden[col].iloc[i], (name, i, col, "a confidential count is published")
                     targets.append((name, i, col))
                     values[(name, i, col)] = float(v)

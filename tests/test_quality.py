@@ -265,3 +265,21 @@ def test_a_dimension_labelled_by_its_pipeline_takes_the_codes_of_its_header(regi
     frame.loc[0, "flavour"] = "BITTER"
     report = run_suites({"ind99_test": (frame, meta)}, 2024, registry, 4, {}, tmp_path)
     assert [(r.check.id, r.finding().code) for r in report.failed] == [("codes:flavour", "GBV-Q002")]
+
+
+def test_small_national_counts_may_be_published_unless_declared_confidential(registry, root):
+    """schemas/disclosure.yaml `primary.national: false`: a national count of 1 to 4 is
+    published (the NSC publishes its national series in full); below national level it
+    must not be; `national=True` (the former policy) makes the national one a failure."""
+    frame = table()
+    assert (frame.area == "KG").any()
+    frame.loc[(frame.area == "KG") & (frame.sex == "F"), "victims"] = 3
+    report, _ = check(frame, registry, root)
+    assert "suppressed_small_counts:victims" not in failed(report)
+    strict = run_suites({"ind99_test": (frame, META)}, 2024, registry, 4,
+                        {"ind99_test": table(2023)}, root, national=True)
+    bad = failed(strict)["suppressed_small_counts:victims"]
+    assert bad.unexpected_count == 1 and bad.sample[0]["area"] == "KG" and bad.sample[0]["victims"] == 3
+    frame.loc[(frame.area == "KG05") & (frame.sex == "M"), "victims"] = 2
+    bad = failed(check(frame, registry, root)[0])["suppressed_small_counts:victims"]
+    assert bad.unexpected_count == 1 and bad.sample[0]["area"] == "KG05"

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from gbvstats.publish.lp import OPTIMAL, UNBOUNDED, Programme
-from gbvstats.publish.relations import Cell, Relation, TableModel
+from gbvstats.publish.relations import AREA, AREA_TOTAL, Cell, Relation, TableModel
 
 EXACT_TOLERANCE = 1e-6
 EXACT, UNDER, OK, FAILED = "exact", "under_protected", "ok", "not_solved"
@@ -42,15 +42,18 @@ class DisclosureSettingsError(ValueError):
 class Protection:
     """What suppression must achieve (schemas/disclosure.yaml).
 
-    A count from 1 to `threshold` is confidential. An attacker must not narrow it to an
-    interval narrower than max(`threshold_multiple` x threshold, `value_percent` % of
-    the value). Complementary cells cost 1 + ln(1 + value), `total_cost` times more on a
-    total or subtotal row or a declared sum column."""
+    A count from 1 to `threshold` is confidential below national level (on national rows
+    too when `primary_national`). An attacker must not narrow it to an interval narrower
+    than max(`threshold_multiple` x threshold, `value_percent` % of the value).
+    Complementary cells cost 1 + ln(1 + value), `total_cost` times more on a total or
+    subtotal row or a declared sum column, `national_cost` times more on a national row."""
 
     threshold: int = 4
     threshold_multiple: float = 1.0
     value_percent: float = 50.0  # as schemas/disclosure.yaml ships
     total_cost: float = 3.0
+    primary_national: bool = False
+    national_cost: float = 10.0
 
     def required(self, value: float) -> int:
         """The least width of the interval (in whole counts) a confidential cell must keep."""
@@ -58,7 +61,24 @@ class Protection:
         return max(1, math.ceil(need - 1e-9))
 
     def confidential(self, value: float) -> bool:
+        """A small count (whatever its level: see `confidential_cell`)."""
         return not math.isnan(value) and 1 <= value <= self.threshold
+
+    def confidential_cell(self, model: TableModel, cell: Cell) -> bool:
+        """A cell primary suppression hides: a small count, not on a national row unless
+        national rows are declared confidential too."""
+        return self.confidential(model.values[cell]) and (self.primary_national or not national(model, cell))
+
+
+def national(model: TableModel, cell: Cell) -> bool:
+    """The cell is a national figure: its row's area is the country (relations.AREA_TOTAL)
+    or its table has no area dimension."""
+    return national_area(model.rows[cell[0]][1].get(AREA, AREA_TOTAL))
+
+
+def national_area(area: Any) -> bool:
+    """An area code (None or blank: a table without areas) that stands for the country."""
+    return area is None or (isinstance(area, float) and math.isnan(area)) or area == AREA_TOTAL
 
 
 def settings_path() -> Path:
@@ -86,14 +106,21 @@ def load_protection(path: Path | None = None, threshold: int | None = None) -> P
         raise DisclosureSettingsError(path, "(root)", "expected a mapping")
     prot = data.get("protection") or {}
     cost = data.get("cost") or {}
-    if not isinstance(prot, dict) or not isinstance(cost, dict):
-        raise DisclosureSettingsError(path, "protection", "expected a mapping")
+    primary = data.get("primary") or {}
+    for key, part in (("protection", prot), ("cost", cost), ("primary", primary)):
+        if not isinstance(part, dict):
+            raise DisclosureSettingsError(path, key, "expected a mapping")
+    national_flag = primary.get("national", Protection.primary_national)
+    if not isinstance(national_flag, bool):
+        raise DisclosureSettingsError(path, "primary.national", f"expected true or false, got {national_flag!r}")
     values = {"threshold": data.get("threshold", Protection.threshold),
               "threshold_multiple": prot.get("threshold_multiple", Protection.threshold_multiple),
               "value_percent": prot.get("value_percent", Protection.value_percent),
-              "total_cost": cost.get("total_multiple", Protection.total_cost)}
+              "total_cost": cost.get("total_multiple", Protection.total_cost),
+              "national_cost": cost.get("national_multiple", Protection.national_cost)}
     where = {"threshold": "threshold", "threshold_multiple": "protection.threshold_multiple",
-             "value_percent": "protection.value_percent", "total_cost": "cost.total_multiple"}
+             "value_percent": "protection.value_percent", "total_cost": "cost.total_multiple",
+             "national_cost": "cost.national_multiple"}
     for name, value in values.items():
         if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
             raise DisclosureSettingsError(path, where[name], f"expected a number >= 0, got {value!r}")
@@ -101,10 +128,14 @@ def load_protection(path: Path | None = None, threshold: int | None = None) -> P
         raise DisclosureSettingsError(path, "threshold", f"expected a whole number, got {values['threshold']!r}")
     if values["total_cost"] < 1:
         raise DisclosureSettingsError(path, "cost.total_multiple", f"expected a number >= 1, got {values['total_cost']!r}")
+    if values["national_cost"] < 1:
+        raise DisclosureSettingsError(path, "cost.national_multiple",
+                                      f"expected a number >= 1, got {values['national_cost']!r}")
     if threshold is not None:
         values["threshold"] = threshold
     return Protection(int(values["threshold"]), float(values["threshold_multiple"]),
-                      float(values["value_percent"]), float(values["total_cost"]))
+                      float(values["value_percent"]), float(values["total_cost"]), national_flag,
+                      float(values["national_cost"]))
 
 
 @dataclass

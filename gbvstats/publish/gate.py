@@ -151,13 +151,14 @@ def check_quality(wh: Warehouse, year: int, threshold: int, protected=None,
     """Run the expectation suites on the tables as published, store the results as a
     quality run and refresh ind08 (which summarises them) for the year."""
     from gbvstats.consolidate.run import pipelines, run_pipeline
-    from gbvstats.publish import quality, tables
+    from gbvstats.publish import disclosure, quality, tables
 
     described = tables.metas()
     if protected is None:
         protected = protect_tables(wh.path, year, threshold)
     previous = tables.read_tables(wh.path, year - 1)
-    report = quality.run_suites(protected, year, wh.reg, threshold, previous)
+    national = disclosure.settings(threshold).primary_national
+    report = quality.run_suites(protected, year, wh.reg, threshold, previous, national=national)
     with wh.writer(create=False) as con:
         con.execute("BEGIN")
         try:

@@ -203,9 +203,12 @@ def _read_suite(path: Path) -> tuple[str, list[dict]]:
 
 def compile_suite(table: str, items: list[dict], frame: pd.DataFrame, meta: dict[str, Any],
                   reg: Registry, threshold: int, previous: pd.DataFrame | None = None,
-                  path: Path | None = None) -> tuple[list[Check], pd.DataFrame, list[Result]]:
+                  path: Path | None = None, national: bool = False,
+                  ) -> tuple[list[Check], pd.DataFrame, list[Result]]:
     """The checks of a suite for this table, the frame GX validates (the published table
-    plus helper columns) and results decided without GX (a column the table lacks)."""
+    plus helper columns) and results decided without GX (a column the table lacks).
+    `national`: small counts on national rows are confidential too (schemas/disclosure.yaml
+    `primary.national`); by default they are published and only subnational rows checked."""
     from gbvstats.publish import sdc
 
     data = frame.reset_index(drop=True).copy()
@@ -260,8 +263,17 @@ def compile_suite(table: str, items: list[dict], frame: pd.DataFrame, meta: dict
                     {"column": helper, "min_value": 0, "max_value": 1e-9}, col)
         elif kind == "suppressed_small_counts":
             for col in spec.get("columns", counts):
+                checked = col
+                if not national and col in data.columns:
+                    from gbvstats.publish.audit import national_area
+
+                    checked = f"{HELPER}subnational_{col}"
+                    if "area" in data.columns:
+                        data[checked] = data[col].where(~data["area"].map(national_area).astype(bool))
+                    else:  # a national table: nothing to check
+                        data[checked] = data[col].where(data[col].isna())
                 add(kind, spec, f"{kind}:{col}", "ExpectColumnValuesToNotBeInSet",
-                    {"column": col, "value_set": list(range(1, threshold + 1))}, col,
+                    {"column": checked, "value_set": list(range(1, threshold + 1))}, col,
                     threshold=threshold)
         elif kind == "rates_consistent":
             for rate, d in rates.items():
@@ -394,9 +406,10 @@ def gx_context():
 
 def run_suites(tables: dict[str, tuple[pd.DataFrame, dict[str, Any]]], year: int, reg: Registry,
                threshold: int, previous: dict[str, pd.DataFrame] | None = None,
-               root: Path | None = None) -> QualityReport:
+               root: Path | None = None, national: bool = False) -> QualityReport:
     """Run each table's suite on the table as published (`tables`: name -> (protected
-    frame, pipeline meta)); `previous` holds last year's tables for year_on_year."""
+    frame, pipeline meta)); `previous` holds last year's tables for year_on_year;
+    `national`: national small counts are confidential too (see `compile_suite`)."""
     report = QualityReport(year)
     suites, report.problems = load_suites(root)
     started = time.perf_counter()
@@ -411,7 +424,7 @@ def run_suites(tables: dict[str, tuple[pd.DataFrame, dict[str, Any]]], year: int
             continue
         path, items = suites[name]
         checks, data, decided = compile_suite(name, items, frame, meta, reg, threshold,
-                                              (previous or {}).get(name), path)
+                                              (previous or {}).get(name), path, national)
         report.suites[name] = suite_hash(checks)
         report.results += decided
         if not checks:

@@ -1,7 +1,8 @@
 """Statistical disclosure control of indicator tables before publication.
 
-Primary: counts from 1 to `threshold` are confidential and suppressed; zeros are not
-sensitive and stay published. Secondary (`secondary_lp`): more cells are suppressed until
+Primary: counts from 1 to `threshold` below national level are confidential and
+suppressed (national rows too when schemas/disclosure.yaml says `primary: {national:
+true}`); zeros are not sensitive and stay published. Secondary (`secondary_lp`): more cells are suppressed until
 a linear-programming attacker who knows every published figure and every relation of the
 table (`gbvstats.publish.relations`) cannot narrow any confidential count to an interval
 narrower than the declared protection (`gbvstats.publish.audit`); complementary cells are
@@ -165,7 +166,7 @@ class Protected:
 def protect_table(table: str, df: pd.DataFrame, decl: Declarations, protection: Protection,
                   dims: list[str] | None = None, method: str = "lp",
                   hidden: set[Cell] | None = None, engine: str = "auto") -> Protected:
-    """Primary suppression (counts 1..threshold), then secondary suppression until a
+    """Primary suppression (counts 1..threshold below national level), then secondary suppression until a
     linear-programming attacker cannot narrow any confidential count below the declared
     width (`method="lp"`), then the audit. `method="lines"` is the former subtraction-only
     secondary suppression (kept as the baseline the benchmark and tests compare with);
@@ -177,7 +178,7 @@ def protect_table(table: str, df: pd.DataFrame, decl: Declarations, protection: 
     model = relations.build(table, df, decl, dims)
     if hidden is None and method == "lines":
         values = {cell: model.values[cell] for cell in model.cells}
-        first = {c for c in model.cells if protection.confidential(model.values[c])}
+        first = {c for c in model.cells if protection.confidential_cell(model, c)}
         hidden = secondary(values, first, cell_lines(df, model.counts, model.dims, decl.totals, decl.sums))
     hidden, found = protect_model(model, protection, hidden, engine)
     audit = table_audit(table, model, hidden, found, time.perf_counter() - start)
@@ -197,7 +198,7 @@ def protect_model(model: TableModel, protection: Protection, hidden: set[Cell] |
                   engine: str = "auto") -> tuple[set[Cell], ModelAudit]:
     """The suppressed cells (given, or primary then `secondary_lp`), rates hidden with
     their operands, and the audit of every confidential cell."""
-    confidential = [c for c in model.cells if protection.confidential(model.values[c])]
+    confidential = [c for c in model.cells if protection.confidential_cell(model, c)]
     solver = Solver(engine)
     if hidden is None:
         hidden = secondary_lp(model, confidential, protection, solver)

@@ -11,7 +11,8 @@ For each confidential cell, in table order, a linear programme over the changes 
 non-zero counts of its group (cells linked by relations) looks first for the largest
 change in each direction using hidden cells only. When they fall short, the cheapest
 change by the missing amount is sought with published cells allowed too (cost of a cell:
-1 + ln(1 + value) per unit, `total_cost` times more on totals, hidden cells nearly free)
+1 + ln(1 + value) per unit, `total_cost` times more on totals, `national_cost` times more
+on national rows, hidden cells nearly free)
 and every published cell it changes is hidden. Hiding more never removes a witness, so a
 cell once protected stays protected.
 
@@ -30,7 +31,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from gbvstats.publish.audit import EXACT_TOLERANCE, Protection, Solver
+from gbvstats.publish.audit import EXACT_TOLERANCE, Protection, Solver, national
 from gbvstats.publish.lp import OPTIMAL, Programme
 from gbvstats.publish.relations import Cell, TableModel
 
@@ -181,10 +182,13 @@ def _prune(model: TableModel, hidden: set[Cell], chosen: dict[Cell, tuple[Reach,
 
 
 def cost(model: TableModel, cell: Cell, protection: Protection) -> float:
-    """What suppressing a cell costs: 1 + ln(1 + value), more on totals and sum columns."""
+    """What suppressing a cell costs: 1 + ln(1 + value), more on totals and sum columns,
+    more again on national rows (subnational cells are hidden before national ones)."""
     base = 1.0 + math.log1p(max(model.values[cell], 0.0))
     if cell in model.costly:
         base *= protection.total_cost
+    if national(model, cell):
+        base *= protection.national_cost
     return base
 
 
